@@ -1,0 +1,2 @@
+//! Bootloader configuration: rendering and installing GRUB (BIOS/EFI), systemd-boot, ISO menus and
+//! iPXE scripts.

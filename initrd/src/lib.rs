@@ -1,0 +1,4 @@
+//! Stage-1 initrd building blocks: a `newc` cpio writer and kernel module resolution.
+
+pub mod cpio;
+pub mod modules;

@@ -1,0 +1,178 @@
+//! Kernel module resolution from a module tree (`lib/modules/<version>/` with `modules.dep`).
+//!
+//! `depmod` writes `modules.dep` with one line per module: its path and the paths of every module it
+//! needs. [`ModuleTree::resolve`] turns a list of module names into the files to ship, ordered so that
+//! each module comes after everything it depends on (the order to load them with `finit_module`).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Errors reading a module tree or resolving names in it.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    #[error("reading {path}: {source} (was depmod run for this kernel?)")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("kernel module {name:?} is neither in modules.dep nor built in ({dir})")]
+    Unknown { name: String, dir: PathBuf },
+    #[error("{path}:{line}: malformed modules.dep line")]
+    Malformed { path: PathBuf, line: usize },
+}
+
+/// The `modules.dep`/`modules.builtin` view of one kernel's module directory.
+#[derive(Debug, Clone)]
+pub struct ModuleTree {
+    dir: PathBuf,
+    /// Module name (normalized: `-` → `_`) → path relative to `dir`.
+    paths: BTreeMap<String, String>,
+    /// Relative path → relative paths of its dependencies, as depmod listed them.
+    deps: BTreeMap<String, Vec<String>>,
+    builtin: HashSet<String>,
+}
+
+/// Module names treat `-` and `_` as the same character, as modprobe does.
+pub fn normalize_name(name: &str) -> String {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let base = base
+        .strip_suffix(".ko")
+        .or_else(|| base.strip_suffix(".ko.xz"))
+        .or_else(|| base.strip_suffix(".ko.zst"))
+        .unwrap_or(base);
+    base.replace('-', "_")
+}
+
+impl ModuleTree {
+    /// Reads `dir/modules.dep` and, when present, `dir/modules.builtin`.
+    pub fn open(dir: &Path) -> Result<Self, ModuleError> {
+        let dep_path = dir.join("modules.dep");
+        let text = std::fs::read_to_string(&dep_path)
+            .map_err(|source| ModuleError::Read { path: dep_path.clone(), source })?;
+        let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
+            Ok(t) => t.lines().map(normalize_name).collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
+            Err(source) => {
+                return Err(ModuleError::Read { path: dir.join("modules.builtin"), source })
+            }
+        };
+        Self::parse(dir, &text, builtin).map_err(|line| ModuleError::Malformed { path: dep_path, line })
+    }
+
+    fn parse(dir: &Path, text: &str, builtin: HashSet<String>) -> Result<Self, usize> {
+        let mut paths = BTreeMap::new();
+        let mut deps = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (module, rest) = line.split_once(':').ok_or(i + 1)?;
+            let module = module.trim().to_string();
+            paths.insert(normalize_name(&module), module.clone());
+            deps.insert(module, rest.split_whitespace().map(str::to_string).collect());
+        }
+        Ok(Self { dir: dir.to_path_buf(), paths, deps, builtin })
+    }
+
+    /// The module directory this tree was read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn is_builtin(&self, name: &str) -> bool {
+        self.builtin.contains(&normalize_name(name))
+    }
+
+    /// Path of a module relative to the module directory, if it is a loadable module.
+    pub fn path_of(&self, name: &str) -> Option<&str> {
+        self.paths.get(&normalize_name(name)).map(String::as_str)
+    }
+
+    /// Resolves module names into relative `.ko` paths, dependencies first, each once. Built-in
+    /// modules are skipped silently; unknown names are an error.
+    pub fn resolve<S: AsRef<str>>(&self, names: &[S]) -> Result<Vec<String>, ModuleError> {
+        let mut order = Vec::new();
+        let mut seen = BTreeSet::new();
+        for name in names {
+            let name = name.as_ref();
+            match self.path_of(name) {
+                Some(path) => self.visit(path, &mut seen, &mut order),
+                None if self.is_builtin(name) => {}
+                None => {
+                    return Err(ModuleError::Unknown { name: name.to_string(), dir: self.dir.clone() })
+                }
+            }
+        }
+        Ok(order)
+    }
+
+    fn visit(&self, path: &str, seen: &mut BTreeSet<String>, order: &mut Vec<String>) {
+        if !seen.insert(path.to_string()) {
+            return;
+        }
+        // depmod lists the transitive closure with the deepest dependency last: walk it in
+        // reverse so that, even without recursion, the load order is right.
+        if let Some(deps) = self.deps.get(path) {
+            for dep in deps.iter().rev() {
+                self.visit(dep, seen, order);
+            }
+        }
+        order.push(path.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEP: &str = "\
+kernel/drivers/virtio/virtio.ko:
+kernel/drivers/virtio/virtio_ring.ko:
+kernel/drivers/virtio/virtio_pci_modern_dev.ko:
+kernel/drivers/virtio/virtio_pci_legacy_dev.ko:
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_legacy_dev.ko kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/scsi/scsi_common.ko:
+kernel/drivers/scsi/scsi_mod.ko: kernel/drivers/scsi/scsi_common.ko
+kernel/drivers/usb/storage/usb-storage.ko: kernel/drivers/scsi/scsi_mod.ko kernel/drivers/scsi/scsi_common.ko
+";
+
+    fn tree() -> ModuleTree {
+        ModuleTree::parse(Path::new("/m"), DEP, ["kernel/fs/ext4/ext4.ko"].iter().map(|s| normalize_name(s)).collect())
+            .unwrap()
+    }
+
+    #[test]
+    fn dependencies_come_first_and_once() {
+        let order = tree().resolve(&["virtio_blk", "virtio-pci"]).unwrap();
+        let pos = |m: &str| order.iter().position(|p| p.ends_with(m)).unwrap();
+        assert_eq!(order.len(), 6);
+        assert!(pos("/virtio_ring.ko") < pos("/virtio_blk.ko"));
+        assert!(pos("/virtio.ko") < pos("/virtio_blk.ko"));
+        assert!(pos("/virtio_pci_modern_dev.ko") < pos("/virtio_pci.ko"));
+        assert!(pos("/virtio_pci_legacy_dev.ko") < pos("/virtio_pci.ko"));
+    }
+
+    #[test]
+    fn dash_and_underscore_are_the_same() {
+        let order = tree().resolve(&["usb_storage"]).unwrap();
+        assert_eq!(
+            order,
+            vec![
+                "kernel/drivers/scsi/scsi_common.ko",
+                "kernel/drivers/scsi/scsi_mod.ko",
+                "kernel/drivers/usb/storage/usb-storage.ko"
+            ]
+        );
+    }
+
+    #[test]
+    fn builtin_is_skipped_unknown_is_an_error() {
+        assert!(tree().resolve(&["ext4"]).unwrap().is_empty());
+        let err = tree().resolve(&["nosuch"]).unwrap_err();
+        assert!(err.to_string().contains("\"nosuch\""), "{err}");
+    }
+
+    #[test]
+    fn malformed_line_is_reported() {
+        assert_eq!(ModuleTree::parse(Path::new("/m"), "a.ko: b.ko\nbogus\n", HashSet::new()).unwrap_err(), 2);
+    }
+}

@@ -1,0 +1,62 @@
+//! The assets tests boot: the cached Debian kernel and the harness's test initrd. `cargo xtask
+//! assets` (run by `cargo xtask test`) prepares them and writes their paths to a manifest.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const MANIFEST_NAME: &str = "test-assets.json";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestAssets {
+    /// The Debian kernel image (`vmlinuz-<version>`).
+    pub kernel: PathBuf,
+    /// `uname -r` of that kernel.
+    pub kernel_version: String,
+    /// The unpacked kernel package root (holds `lib/modules/<version>` with depmod's files).
+    pub kernel_root: PathBuf,
+    /// busybox + agent + storage/virtio modules (see [`crate::testimage`]).
+    pub initrd: PathBuf,
+    /// The static guest agent binary.
+    pub agent: PathBuf,
+}
+
+impl TestAssets {
+    pub fn modules_dir(&self) -> PathBuf {
+        self.kernel_root.join("lib/modules").join(&self.kernel_version)
+    }
+
+    /// Reads the manifest named by `VM_HARNESS_ASSETS`, or `target/test-assets.json` in the first
+    /// ancestor of the current directory that has one.
+    pub fn load() -> Result<Self> {
+        let path = match std::env::var_os("VM_HARNESS_ASSETS") {
+            Some(p) => PathBuf::from(p),
+            None => find_default().ok_or_else(|| {
+                Error::Setup(format!(
+                    "no {MANIFEST_NAME} found: run `cargo xtask assets` (or `cargo xtask test`) first"
+                ))
+            })?,
+        };
+        Self::read(&path)
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Setup(format!("reading {}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| Error::Setup(format!("parsing {}: {e}", path.display())))
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("serializable");
+        std::fs::write(path, text).map_err(|e| Error::Setup(format!("writing {}: {e}", path.display())))
+    }
+}
+
+fn find_default() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|d| d.join("target").join(MANIFEST_NAME))
+        .find(|p| p.is_file())
+}

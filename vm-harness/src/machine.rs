@@ -1,0 +1,1001 @@
+//! A QEMU machine for tests: builder, process lifecycle, console, QMP and the agent channel.
+
+use std::fs::File;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde_json::{json, Value};
+
+use crate::accel::Accel;
+use crate::agent::{AgentConn, Output, PORT_NAME};
+use crate::console::{Console, WaitOutcome};
+use crate::error::{Error, IoContext, Result};
+use crate::http::HttpServer;
+use crate::qmp::{key_combo, qcodes_for_char, Qmp};
+use crate::slots::{self, Slot};
+
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// SeaBIOS.
+    Bios,
+    /// OVMF, with a private copy of the variable store per machine.
+    Uefi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskInterface {
+    Virtio,
+    /// SATA on the q35 machine's AHCI controller.
+    Sata,
+    Nvme,
+    /// usb-storage on an xHCI controller.
+    Usb,
+}
+
+impl std::str::FromStr for DiskInterface {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "virtio" => DiskInterface::Virtio,
+            "sata" | "ahci" => DiskInterface::Sata,
+            "nvme" => DiskInterface::Nvme,
+            "usb" => DiskInterface::Usb,
+            _ => return Err(format!("unknown disk interface {s:?} (virtio, sata, nvme, usb)")),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+enum DiskSource {
+    /// A fresh, empty qcow2 in the machine's state directory.
+    NewQcow2 { size: u64 },
+    /// A qcow2 overlay on a backing file (which is never written).
+    Overlay { backing: PathBuf },
+    /// An existing image used as it is (written in place unless read-only).
+    File { path: PathBuf, format: String },
+}
+
+/// A disk to attach. Build with [`Disk::new_qcow2`], [`Disk::overlay`] or [`Disk::file`].
+#[derive(Debug, Clone)]
+pub struct Disk {
+    source: DiskSource,
+    interface: DiskInterface,
+    serial: Option<String>,
+    bootindex: Option<u32>,
+    id: Option<String>,
+    readonly: bool,
+}
+
+impl Disk {
+    fn with(source: DiskSource) -> Self {
+        Disk { source, interface: DiskInterface::Virtio, serial: None, bootindex: None, id: None, readonly: false }
+    }
+    /// An empty qcow2 of `size` bytes, created by the harness (sparse).
+    pub fn new_qcow2(size: u64) -> Self {
+        Self::with(DiskSource::NewQcow2 { size })
+    }
+    /// A qcow2 overlay whose backing file is `backing`: writes go to the overlay only.
+    pub fn overlay(backing: impl Into<PathBuf>) -> Self {
+        Self::with(DiskSource::Overlay { backing: backing.into() })
+    }
+    /// An existing image file, `format` as qemu names it (`raw`, `qcow2`, `vmdk`...).
+    pub fn file(path: impl Into<PathBuf>, format: &str) -> Self {
+        Self::with(DiskSource::File { path: path.into(), format: format.to_string() })
+    }
+    pub fn interface(mut self, i: DiskInterface) -> Self {
+        self.interface = i;
+        self
+    }
+    pub fn serial(mut self, s: &str) -> Self {
+        self.serial = Some(s.to_string());
+        self
+    }
+    pub fn bootindex(mut self, i: u32) -> Self {
+        self.bootindex = Some(i);
+        self
+    }
+    /// The QEMU device id (used by [`Machine::set_boot_index`] and [`Machine::disk_path`]).
+    pub fn id(mut self, id: &str) -> Self {
+        self.id = Some(id.to_string());
+        self
+    }
+    pub fn readonly(mut self) -> Self {
+        self.readonly = true;
+        self
+    }
+}
+
+/// User-mode networking with optional TFTP/PXE, port forwards and the host HTTP helper.
+#[derive(Debug, Clone, Default)]
+pub struct Net {
+    tftp: Option<PathBuf>,
+    bootfile: Option<String>,
+    forwards: Vec<u16>,
+    http_dir: Option<PathBuf>,
+    bootindex: Option<u32>,
+}
+
+impl Net {
+    pub fn user() -> Self {
+        Self::default()
+    }
+    /// Serve `dir` over QEMU's built-in TFTP server and hand out `bootfile` by DHCP (PXE).
+    pub fn tftp(mut self, dir: impl Into<PathBuf>, bootfile: &str) -> Self {
+        self.tftp = Some(dir.into());
+        self.bootfile = Some(bootfile.to_string());
+        self
+    }
+    /// Forward a free host port on 127.0.0.1 to `guest_port` (see [`Machine::forwarded_port`]).
+    pub fn forward(mut self, guest_port: u16) -> Self {
+        self.forwards.push(guest_port);
+        self
+    }
+    /// Serve `dir` over HTTP on the host, reachable from the guest (see [`Machine::http_url`]).
+    pub fn http_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.http_dir = Some(dir.into());
+        self
+    }
+    /// Boot from the network card (PXE) with this boot index.
+    pub fn bootindex(mut self, i: u32) -> Self {
+        self.bootindex = Some(i);
+        self
+    }
+}
+
+/// The machine's configuration; [`MachineBuilder::build`] makes a stopped [`Machine`].
+#[derive(Debug, Clone)]
+pub struct MachineBuilder {
+    name: String,
+    memory_mib: u32,
+    cpus: u32,
+    firmware: Firmware,
+    kernel: Option<(PathBuf, Option<PathBuf>, String)>,
+    cdrom: Option<Option<PathBuf>>,
+    cdrom_bootindex: Option<u32>,
+    disks: Vec<Disk>,
+    net: Option<Net>,
+    smbios: Vec<String>,
+    extra_args: Vec<String>,
+    echo_console: bool,
+    accel: Option<Accel>,
+    agent_timeout: Duration,
+    command_timeout: Duration,
+}
+
+impl MachineBuilder {
+    pub fn memory_mib(mut self, m: u32) -> Self {
+        self.memory_mib = m;
+        self
+    }
+    pub fn cpus(mut self, n: u32) -> Self {
+        self.cpus = n;
+        self
+    }
+    pub fn firmware(mut self, f: Firmware) -> Self {
+        self.firmware = f;
+        self
+    }
+    pub fn uefi(self) -> Self {
+        self.firmware(Firmware::Uefi)
+    }
+    /// Direct kernel boot.
+    pub fn kernel(mut self, kernel: impl Into<PathBuf>, initrd: Option<PathBuf>, append: &str) -> Self {
+        self.kernel = Some((kernel.into(), initrd, append.to_string()));
+        self
+    }
+    /// A CD-ROM drive holding `iso` (SATA, device id `cd0`).
+    pub fn cdrom(mut self, iso: impl Into<PathBuf>) -> Self {
+        self.cdrom = Some(Some(iso.into()));
+        self
+    }
+    /// An empty CD-ROM drive (a medium can be inserted later).
+    pub fn empty_cdrom(mut self) -> Self {
+        self.cdrom = Some(None);
+        self
+    }
+    pub fn cdrom_bootindex(mut self, i: u32) -> Self {
+        self.cdrom_bootindex = Some(i);
+        self
+    }
+    pub fn disk(mut self, d: Disk) -> Self {
+        self.disks.push(d);
+        self
+    }
+    pub fn net(mut self, n: Net) -> Self {
+        self.net = Some(n);
+        self
+    }
+    /// An SMBIOS entry as QEMU's `-smbios` takes it, e.g. `type=1,manufacturer=...`.
+    pub fn smbios(mut self, entry: &str) -> Self {
+        self.smbios.push(entry.to_string());
+        self
+    }
+    /// Presents the machine as a VirtualBox guest (system manufacturer and product).
+    pub fn virtualbox_smbios(self) -> Self {
+        self.smbios("type=1,manufacturer=innotek GmbH,product=VirtualBox,version=1.2")
+            .smbios("type=2,manufacturer=Oracle Corporation,product=VirtualBox")
+    }
+    pub fn extra_args<S: Into<String>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.extra_args.extend(args.into_iter().map(Into::into));
+        self
+    }
+    /// Copy console output to our stdout as it arrives (for the interactive CLI).
+    pub fn echo_console(mut self, on: bool) -> Self {
+        self.echo_console = on;
+        self
+    }
+    pub fn accel(mut self, a: Accel) -> Self {
+        self.accel = Some(a);
+        self
+    }
+    /// How long the first command waits for the agent to answer (default 300 s).
+    pub fn agent_timeout(mut self, t: Duration) -> Self {
+        self.agent_timeout = t;
+        self
+    }
+    /// Default timeout of one command (default 600 s).
+    pub fn command_timeout(mut self, t: Duration) -> Self {
+        self.command_timeout = t;
+        self
+    }
+
+    /// Creates the state and log directories and the disks; does not start QEMU.
+    pub fn build(self) -> Result<Machine> {
+        static SEQ: AtomicUsize = AtomicUsize::new(0);
+        let unique = format!("{}-{}-{}", self.name, std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        // Unix socket paths are limited to 108 bytes: keep state in a short temporary directory.
+        let state = tempfile::Builder::new()
+            .prefix("vmh-")
+            .tempdir()
+            .ctx(|| "creating machine state directory".into())?;
+        let log_dir = crate::base_dir().join("logs").join(&unique);
+        std::fs::create_dir_all(&log_dir).ctx(|| format!("creating {}", log_dir.display()))?;
+        let console = Console::new(log_dir.join("serial.log"));
+        let mut disk_paths = Vec::new();
+        for (i, d) in self.disks.iter().enumerate() {
+            let path = match &d.source {
+                DiskSource::NewQcow2 { size } => {
+                    let p = state.path().join(format!("disk{i}.qcow2"));
+                    qemu_img(&["create", "-q", "-f", "qcow2"], &[p.as_os_str(), size.to_string().as_ref()])?;
+                    (p, "qcow2".to_string())
+                }
+                DiskSource::Overlay { backing } => {
+                    let p = state.path().join(format!("disk{i}.qcow2"));
+                    let backing = std::fs::canonicalize(backing).ctx(|| format!("backing file {}", backing.display()))?;
+                    let fmt = detect_format(&backing)?;
+                    qemu_img(
+                        &["create", "-q", "-f", "qcow2", "-F", &fmt, "-b"],
+                        &[backing.as_os_str(), p.as_os_str()],
+                    )?;
+                    (p, "qcow2".to_string())
+                }
+                DiskSource::File { path, format } => (path.clone(), format.clone()),
+            };
+            disk_paths.push(path);
+        }
+        if self.firmware == Firmware::Uefi {
+            std::fs::copy(OVMF_VARS, state.path().join("OVMF_VARS.fd"))
+                .ctx(|| format!("copying {OVMF_VARS} (is the ovmf package installed?)"))?;
+        }
+        let http = match self.net.as_ref().and_then(|n| n.http_dir.as_ref()) {
+            Some(dir) => Some(HttpServer::serve_dir(dir)?),
+            None => None,
+        };
+        let forwards = match &self.net {
+            Some(n) => n.forwards.iter().map(|g| Ok((*g, free_port()?))).collect::<Result<Vec<_>>>()?,
+            None => vec![],
+        };
+        tracing::info!(machine = %self.name, logs = %log_dir.display(), "machine created");
+        Ok(Machine {
+            cdrom: self.cdrom.clone().flatten(),
+            cfg: self,
+            state,
+            log_dir,
+            console,
+            disk_paths,
+            http,
+            forwards,
+            running: None,
+        })
+    }
+
+    /// Builds and starts the machine.
+    pub fn start(self) -> Result<Machine> {
+        let mut m = self.build()?;
+        m.start()?;
+        Ok(m)
+    }
+}
+
+fn qemu_img(args: &[&str], paths: &[&std::ffi::OsStr]) -> Result<()> {
+    let out = Command::new("qemu-img")
+        .args(args)
+        .args(paths)
+        .output()
+        .ctx(|| "running qemu-img (is qemu-utils installed?)".into())?;
+    if !out.status.success() {
+        return Err(Error::Setup(format!(
+            "qemu-img {args:?} {paths:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+fn detect_format(path: &Path) -> Result<String> {
+    let mut magic = [0u8; 4];
+    use std::io::Read;
+    let n = File::open(path).and_then(|mut f| f.read(&mut magic)).ctx(|| format!("reading {}", path.display()))?;
+    Ok(if n == 4 && &magic == b"QFI\xfb" { "qcow2" } else { "raw" }.to_string())
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").ctx(|| "finding a free port".into())?;
+    Ok(l.local_addr().ctx(|| "finding a free port".into())?.port())
+}
+
+/// QEMU's option syntax doubles commas inside values.
+fn esc(s: &str) -> String {
+    s.replace(',', ",,")
+}
+
+fn esc_path(p: &Path) -> String {
+    esc(&p.to_string_lossy())
+}
+
+#[derive(Debug)]
+struct Running {
+    child: Child,
+    qmp: Qmp,
+    serial: UnixStream,
+    agent: Option<AgentConn>,
+    _slot: Slot,
+    started: Instant,
+}
+
+/// A test machine. Dropping it kills QEMU and deletes its disks; its logs stay.
+#[derive(Debug)]
+pub struct Machine {
+    cfg: MachineBuilder,
+    state: tempfile::TempDir,
+    log_dir: PathBuf,
+    console: Console,
+    disk_paths: Vec<(PathBuf, String)>,
+    http: Option<HttpServer>,
+    forwards: Vec<(u16, u16)>,
+    cdrom: Option<PathBuf>,
+    running: Option<Running>,
+}
+
+/// Starts describing a machine called `name` (used in logs and errors).
+pub fn machine(name: &str) -> MachineBuilder {
+    MachineBuilder {
+        name: name.to_string(),
+        memory_mib: 512,
+        cpus: 1,
+        firmware: Firmware::Bios,
+        kernel: None,
+        cdrom: None,
+        cdrom_bootindex: None,
+        disks: vec![],
+        net: None,
+        smbios: vec![],
+        extra_args: vec![],
+        echo_console: false,
+        accel: None,
+        agent_timeout: Duration::from_secs(300),
+        command_timeout: Duration::from_secs(600),
+    }
+}
+
+impl Machine {
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub fn log_dir(&self) -> &Path {
+        &self.log_dir
+    }
+
+    pub fn serial_log(&self) -> &Path {
+        self.console.log_path()
+    }
+
+    pub fn console(&self) -> &Console {
+        &self.console
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The image file behind disk number `index` (in the order they were added).
+    pub fn disk_path(&self, index: usize) -> Option<&Path> {
+        self.disk_paths.get(index).map(|(p, _)| p.as_path())
+    }
+
+    /// URL of the host HTTP helper as the guest sees it.
+    pub fn http_url(&self) -> Option<String> {
+        self.http.as_ref().map(HttpServer::guest_url)
+    }
+
+    /// The host port forwarded to `guest_port`.
+    pub fn forwarded_port(&self, guest_port: u16) -> Option<u16> {
+        self.forwards.iter().find(|(g, _)| *g == guest_port).map(|(_, h)| *h)
+    }
+
+    /// The full QEMU command line (without the program name) for the current configuration.
+    pub fn qemu_args(&self, accel: Accel) -> Vec<String> {
+        let s = self.state.path();
+        let cfg = &self.cfg;
+        let mut a: Vec<String> = vec![];
+        let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
+        push(&["-name", &esc(&cfg.name), "-M", "q35", "-nodefaults", "-no-user-config"]);
+        push(&["-m", &cfg.memory_mib.to_string(), "-smp", &cfg.cpus.to_string()]);
+        push(&["-display", "none", "-vga", "std"]);
+        // The serial socket comes first and waits for us, so no early output is lost.
+        let ser = format!("socket,id=ser0,path={},server=on,wait=on", esc_path(&s.join("serial.sock")));
+        push(&["-chardev", &ser, "-serial", "chardev:ser0"]);
+        let qmp = format!("socket,id=qmp0,path={},server=on,wait=off", esc_path(&s.join("qmp.sock")));
+        push(&["-chardev", &qmp, "-mon", "chardev=qmp0,mode=control"]);
+        let agent = format!("socket,id=agent0,path={},server=on,wait=off", esc_path(&s.join("agent.sock")));
+        push(&["-device", "virtio-serial-pci,id=vser0", "-chardev", &agent]);
+        push(&["-device", &format!("virtserialport,bus=vser0.0,chardev=agent0,name={PORT_NAME}")]);
+        let mut a2 = accel.qemu_args();
+        a.append(&mut a2);
+        if cfg.firmware == Firmware::Uefi {
+            a.push("-drive".into());
+            a.push(format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"));
+            a.push("-drive".into());
+            a.push(format!("if=pflash,format=raw,unit=1,file={}", esc_path(&s.join("OVMF_VARS.fd"))));
+        }
+        if let Some((kernel, initrd, append)) = &cfg.kernel {
+            a.extend(["-kernel".into(), kernel.to_string_lossy().into_owned()]);
+            if let Some(i) = initrd {
+                a.extend(["-initrd".into(), i.to_string_lossy().into_owned()]);
+            }
+            a.extend(["-append".into(), append.clone()]);
+        }
+        let mut sata_port = 0;
+        let mut have_xhci = false;
+        for (i, d) in cfg.disks.iter().enumerate() {
+            let (path, format) = &self.disk_paths[i];
+            let id = d.id.clone().unwrap_or_else(|| format!("disk{i}"));
+            let ro = if d.readonly { ",readonly=on" } else { "" };
+            a.push("-drive".into());
+            a.push(format!(
+                "if=none,id={id}-drv,file={},format={format},cache=writeback,discard=unmap{ro}",
+                esc_path(path)
+            ));
+            let mut dev = match d.interface {
+                DiskInterface::Virtio => format!("virtio-blk-pci,drive={id}-drv,id={id}"),
+                DiskInterface::Sata => {
+                    sata_port += 1;
+                    format!("ide-hd,drive={id}-drv,id={id},bus=ide.{}", sata_port - 1)
+                }
+                DiskInterface::Nvme => format!("nvme,drive={id}-drv,id={id}"),
+                DiskInterface::Usb => {
+                    if !have_xhci {
+                        a.extend(["-device".into(), "qemu-xhci,id=xhci".into()]);
+                        have_xhci = true;
+                    }
+                    format!("usb-storage,bus=xhci.0,drive={id}-drv,id={id},removable=on")
+                }
+            };
+            let serial = match (&d.serial, d.interface) {
+                (Some(s), _) => Some(s.clone()),
+                (None, DiskInterface::Nvme) => Some(format!("nvme{i}")),
+                _ => None,
+            };
+            if let Some(sn) = serial {
+                dev.push_str(&format!(",serial={}", esc(&sn)));
+            }
+            if let Some(b) = d.bootindex {
+                dev.push_str(&format!(",bootindex={b}"));
+            }
+            a.extend(["-device".into(), dev]);
+        }
+        if let Some(cd) = &cfg.cdrom {
+            let file = match (&self.cdrom, cd) {
+                (Some(p), _) => format!(",file={}", esc_path(p)),
+                _ => String::new(),
+            };
+            a.push("-drive".into());
+            a.push(format!("if=none,id=cd0-drv,media=cdrom,readonly=on,format=raw{file}"));
+            let mut dev = format!("ide-cd,drive=cd0-drv,id=cd0,bus=ide.{}", sata_port.max(4));
+            if let Some(b) = cfg.cdrom_bootindex {
+                dev.push_str(&format!(",bootindex={b}"));
+            }
+            a.extend(["-device".into(), dev]);
+        }
+        if let Some(n) = &cfg.net {
+            let mut nd = "user,id=net0".to_string();
+            if let Some(t) = &n.tftp {
+                nd.push_str(&format!(",tftp={}", esc_path(t)));
+            }
+            if let Some(b) = &n.bootfile {
+                nd.push_str(&format!(",bootfile={}", esc(b)));
+            }
+            for (guest, host) in &self.forwards {
+                nd.push_str(&format!(",hostfwd=tcp:127.0.0.1:{host}-:{guest}"));
+            }
+            let mut dev = "virtio-net-pci,netdev=net0,id=nic0".to_string();
+            if let Some(b) = n.bootindex {
+                dev.push_str(&format!(",bootindex={b}"));
+            }
+            a.extend(["-netdev".into(), nd, "-device".into(), dev]);
+        }
+        for s in &cfg.smbios {
+            a.extend(["-smbios".into(), s.clone()]);
+        }
+        a.extend(cfg.extra_args.iter().cloned());
+        a
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.running {
+            Some(r) => matches!(r.child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Starts QEMU (again, after `shutdown`/`crash`: the disks are kept).
+    pub fn start(&mut self) -> Result<()> {
+        if self.is_running() {
+            return Err(Error::Setup(format!("{}: already running", self.name())));
+        }
+        self.running = None;
+        let slot = slots::acquire()?;
+        let accel = self.cfg.accel.unwrap_or_else(Accel::from_env);
+        let args = self.qemu_args(accel);
+        let s = self.state.path().to_path_buf();
+        for sock in ["serial.sock", "qmp.sock", "agent.sock"] {
+            let _ = std::fs::remove_file(s.join(sock));
+        }
+        std::fs::write(self.log_dir.join("qemu-args.txt"), shell_words(&args)).ctx(|| "writing qemu-args.txt".into())?;
+        let stderr = File::options()
+            .create(true)
+            .append(true)
+            .open(self.log_dir.join("qemu-stderr.log"))
+            .ctx(|| "opening qemu-stderr.log".into())?;
+        tracing::info!(machine = %self.name(), accel = accel.name(), "starting qemu");
+        let mut child = Command::new("qemu-system-x86_64")
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(stderr.try_clone().ctx(|| "dup stderr log".into())?)
+            .stderr(stderr)
+            .spawn()
+            .ctx(|| "spawning qemu-system-x86_64 (is qemu-system-x86 installed?)".into())?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let connect = |name: &str, child: &mut Child| -> Result<UnixStream> {
+            loop {
+                if let Ok(st) = UnixStream::connect(s.join(name)) {
+                    return Ok(st);
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(self.not_running(status.to_string()));
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    return Err(Error::Setup(format!("{}: QEMU did not open {name}", self.cfg.name)));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        };
+        let serial = connect("serial.sock", &mut child)?;
+        let qmp_stream = connect("qmp.sock", &mut child)?;
+        // A new boot starts searching after what earlier boots printed.
+        self.console.skip_to_end();
+        self.console
+            .attach(serial.try_clone().ctx(|| "cloning serial socket".into())?, self.cfg.echo_console)?;
+        let qmp = Qmp::connect(&self.cfg.name, qmp_stream)?;
+        self.running = Some(Running { child, qmp, serial, agent: None, _slot: slot, started: Instant::now() });
+        Ok(())
+    }
+
+    fn not_running(&self, status: String) -> Error {
+        let stderr = std::fs::read_to_string(self.log_dir.join("qemu-stderr.log")).unwrap_or_default();
+        Error::NotRunning {
+            machine: self.cfg.name.clone(),
+            status,
+            stderr,
+            log: self.console.log_path().to_path_buf(),
+            tail: self.console.tail(30),
+        }
+    }
+
+    fn timeout(&self, what: String, timeout: Duration) -> Error {
+        Error::Timeout {
+            machine: self.cfg.name.clone(),
+            what,
+            secs: timeout.as_secs(),
+            log: self.console.log_path().to_path_buf(),
+            tail: self.console.tail(30),
+        }
+    }
+
+    fn running(&mut self) -> Result<&mut Running> {
+        let dead = match &mut self.running {
+            None => Some("never started or stopped".to_string()),
+            Some(r) => match r.child.try_wait() {
+                Ok(Some(status)) => Some(status.to_string()),
+                _ => None,
+            },
+        };
+        if let Some(status) = dead {
+            return Err(self.not_running(status));
+        }
+        Ok(self.running.as_mut().expect("checked above"))
+    }
+
+    /// Seconds since QEMU was started.
+    pub fn uptime(&self) -> Option<Duration> {
+        self.running.as_ref().map(|r| r.started.elapsed())
+    }
+
+    /// Waits until `regex` matches serial console output printed after the previous match (or after
+    /// the start of this boot); returns the matched text.
+    pub fn wait_for_console_text(&mut self, regex: &str, timeout: Duration) -> Result<String> {
+        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
+        match self.console.wait_for(&re, timeout) {
+            WaitOutcome::Matched(s) => Ok(s),
+            WaitOutcome::TimedOut => Err(self.timeout(format!("console text /{regex}/"), timeout)),
+            WaitOutcome::Closed => {
+                let status = self.running()?.child.try_wait().ok().flatten();
+                Err(self.not_running(format!("exited while waiting for /{regex}/: {status:?}")))
+            }
+        }
+    }
+
+    /// Types `text` on the serial console.
+    pub fn send_console(&mut self, text: &str) -> Result<()> {
+        use std::io::Write;
+        let name = self.cfg.name.clone();
+        self.running()?.serial.write_all(text.as_bytes()).ctx(|| format!("{name}: writing to the serial console"))
+    }
+
+    /// Waits for the guest agent to answer.
+    pub fn wait_for_agent(&mut self) -> Result<()> {
+        self.agent().map(|_| ())
+    }
+
+    /// Forgets the agent connection (after the guest rebooted); the next command pings again.
+    pub fn reconnect_agent(&mut self) {
+        if let Some(r) = &mut self.running {
+            r.agent = None;
+        }
+    }
+
+    fn agent(&mut self) -> Result<&mut AgentConn> {
+        let timeout = self.cfg.agent_timeout;
+        let name = self.cfg.name.clone();
+        let sock = self.state.path().join("agent.sock");
+        if self.running()?.agent.is_none() {
+            let stream = UnixStream::connect(&sock).ctx(|| format!("{name}: connecting {}", sock.display()))?;
+            let deadline = Instant::now() + timeout;
+            // Poll QEMU's liveness between pings so a crashed guest fails fast.
+            let mut check_err = None;
+            let conn = {
+                let r = self.running.as_mut().expect("running");
+                AgentConn::connect(&name, stream, deadline, || match r.child.try_wait() {
+                    Ok(Some(st)) => {
+                        check_err = Some(st.to_string());
+                        Err(Error::Setup("qemu exited".into()))
+                    }
+                    _ => Ok(()),
+                })
+            };
+            match (conn, check_err) {
+                (_, Some(status)) => return Err(self.not_running(format!("exited while waiting for the agent: {status}"))),
+                (Err(e), None) => return Err(e),
+                (Ok(None), None) => return Err(self.timeout("the guest agent".into(), timeout)),
+                (Ok(Some(c)), None) => self.running.as_mut().expect("running").agent = Some(c),
+            }
+        }
+        Ok(self.running.as_mut().and_then(|r| r.agent.as_mut()).expect("connected above"))
+    }
+
+    /// Runs `cmd` with `sh -c` in the guest with a timeout; returns status and output.
+    pub fn execute_with_timeout(&mut self, cmd: &str, timeout: Duration) -> Result<Output> {
+        tracing::info!(machine = %self.cfg.name, "exec: {cmd}");
+        let out = self.agent()?.exec(cmd, timeout);
+        if out.is_err() {
+            // The channel is out of step after an error: start afresh next time.
+            self.reconnect_agent();
+        }
+        out
+    }
+
+    /// Runs `cmd` in the guest; returns (exit status, stdout).
+    pub fn execute(&mut self, cmd: &str) -> Result<(i32, String)> {
+        let o = self.execute_with_timeout(cmd, self.cfg.command_timeout)?;
+        Ok((o.status, o.stdout))
+    }
+
+    fn command_error(&self, cmd: &str, o: Output) -> Error {
+        Error::Command { machine: self.cfg.name.clone(), cmd: cmd.to_string(), status: o.status, stdout: o.stdout, stderr: o.stderr }
+    }
+
+    /// Runs `cmd`, which must succeed; returns its stdout.
+    pub fn succeed(&mut self, cmd: &str) -> Result<String> {
+        let o = self.execute_with_timeout(cmd, self.cfg.command_timeout)?;
+        if o.status != 0 {
+            return Err(self.command_error(cmd, o));
+        }
+        Ok(o.stdout)
+    }
+
+    /// Runs `cmd`, which must fail; returns its stdout.
+    pub fn fail(&mut self, cmd: &str) -> Result<String> {
+        let o = self.execute_with_timeout(cmd, self.cfg.command_timeout)?;
+        if o.status == 0 {
+            return Err(self.command_error(cmd, o));
+        }
+        Ok(o.stdout)
+    }
+
+    /// Retries `cmd` once a second until it succeeds; returns its stdout.
+    pub fn wait_until_succeeds(&mut self, cmd: &str, timeout: Duration) -> Result<String> {
+        let deadline = Instant::now() + timeout;
+        let mut last;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let o = self.execute_with_timeout(cmd, left.max(Duration::from_secs(1)))?;
+            if o.status == 0 {
+                return Ok(o.stdout);
+            }
+            last = o;
+            if Instant::now() + Duration::from_secs(1) >= deadline {
+                let what = format!("`{cmd}` to succeed (last status {}, stderr {:?})", last.status, last.stderr);
+                return Err(self.timeout(what, timeout));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
+    /// Copies a small host file into the guest (mode kept).
+    pub fn copy_to_guest(&mut self, host: &Path, guest: &str) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let data = std::fs::read(host).ctx(|| format!("reading {}", host.display()))?;
+        let mode = std::fs::metadata(host).ctx(|| format!("stat {}", host.display()))?.permissions().mode() & 0o7777;
+        let t = self.cfg.command_timeout;
+        let name = self.cfg.name.clone();
+        self.agent()?
+            .put(guest, mode, &data, t)?
+            .map_err(|e| Error::Agent { machine: name, message: format!("writing {guest}: {e}") })
+    }
+
+    /// Copies a small guest file to the host.
+    pub fn copy_from_guest(&mut self, guest: &str, host: &Path) -> Result<()> {
+        let t = self.cfg.command_timeout;
+        let name = self.cfg.name.clone();
+        let data = self
+            .agent()?
+            .get(guest, t)?
+            .map_err(|e| Error::Agent { machine: name, message: format!("reading {guest}: {e}") })?;
+        std::fs::write(host, data).ctx(|| format!("writing {}", host.display()))
+    }
+
+    /// Runs a raw QMP command.
+    pub fn qmp(&mut self, command: &str, args: Value) -> Result<Value> {
+        self.running()?.qmp.execute(command, args)
+    }
+
+    /// Saves the display as a PNG file.
+    pub fn screendump(&mut self, png_path: &Path) -> Result<()> {
+        let ppm = self.state.path().join("screen.ppm");
+        self.qmp("screendump", json!({ "filename": ppm.to_string_lossy() }))?;
+        let data = std::fs::read(&ppm).ctx(|| format!("reading {}", ppm.display()))?;
+        let png = ppm_to_png(&data).map_err(|e| Error::Setup(format!("{}: screendump: {e}", self.cfg.name)))?;
+        std::fs::write(png_path, png).ctx(|| format!("writing {}", png_path.display()))
+    }
+
+    /// Presses a key combination such as `ret`, `ctrl-alt-delete` or `shift-a` (QEMU qcodes).
+    pub fn send_key(&mut self, combo: &str) -> Result<()> {
+        self.qmp("send-key", key_combo(combo)).map(|_| ())
+    }
+
+    /// Types `text` on the emulated keyboard (US layout).
+    pub fn send_chars(&mut self, text: &str) -> Result<()> {
+        for c in text.chars() {
+            let (shift, code) = qcodes_for_char(c)
+                .ok_or_else(|| Error::Setup(format!("send_chars: no key for {c:?}")))?;
+            self.send_key(&if shift { format!("shift-{code}") } else { code.to_string() })?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    pub fn system_reset(&mut self) -> Result<()> {
+        self.qmp("system_reset", json!({})).map(|_| ())?;
+        self.reconnect_agent();
+        Ok(())
+    }
+
+    /// Opens the CD tray and removes the medium.
+    pub fn eject_cdrom(&mut self) -> Result<()> {
+        self.qmp("eject", json!({ "id": "cd0", "force": true }))?;
+        self.cdrom = None;
+        Ok(())
+    }
+
+    /// Inserts another ISO into the CD drive.
+    pub fn change_cdrom(&mut self, iso: &Path) -> Result<()> {
+        self.qmp(
+            "blockdev-change-medium",
+            json!({ "id": "cd0", "filename": iso.to_string_lossy(), "format": "raw", "read-only-mode": "read-only" }),
+        )?;
+        self.cdrom = Some(iso.to_path_buf());
+        Ok(())
+    }
+
+    /// Changes a device's boot index (disks by id, `cd0`, `nic0`); firmware sees it at the next reset.
+    pub fn set_boot_index(&mut self, device_id: &str, index: i32) -> Result<()> {
+        self.qmp(
+            "qom-set",
+            json!({ "path": format!("/machine/peripheral/{device_id}"), "property": "bootindex", "value": index }),
+        )
+        .map(|_| ())
+    }
+
+    /// Waits for QEMU to exit by itself (the guest powered off).
+    pub fn wait_for_shutdown(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let Some(r) = &mut self.running else { return Ok(()) };
+            if let Ok(Some(_)) = r.child.try_wait() {
+                self.running = None;
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.timeout("the machine to power off".into(), timeout));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Cleanly powers the guest off (through the agent when it answers, else ACPI) and waits.
+    pub fn shutdown(&mut self) -> Result<()> {
+        if !self.is_running() {
+            self.running = None;
+            return Ok(());
+        }
+        let via_agent = match self.running.as_mut().and_then(|r| r.agent.as_mut()) {
+            Some(a) => a.poweroff().is_ok(),
+            None => false,
+        };
+        if !via_agent {
+            self.qmp("system_powerdown", json!({}))?;
+        }
+        self.wait_for_shutdown(Duration::from_secs(120))
+    }
+
+    /// Power cut: kills QEMU at once. The disks stay usable for the next `start`.
+    pub fn crash(&mut self) -> Result<()> {
+        if let Some(mut r) = self.running.take() {
+            let _ = r.child.kill();
+            let _ = r.child.wait();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        let _ = self.crash();
+        if std::thread::panicking() {
+            eprintln!("vm-harness: logs of machine {} kept in {}", self.cfg.name, self.log_dir.display());
+        }
+    }
+}
+
+fn shell_words(args: &[String]) -> String {
+    let mut s = String::from("qemu-system-x86_64");
+    for a in args {
+        s.push(' ');
+        if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_=,./:".contains(c)) {
+            s.push_str(a);
+        } else {
+            s.push('\'');
+            s.push_str(&a.replace('\'', "'\\''"));
+            s.push('\'');
+        }
+    }
+    s.push('\n');
+    s
+}
+
+/// Converts a binary PPM (P6, maxval 255), as QEMU's screendump writes, into PNG.
+pub fn ppm_to_png(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while fields.len() < 4 {
+        while i < data.len() && data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < data.len() && data[i] == b'#' {
+            while i < data.len() && data[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        let start = i;
+        while i < data.len() && !data[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if start == i {
+            return Err("truncated PPM header".into());
+        }
+        fields.push(String::from_utf8_lossy(&data[start..i]).into_owned());
+    }
+    i += 1; // the single whitespace byte after maxval
+    if fields[0] != "P6" || fields[3] != "255" {
+        return Err(format!("unsupported PPM {} maxval {}", fields[0], fields[3]));
+    }
+    let w: u32 = fields[1].parse().map_err(|_| "bad width")?;
+    let h: u32 = fields[2].parse().map_err(|_| "bad height")?;
+    let pixels = data.get(i..i + (w * h * 3) as usize).ok_or("truncated PPM pixels")?;
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(pixels).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ppm_converts_to_png() {
+        let mut ppm = b"P6\n# comment\n2 1\n255\n".to_vec();
+        ppm.extend_from_slice(&[255, 0, 0, 0, 255, 0]);
+        let png = ppm_to_png(&ppm).unwrap();
+        let dec = png::Decoder::new(std::io::Cursor::new(png));
+        let mut reader = dec.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        assert_eq!((info.width, info.height), (2, 1));
+        assert_eq!(&buf[..6], &[255, 0, 0, 0, 255, 0]);
+        assert!(ppm_to_png(b"P5\n1 1\n255\n\0").is_err());
+    }
+
+    #[test]
+    fn command_line_has_devices_serials_and_escapes() {
+        let m = machine("t")
+            .uefi()
+            .disk(Disk::new_qcow2(1 << 20).serial("S1"))
+            .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Sata).serial("S,2").bootindex(1))
+            .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Nvme))
+            .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Usb))
+            .empty_cdrom()
+            .net(Net::user().forward(22))
+            .virtualbox_smbios()
+            .build()
+            .unwrap();
+        let args = m.qemu_args(Accel::Tcg).join(" ");
+        assert!(args.contains("virtio-blk-pci,drive=disk0-drv,id=disk0,serial=S1"), "{args}");
+        assert!(args.contains("ide-hd,drive=disk1-drv,id=disk1,bus=ide.0,serial=S,,2,bootindex=1"), "{args}");
+        assert!(args.contains("nvme,drive=disk2-drv,id=disk2,serial=nvme2"), "{args}");
+        assert!(args.contains("qemu-xhci,id=xhci"));
+        assert!(args.contains("usb-storage,bus=xhci.0,drive=disk3-drv"));
+        assert!(args.contains("ide-cd,drive=cd0-drv,id=cd0,bus=ide.4"));
+        assert!(args.contains("if=pflash,format=raw,unit=0,readonly=on"));
+        assert!(args.contains("type=1,manufacturer=innotek GmbH,product=VirtualBox"));
+        let port = m.forwarded_port(22).unwrap();
+        assert!(args.contains(&format!("hostfwd=tcp:127.0.0.1:{port}-:22")));
+        assert!(args.contains("-accel tcg"));
+        assert!(m.disk_path(0).unwrap().exists());
+    }
+}

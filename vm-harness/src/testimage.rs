@@ -1,0 +1,81 @@
+//! The harness's own test initrd: busybox, the guest agent, and the modules for virtio, SATA, NVMe,
+//! USB storage and the virtio console. Its `/init` mounts the pseudo filesystems, loads the modules,
+//! starts the agent, prints [`READY_MARKER`] and keeps a shell on the console.
+
+use std::path::Path;
+
+use initrd::cpio::Archive;
+use initrd::modules::ModuleTree;
+
+use crate::error::{Error, Result};
+
+/// Printed on the console when the test initrd's agent has been started.
+pub const READY_MARKER: &str = "test-init: ready";
+
+/// Modules the test initrd loads at boot (dependencies are resolved from `modules.dep`).
+pub const MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_console",
+    "virtio_blk",
+    "virtio_net",
+    "ahci",
+    "sd_mod",
+    "sr_mod",
+    "nvme",
+    "xhci_pci",
+    "usb_storage",
+    "uas",
+    "ext4",
+];
+
+const INIT: &str = r#"#!/bin/busybox sh
+/bin/busybox mkdir -p /usr/bin /usr/sbin
+/bin/busybox --install -s
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /run
+if grep -q vmharness.probe /proc/cmdline; then
+    echo vmharness-probe-ok
+    poweroff -f
+fi
+kver=$(uname -r)
+while read -r ko; do
+    insmod "/lib/modules/$kver/$ko" || echo "test-init: insmod $ko failed"
+done < /etc/modules.order
+mdev -s 2>/dev/null
+/sbin/vm-harness-agent 2>/dev/console &
+echo "test-init: ready"
+while true; do
+    setsid cttyhack sh -l
+done
+"#;
+
+/// Builds the gzip-compressed test initrd.
+pub fn build(modules_dir: &Path, busybox: &Path, agent: &Path) -> Result<Vec<u8>> {
+    let setup = |e: &dyn std::fmt::Display| Error::Setup(format!("building the test initrd: {e}"));
+    let tree = ModuleTree::open(modules_dir).map_err(|e| setup(&e))?;
+    let order = tree.resolve(MODULES).map_err(|e| setup(&e))?;
+    let kver = modules_dir
+        .file_name()
+        .ok_or_else(|| setup(&"module directory has no version component"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut a = Archive::new();
+    a.base_layout().map_err(|e| setup(&e))?;
+    a.dir("usr/bin", 0o755).map_err(|e| setup(&e))?;
+    a.dir("usr/sbin", 0o755).map_err(|e| setup(&e))?;
+    a.host_file("bin/busybox", busybox).map_err(|e| setup(&e))?;
+    a.symlink("bin/sh", "busybox").map_err(|e| setup(&e))?;
+    a.host_file("sbin/vm-harness-agent", agent).map_err(|e| setup(&e))?;
+    a.file("init", 0o755, INIT).map_err(|e| setup(&e))?;
+    a.file("etc/modules.order", 0o644, order.join("\n") + "\n").map_err(|e| setup(&e))?;
+    a.file("etc/profile", 0o644, "export PS1='test# '\nexport PATH=/sbin:/bin:/usr/sbin:/usr/bin\n")
+        .map_err(|e| setup(&e))?;
+    for ko in &order {
+        a.host_file(&format!("lib/modules/{kver}/{ko}"), &modules_dir.join(ko)).map_err(|e| setup(&e))?;
+    }
+    a.to_gzip().map_err(|e| setup(&e))
+}

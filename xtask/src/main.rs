@@ -1,0 +1,206 @@
+//! `cargo xtask <command>`: the project's own automation. Every command installs what it needs
+//! (Debian packages, the Debian kernel, our static binaries) when it is missing.
+
+mod deps;
+mod kernel;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use vm_harness::{accel, testimage, TestAssets};
+
+#[derive(Parser)]
+#[command(about = "Project automation")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install host packages, fetch the kernel, build the agent and the test initrd.
+    Assets,
+    /// Print the paths of the cached kernel, the test initrd and the agent (after `assets`).
+    Paths,
+    /// The whole test suite: set-up, rustfmt, clippy, unit and VM tests.
+    Test {
+        /// Extra arguments for `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// The main job: boot a VM and run a command in it.
+    Demo,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"))
+}
+
+/// `INSTALLER_CACHE`, else `$XDG_CACHE_HOME/installer-image`, else `~/.cache/installer-image`.
+fn cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("INSTALLER_CACHE") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/var/cache"));
+    base.join("installer-image")
+}
+
+fn phase<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = Instant::now();
+    eprintln!("xtask: == {name}");
+    let r = f().with_context(|| format!("{name} failed"));
+    eprintln!("xtask: == {name}: {:.1}s", t.elapsed().as_secs_f64());
+    r
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let st = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !st.success() {
+        bail!("{cmd:?} failed ({st})");
+    }
+    Ok(())
+}
+
+/// Builds a workspace binary as a static executable (glibc `crt-static`) for use inside guests.
+fn build_static(package: &str, bin: &str) -> Result<PathBuf> {
+    let triple = "x86_64-unknown-linux-gnu";
+    let dir = target_dir().join("static");
+    run(cargo()
+        .current_dir(workspace())
+        .args(["build", "--quiet", "--release", "--package", package, "--bin", bin, "--target", triple])
+        .arg("--target-dir")
+        .arg(&dir)
+        .env("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS", "-C target-feature=+crt-static"))?;
+    Ok(dir.join(triple).join("release").join(bin))
+}
+
+fn manifest_path() -> PathBuf {
+    target_dir().join(vm_harness::assets::MANIFEST_NAME)
+}
+
+fn assets() -> Result<TestAssets> {
+    phase("host packages", || deps::ensure(deps::HOST_PACKAGES))?;
+    let kernel = phase("kernel", || kernel::ensure(&cache_dir()))?;
+    let agent = phase("guest agent (static)", || build_static("vm-harness-agent", "vm-harness-agent"))?;
+    let initrd = phase("test initrd", || {
+        let data = testimage::build(&kernel.modules_dir(), Path::new("/bin/busybox"), &agent)?;
+        let path = target_dir().join("test-initrd").join(format!("initrd-{}.gz", kernel.version));
+        std::fs::create_dir_all(path.parent().expect("has parent"))?;
+        std::fs::write(&path, &data)?;
+        eprintln!("xtask: test initrd {} ({} KiB)", path.display(), data.len() / 1024);
+        Ok(path)
+    })?;
+    let a = TestAssets {
+        kernel: kernel.vmlinuz(),
+        kernel_version: kernel.version.clone(),
+        kernel_root: kernel.root.clone(),
+        initrd,
+        agent,
+    };
+    a.write(&manifest_path())?;
+    Ok(a)
+}
+
+/// KVM only when a probe boots the test initrd with it; cached per host kernel and QEMU version.
+fn choose_accel(a: &TestAssets) -> Result<&'static str> {
+    if let Ok(v) = std::env::var("VM_HARNESS_ACCEL") {
+        return Ok(if v == "kvm" { "kvm" } else { "tcg" });
+    }
+    let host = String::from_utf8_lossy(&Command::new("uname").arg("-r").output()?.stdout).trim().to_string();
+    let qemu = String::from_utf8_lossy(&Command::new("qemu-system-x86_64").arg("--version").output()?.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .replace(' ', "_");
+    let key = cache_dir().join(format!("accel-{host}-{}", qemu.replace('/', "_")));
+    if let Ok(v) = std::fs::read_to_string(&key) {
+        return Ok(if v.trim() == "kvm" { "kvm" } else { "tcg" });
+    }
+    let ok = phase("KVM probe", || Ok(accel::probe_kvm(&a.kernel, &a.initrd, Duration::from_secs(30))))?;
+    let v = if ok { "kvm" } else { "tcg" };
+    std::fs::write(&key, v)?;
+    Ok(v)
+}
+
+fn harness_env(cmd: &mut Command, a: &TestAssets) -> Result<()> {
+    let accel = choose_accel(a)?;
+    eprintln!("xtask: VMs use {accel}");
+    let dir = target_dir().join("vm-harness");
+    cmd.env("VM_HARNESS_ACCEL", accel)
+        .env("VM_HARNESS_ASSETS", manifest_path())
+        .env("VM_HARNESS_DIR", &dir)
+        .env("INSTALLER_CACHE", cache_dir());
+    Ok(())
+}
+
+fn test(args: Vec<String>) -> Result<()> {
+    let total = Instant::now();
+    let a = assets()?;
+    phase("rustfmt", || run(cargo().current_dir(workspace()).args(["fmt", "--all", "--", "--check"])))?;
+    phase("clippy", || {
+        run(cargo()
+            .current_dir(workspace())
+            .args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+    })?;
+    // Logs of this run only.
+    let _ = std::fs::remove_dir_all(target_dir().join("vm-harness").join("logs"));
+    phase("tests", || {
+        let mut cmd = cargo();
+        cmd.current_dir(workspace()).args(["test", "--workspace", "--", "--test-threads=2"]).args(&args);
+        harness_env(&mut cmd, &a)?;
+        run(&mut cmd).map_err(|e| {
+            e.context(format!(
+                "serial logs of the VMs are in {}",
+                target_dir().join("vm-harness").join("logs").display()
+            ))
+        })
+    })?;
+    eprintln!("xtask: all tests passed in {:.0}s", total.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn demo() -> Result<()> {
+    let a = assets()?;
+    let mut cmd = cargo();
+    cmd.current_dir(workspace())
+        .args(["run", "--quiet", "--package", "vm-harness", "--", "run", "--kernel"])
+        .arg(&a.kernel)
+        .arg("--initrd")
+        .arg(&a.initrd)
+        .args(["--append", "console=ttyS0 quiet", "--exec"])
+        .arg("echo \"hello from $(uname -n), kernel $(uname -r)\"; cat /proc/cmdline; ls /sys/block");
+    harness_env(&mut cmd, &a)?;
+    phase("demo VM", || run(&mut cmd))
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Assets => assets().map(|_| ()),
+        Cmd::Paths => {
+            let a = TestAssets::read(&manifest_path()).or_else(|_| assets())?;
+            println!("kernel={}", a.kernel.display());
+            println!("kernel_version={}", a.kernel_version);
+            println!("modules={}", a.modules_dir().display());
+            println!("initrd={}", a.initrd.display());
+            println!("agent={}", a.agent.display());
+            println!("cache={}", cache_dir().display());
+            Ok(())
+        }
+        Cmd::Test { args } => test(args),
+        Cmd::Demo => demo(),
+    }
+}

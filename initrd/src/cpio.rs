@@ -45,11 +45,7 @@ pub struct Archive {
 
 fn normalize(path: &str) -> Result<String, CpioError> {
     let trimmed = path.trim_start_matches('/');
-    if trimmed.is_empty()
-        || trimmed
-            .split('/')
-            .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if trimmed.is_empty() || trimmed.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return Err(CpioError::BadPath(path.to_string()));
     }
     Ok(trimmed.to_string())
@@ -87,8 +83,7 @@ impl Archive {
             prefix.push_str(part);
             match self.entries.get(&prefix) {
                 None => {
-                    self.entries
-                        .insert(prefix.clone(), Entry::Dir { mode: 0o755 });
+                    self.entries.insert(prefix.clone(), Entry::Dir { mode: 0o755 });
                 }
                 Some(Entry::Dir { .. }) => {}
                 Some(_) => return Err(CpioError::NotADirectory { path: prefix }),
@@ -117,11 +112,23 @@ impl Archive {
         self.insert(path, Entry::Symlink { target: target.to_string() })
     }
 
-    pub fn char_device(&mut self, path: &str, mode: u32, major: u32, minor: u32) -> Result<&mut Self, CpioError> {
+    pub fn char_device(
+        &mut self,
+        path: &str,
+        mode: u32,
+        major: u32,
+        minor: u32,
+    ) -> Result<&mut Self, CpioError> {
         self.insert(path, Entry::CharDevice { mode, major, minor })
     }
 
-    pub fn block_device(&mut self, path: &str, mode: u32, major: u32, minor: u32) -> Result<&mut Self, CpioError> {
+    pub fn block_device(
+        &mut self,
+        path: &str,
+        mode: u32,
+        major: u32,
+        minor: u32,
+    ) -> Result<&mut Self, CpioError> {
         self.insert(path, Entry::BlockDevice { mode, major, minor })
     }
 
@@ -235,10 +242,7 @@ mod tests {
         a.file("usr/lib/x.ko", 0o644, "k").unwrap();
         assert_eq!(a.get("usr"), Some(&Entry::Dir { mode: 0o755 }));
         assert_eq!(a.get("usr/lib"), Some(&Entry::Dir { mode: 0o755 }));
-        assert!(matches!(
-            a.file("usr/lib/x.ko/y", 0o644, "k"),
-            Err(CpioError::NotADirectory { .. })
-        ));
+        assert!(matches!(a.file("usr/lib/x.ko/y", 0o644, "k"), Err(CpioError::NotADirectory { .. })));
     }
 
     #[test]
@@ -269,11 +273,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("a.cpio");
         std::fs::write(&archive, a.to_bytes().unwrap()).unwrap();
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(format!("cpio -it < {}", archive.display()))
-            .output()
-            .unwrap();
+        let out =
+            Command::new("sh").arg("-c").arg(format!("cpio -it < {}", archive.display())).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let listing = String::from_utf8_lossy(&out.stdout);
         for p in ["bin/hello", "etc/odd", "sbin/hi", "dev/console"] {
@@ -284,7 +285,10 @@ mod tests {
         let out = Command::new("sh")
             .current_dir(&root)
             .arg("-c")
-            .arg(format!("cpio -id --no-absolute-filenames bin/hello etc/odd sbin/hi < {}", archive.display()))
+            .arg(format!(
+                "cpio -id --no-absolute-filenames bin/hello etc/odd sbin/hi < {}",
+                archive.display()
+            ))
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

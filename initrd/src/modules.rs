@@ -50,9 +50,7 @@ impl ModuleTree {
         let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
             Ok(t) => t.lines().map(normalize_name).collect(),
             Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
-            Err(source) => {
-                return Err(ModuleError::Read { path: dir.join("modules.builtin"), source })
-            }
+            Err(source) => return Err(ModuleError::Read { path: dir.join("modules.builtin"), source }),
         };
         Self::parse(dir, &text, builtin).map_err(|line| ModuleError::Malformed { path: dep_path, line })
     }
@@ -96,9 +94,7 @@ impl ModuleTree {
             match self.path_of(name) {
                 Some(path) => self.visit(path, &mut seen, &mut order),
                 None if self.is_builtin(name) => {}
-                None => {
-                    return Err(ModuleError::Unknown { name: name.to_string(), dir: self.dir.clone() })
-                }
+                None => return Err(ModuleError::Unknown { name: name.to_string(), dir: self.dir.clone() }),
             }
         }
         Ok(order)
@@ -136,8 +132,12 @@ kernel/drivers/usb/storage/usb-storage.ko: kernel/drivers/scsi/scsi_mod.ko kerne
 ";
 
     fn tree() -> ModuleTree {
-        ModuleTree::parse(Path::new("/m"), DEP, ["kernel/fs/ext4/ext4.ko"].iter().map(|s| normalize_name(s)).collect())
-            .unwrap()
+        ModuleTree::parse(
+            Path::new("/m"),
+            DEP,
+            ["kernel/fs/ext4/ext4.ko"].iter().map(|s| normalize_name(s)).collect(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -69,10 +69,14 @@ impl AgentConn {
                     return Ok(Some(conn));
                 }
                 Ok(_) => {} // a stale line from an earlier boot
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
+                {
                     // `read_line` may have consumed part of a line; the token check handles that.
                 }
-                Err(e) => return Err(Error::Io { context: format!("{machine}: reading agent socket"), source: e }),
+                Err(e) => {
+                    return Err(Error::Io { context: format!("{machine}: reading agent socket"), source: e })
+                }
             }
         }
     }
@@ -82,17 +86,19 @@ impl AgentConn {
     }
 
     /// Sends one request and reads its `DONE` reply: (status, first payload, second payload).
-    fn request(&mut self, header: String, payloads: &[&[u8]], timeout: Duration) -> Result<(i32, Vec<u8>, Vec<u8>)> {
+    fn request(
+        &mut self,
+        header: String,
+        payloads: &[&[u8]],
+        timeout: Duration,
+    ) -> Result<(i32, Vec<u8>, Vec<u8>)> {
         let mut msg = header.into_bytes();
         msg.push(b'\n');
         for p in payloads {
             msg.extend_from_slice(p);
         }
         self.writer.write_all(&msg).map_err(|e| self.err(format!("writing request: {e}")))?;
-        self.reader
-            .get_ref()
-            .set_read_timeout(Some(timeout))
-            .ctx(|| "agent timeout".into())?;
+        self.reader.get_ref().set_read_timeout(Some(timeout)).ctx(|| "agent timeout".into())?;
         let mut line = String::new();
         match self.reader.read_line(&mut line) {
             Ok(0) => return Err(self.err("channel closed (did the guest power off or crash?)")),
@@ -104,7 +110,8 @@ impl AgentConn {
         }
         let words: Vec<&str> = line.split_whitespace().collect();
         let parse = |i: usize| words.get(i).and_then(|w| w.parse::<i64>().ok());
-        let (Some("DONE"), Some(status), Some(o), Some(e)) = (words.first().copied(), parse(1), parse(2), parse(3))
+        let (Some("DONE"), Some(status), Some(o), Some(e)) =
+            (words.first().copied(), parse(1), parse(2), parse(3))
         else {
             return Err(self.err(format!("unexpected reply {line:?}")));
         };
@@ -126,7 +133,13 @@ impl AgentConn {
     }
 
     /// Writes a guest file; returns the guest's error text on failure.
-    pub fn put(&mut self, path: &str, mode: u32, data: &[u8], timeout: Duration) -> Result<Result<(), String>> {
+    pub fn put(
+        &mut self,
+        path: &str,
+        mode: u32,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<Result<(), String>> {
         let header = format!("PUT {mode:o} {} {}", path.len(), data.len());
         let (status, _, err) = self.request(header, &[path.as_bytes(), data], timeout)?;
         Ok(if status == 0 { Ok(()) } else { Err(String::from_utf8_lossy(&err).into_owned()) })

@@ -56,7 +56,5 @@ impl TestAssets {
 
 fn find_default() -> Option<PathBuf> {
     let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .map(|d| d.join("target").join(MANIFEST_NAME))
-        .find(|p| p.is_file())
+    cwd.ancestors().map(|d| d.join("target").join(MANIFEST_NAME)).find(|p| p.is_file())
 }

@@ -102,10 +102,14 @@ fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
             }
         }
         ("GET" | "HEAD", None) => {
-            out.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n")?;
+            out.write_all(
+                b"HTTP/1.0 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n",
+            )?;
         }
         _ => {
-            out.write_all(b"HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            out.write_all(
+                b"HTTP/1.0 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            )?;
         }
     }
     out.flush()

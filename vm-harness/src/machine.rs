@@ -75,7 +75,14 @@ pub struct Disk {
 
 impl Disk {
     fn with(source: DiskSource) -> Self {
-        Disk { source, interface: DiskInterface::Virtio, serial: None, bootindex: None, id: None, readonly: false }
+        Disk {
+            source,
+            interface: DiskInterface::Virtio,
+            serial: None,
+            bootindex: None,
+            id: None,
+            readonly: false,
+        }
     }
     /// An empty qcow2 of `size` bytes, created by the harness (sparse).
     pub fn new_qcow2(size: u64) -> Self {
@@ -268,7 +275,8 @@ impl MachineBuilder {
                 }
                 DiskSource::Overlay { backing } => {
                     let p = state.path().join(format!("disk{i}.qcow2"));
-                    let backing = std::fs::canonicalize(backing).ctx(|| format!("backing file {}", backing.display()))?;
+                    let backing = std::fs::canonicalize(backing)
+                        .ctx(|| format!("backing file {}", backing.display()))?;
                     let fmt = detect_format(&backing)?;
                     qemu_img(
                         &["create", "-q", "-f", "qcow2", "-F", &fmt, "-b"],
@@ -332,7 +340,9 @@ fn qemu_img(args: &[&str], paths: &[&std::ffi::OsStr]) -> Result<()> {
 fn detect_format(path: &Path) -> Result<String> {
     let mut magic = [0u8; 4];
     use std::io::Read;
-    let n = File::open(path).and_then(|mut f| f.read(&mut magic)).ctx(|| format!("reading {}", path.display()))?;
+    let n = File::open(path)
+        .and_then(|mut f| f.read(&mut magic))
+        .ctx(|| format!("reading {}", path.display()))?;
     Ok(if n == 4 && &magic == b"QFI\xfb" { "qcow2" } else { "raw" }.to_string())
 }
 
@@ -504,11 +514,11 @@ impl Machine {
         }
         if let Some(cd) = &cfg.cdrom {
             let file = match (&self.cdrom, cd) {
-                (Some(p), _) => format!(",file={}", esc_path(p)),
+                (Some(p), _) => format!(",format=raw,file={}", esc_path(p)),
                 _ => String::new(),
             };
             a.push("-drive".into());
-            a.push(format!("if=none,id=cd0-drv,media=cdrom,readonly=on,format=raw{file}"));
+            a.push(format!("if=none,id=cd0-drv,media=cdrom,readonly=on{file}"));
             let mut dev = format!("ide-cd,drive=cd0-drv,id=cd0,bus=ide.{}", sata_port.max(4));
             if let Some(b) = cfg.cdrom_bootindex {
                 dev.push_str(&format!(",bootindex={b}"));
@@ -559,7 +569,8 @@ impl Machine {
         for sock in ["serial.sock", "qmp.sock", "agent.sock"] {
             let _ = std::fs::remove_file(s.join(sock));
         }
-        std::fs::write(self.log_dir.join("qemu-args.txt"), shell_words(&args)).ctx(|| "writing qemu-args.txt".into())?;
+        std::fs::write(self.log_dir.join("qemu-args.txt"), shell_words(&args))
+            .ctx(|| "writing qemu-args.txt".into())?;
         let stderr = File::options()
             .create(true)
             .append(true)
@@ -596,7 +607,8 @@ impl Machine {
         self.console
             .attach(serial.try_clone().ctx(|| "cloning serial socket".into())?, self.cfg.echo_console)?;
         let qmp = Qmp::connect(&self.cfg.name, qmp_stream)?;
-        self.running = Some(Running { child, qmp, serial, agent: None, _slot: slot, started: Instant::now() });
+        self.running =
+            Some(Running { child, qmp, serial, agent: None, _slot: slot, started: Instant::now() });
         Ok(())
     }
 
@@ -658,7 +670,10 @@ impl Machine {
     pub fn send_console(&mut self, text: &str) -> Result<()> {
         use std::io::Write;
         let name = self.cfg.name.clone();
-        self.running()?.serial.write_all(text.as_bytes()).ctx(|| format!("{name}: writing to the serial console"))
+        self.running()?
+            .serial
+            .write_all(text.as_bytes())
+            .ctx(|| format!("{name}: writing to the serial console"))
     }
 
     /// Waits for the guest agent to answer.
@@ -678,7 +693,8 @@ impl Machine {
         let name = self.cfg.name.clone();
         let sock = self.state.path().join("agent.sock");
         if self.running()?.agent.is_none() {
-            let stream = UnixStream::connect(&sock).ctx(|| format!("{name}: connecting {}", sock.display()))?;
+            let stream =
+                UnixStream::connect(&sock).ctx(|| format!("{name}: connecting {}", sock.display()))?;
             let deadline = Instant::now() + timeout;
             // Poll QEMU's liveness between pings so a crashed guest fails fast.
             let mut check_err = None;
@@ -693,7 +709,9 @@ impl Machine {
                 })
             };
             match (conn, check_err) {
-                (_, Some(status)) => return Err(self.not_running(format!("exited while waiting for the agent: {status}"))),
+                (_, Some(status)) => {
+                    return Err(self.not_running(format!("exited while waiting for the agent: {status}")))
+                }
                 (Err(e), None) => return Err(e),
                 (Ok(None), None) => return Err(self.timeout("the guest agent".into(), timeout)),
                 (Ok(Some(c)), None) => self.running.as_mut().expect("running").agent = Some(c),
@@ -720,7 +738,13 @@ impl Machine {
     }
 
     fn command_error(&self, cmd: &str, o: Output) -> Error {
-        Error::Command { machine: self.cfg.name.clone(), cmd: cmd.to_string(), status: o.status, stdout: o.stdout, stderr: o.stderr }
+        Error::Command {
+            machine: self.cfg.name.clone(),
+            cmd: cmd.to_string(),
+            status: o.status,
+            stdout: o.stdout,
+            stderr: o.stderr,
+        }
     }
 
     /// Runs `cmd`, which must succeed; returns its stdout.
@@ -753,7 +777,8 @@ impl Machine {
             }
             last = o;
             if Instant::now() + Duration::from_secs(1) >= deadline {
-                let what = format!("`{cmd}` to succeed (last status {}, stderr {:?})", last.status, last.stderr);
+                let what =
+                    format!("`{cmd}` to succeed (last status {}, stderr {:?})", last.status, last.stderr);
                 return Err(self.timeout(what, timeout));
             }
             std::thread::sleep(Duration::from_secs(1));
@@ -764,7 +789,8 @@ impl Machine {
     pub fn copy_to_guest(&mut self, host: &Path, guest: &str) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let data = std::fs::read(host).ctx(|| format!("reading {}", host.display()))?;
-        let mode = std::fs::metadata(host).ctx(|| format!("stat {}", host.display()))?.permissions().mode() & 0o7777;
+        let mode =
+            std::fs::metadata(host).ctx(|| format!("stat {}", host.display()))?.permissions().mode() & 0o7777;
         let t = self.cfg.command_timeout;
         let name = self.cfg.name.clone();
         self.agent()?
@@ -793,7 +819,8 @@ impl Machine {
         let ppm = self.state.path().join("screen.ppm");
         self.qmp("screendump", json!({ "filename": ppm.to_string_lossy() }))?;
         let data = std::fs::read(&ppm).ctx(|| format!("reading {}", ppm.display()))?;
-        let png = ppm_to_png(&data).map_err(|e| Error::Setup(format!("{}: screendump: {e}", self.cfg.name)))?;
+        let png =
+            ppm_to_png(&data).map_err(|e| Error::Setup(format!("{}: screendump: {e}", self.cfg.name)))?;
         std::fs::write(png_path, png).ctx(|| format!("writing {}", png_path.display()))
     }
 
@@ -805,8 +832,8 @@ impl Machine {
     /// Types `text` on the emulated keyboard (US layout).
     pub fn send_chars(&mut self, text: &str) -> Result<()> {
         for c in text.chars() {
-            let (shift, code) = qcodes_for_char(c)
-                .ok_or_else(|| Error::Setup(format!("send_chars: no key for {c:?}")))?;
+            let (shift, code) =
+                qcodes_for_char(c).ok_or_else(|| Error::Setup(format!("send_chars: no key for {c:?}")))?;
             self.send_key(&if shift { format!("shift-{code}") } else { code.to_string() })?;
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -867,10 +894,12 @@ impl Machine {
             self.running = None;
             return Ok(());
         }
-        let via_agent = match self.running.as_mut().and_then(|r| r.agent.as_mut()) {
-            Some(a) => a.poweroff().is_ok(),
-            None => false,
-        };
+        // Through the agent when one answers within a few seconds (the test initrd has no ACPI
+        // daemon), else by the ACPI power button.
+        let saved = self.cfg.agent_timeout;
+        self.cfg.agent_timeout = Duration::from_secs(5);
+        let via_agent = self.agent().and_then(|a| a.poweroff()).is_ok();
+        self.cfg.agent_timeout = saved;
         if !via_agent {
             self.qmp("system_powerdown", json!({}))?;
         }

@@ -20,11 +20,10 @@ pub struct Qmp {
 impl Qmp {
     /// Reads the greeting and negotiates capabilities.
     pub fn connect(machine: &str, stream: UnixStream) -> Result<Self> {
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .ctx(|| "setting QMP timeout".into())?;
+        stream.set_read_timeout(Some(Duration::from_secs(60))).ctx(|| "setting QMP timeout".into())?;
         let writer = stream.try_clone().ctx(|| "cloning QMP socket".into())?;
-        let mut qmp = Qmp { machine: machine.to_string(), reader: BufReader::new(stream), writer, events: vec![] };
+        let mut qmp =
+            Qmp { machine: machine.to_string(), reader: BufReader::new(stream), writer, events: vec![] };
         let greeting = qmp.read_message()?;
         if greeting.get("QMP").is_none() {
             return Err(qmp.err("greeting", format!("unexpected greeting {greeting}")));
@@ -75,8 +74,8 @@ impl Qmp {
 /// QEMU key codes (`QKeyCode`) for a character, with whether shift is needed.
 pub fn qcodes_for_char(c: char) -> Option<(bool, &'static str)> {
     const LOWER: [&str; 26] = [
-        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s",
-        "t", "u", "v", "w", "x", "y", "z",
+        "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t",
+        "u", "v", "w", "x", "y", "z",
     ];
     const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
     Some(match c {
@@ -124,11 +123,8 @@ pub fn qcodes_for_char(c: char) -> Option<(bool, &'static str)> {
 
 /// Turns a key combination such as `ctrl-alt-delete` into `send-key` arguments.
 pub fn key_combo(combo: &str) -> Value {
-    let keys: Vec<Value> = combo
-        .split('-')
-        .filter(|k| !k.is_empty())
-        .map(|k| json!({ "type": "qcode", "data": k }))
-        .collect();
+    let keys: Vec<Value> =
+        combo.split('-').filter(|k| !k.is_empty()).map(|k| json!({ "type": "qcode", "data": k })).collect();
     json!({ "keys": keys })
 }
 

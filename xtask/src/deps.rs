@@ -6,15 +6,8 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 /// Debian packages the test suite and the demo need on the host.
-pub const HOST_PACKAGES: &[&str] = &[
-    "qemu-system-x86",
-    "qemu-utils",
-    "ovmf",
-    "ipxe-qemu",
-    "busybox-static",
-    "kmod",
-    "cpio",
-];
+pub const HOST_PACKAGES: &[&str] =
+    &["qemu-system-x86", "qemu-utils", "ovmf", "ipxe-qemu", "busybox-static", "kmod", "cpio"];
 
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")

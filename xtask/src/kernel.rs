@@ -29,7 +29,8 @@ impl Kernel {
 /// The concrete kernel package `linux-image-amd64` depends on, and its version.
 fn resolve_package() -> Result<(String, String)> {
     let show = |updated: bool| -> Result<Option<(String, String)>> {
-        let out = Command::new("apt-cache").args(["show", "linux-image-amd64"]).output().context("apt-cache")?;
+        let out =
+            Command::new("apt-cache").args(["show", "linux-image-amd64"]).output().context("apt-cache")?;
         let text = String::from_utf8_lossy(&out.stdout);
         // "Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)"
         for line in text.lines() {

@@ -152,9 +152,15 @@ fn test(args: Vec<String>) -> Result<()> {
     let a = assets()?;
     phase("rustfmt", || run(cargo().current_dir(workspace()).args(["fmt", "--all", "--", "--check"])))?;
     phase("clippy", || {
-        run(cargo()
-            .current_dir(workspace())
-            .args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))
+        run(cargo().current_dir(workspace()).args([
+            "clippy",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))
     })?;
     // Logs of this run only.
     let _ = std::fs::remove_dir_all(target_dir().join("vm-harness").join("logs"));

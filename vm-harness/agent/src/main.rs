@@ -93,10 +93,7 @@ fn exec(cmd: &[u8]) -> (i32, Vec<u8>, Vec<u8>) {
     match result {
         Ok(out) => {
             use std::os::unix::process::ExitStatusExt;
-            let status = out
-                .status
-                .code()
-                .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
+            let status = out.status.code().unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0));
             (status, out.stdout, out.stderr)
         }
         Err(e) => (127, Vec::new(), format!("vm-harness-agent: spawning /bin/sh: {e}\n").into_bytes()),

@@ -21,9 +21,16 @@ pub struct TestAssets {
     pub initrd: PathBuf,
     /// The static guest agent binary.
     pub agent: PathBuf,
+    /// The Debian test root (squashfs): the live package set, the kernel's modules and the agent.
+    pub debian_root: PathBuf,
 }
 
 impl TestAssets {
+    /// A machine booting [`TestAssets::debian_root`] (see [`crate::testimage::debian_machine`]).
+    pub fn debian_machine(&self, name: &str) -> crate::MachineBuilder {
+        crate::testimage::debian_machine(name, self, &self.debian_root)
+    }
+
     pub fn modules_dir(&self) -> PathBuf {
         self.kernel_root.join("lib/modules").join(&self.kernel_version)
     }

@@ -26,7 +26,32 @@ pub const MODULES: &[&str] = &[
     "usb_storage",
     "uas",
     "ext4",
+    "squashfs",
+    "overlay",
 ];
+
+/// The systemd unit that starts the agent in Debian test roots (never in release images).
+pub const AGENT_UNIT: &str = "[Unit]
+Description=vm-harness test agent (test images only)
+DefaultDependencies=no
+After=systemd-remount-fs.service
+
+[Service]
+ExecStart=/usr/local/sbin/vm-harness-agent
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=sysinit.target
+";
+
+/// Where the agent lives in Debian test roots.
+pub const AGENT_PATH: &str = "usr/local/sbin/vm-harness-agent";
+/// Where its unit lives, and the link that enables it.
+pub const AGENT_UNIT_PATH: &str = "etc/systemd/system/vm-harness-agent.service";
+pub const AGENT_UNIT_LINK: &str = "etc/systemd/system/sysinit.target.wants/vm-harness-agent.service";
+/// The serial of the read-only disk that carries a Debian test root (see [`debian_machine`]).
+pub const ROOT_SERIAL: &str = "vmh-root";
 
 const INIT: &str = r#"#!/bin/busybox sh
 /bin/busybox mkdir -p /usr/bin /usr/sbin
@@ -46,12 +71,49 @@ while read -r ko; do
     insmod "/lib/modules/$kver/$ko" || echo "test-init: insmod $ko failed"
 done < /etc/modules.order
 mdev -s 2>/dev/null
+# vmharness.root=serial:S: boot the Debian root in the squashfs on the virtio disk with serial S,
+# under a tmpfs overlay, with systemd.
+serial=$(sed -n 's/.*vmharness.root=serial:\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$serial" ]; then
+    dev=""
+    i=0
+    while [ -z "$dev" ] && [ $i -lt 300 ]; do
+        for d in /sys/block/*; do
+            [ "$(cat $d/serial 2>/dev/null)" = "$serial" ] && dev=/dev/${d##*/}
+        done
+        [ -n "$dev" ] && [ -b "$dev" ] || { dev=""; sleep 0.1; }
+        i=$((i + 1))
+    done
+    [ -n "$dev" ] || echo "test-init: no disk with serial $serial"
+    mkdir -p /ro /rw /newroot
+    mount -t squashfs -o ro "$dev" /ro || echo "test-init: mounting $dev failed"
+    mount -t tmpfs -o size=80% tmpfs /rw
+    mkdir -p /rw/upper /rw/work
+    mount -t overlay overlay -o lowerdir=/ro,upperdir=/rw/upper,workdir=/rw/work /newroot
+    umount /dev/pts /run /sys /proc
+    umount /dev
+    echo "test-init: switching to the Debian root on $dev"
+    exec switch_root /newroot /sbin/init
+fi
 /sbin/vm-harness-agent 2>/dev/console &
 echo "test-init: ready"
 while true; do
     setsid cttyhack sh -l
 done
 "#;
+
+/// A machine that boots the Debian test root `root_squashfs` (systemd, the storage tools and the
+/// agent) with the cached kernel and the test initrd. Wait for it with `wait_for_agent`.
+pub fn debian_machine(name: &str, assets: &crate::TestAssets, root_squashfs: &Path) -> crate::MachineBuilder {
+    crate::machine(name)
+        .memory_mib(1024)
+        .kernel(
+            &assets.kernel,
+            Some(assets.initrd.clone()),
+            &format!("console=ttyS0 vmharness.root=serial:{ROOT_SERIAL} systemd.show_status=0 quiet"),
+        )
+        .disk(crate::Disk::file(root_squashfs, "raw").serial(ROOT_SERIAL).readonly().id("vmhroot"))
+}
 
 /// Builds the gzip-compressed test initrd.
 pub fn build(modules_dir: &Path, busybox: &Path, agent: &Path) -> Result<Vec<u8>> {

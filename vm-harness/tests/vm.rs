@@ -337,3 +337,22 @@ fn logs_are_kept_per_machine() {
     assert!(Path::new(&log).exists(), "serial log removed with the machine");
     assert!(std::fs::read_to_string(&log).unwrap().contains(READY_MARKER));
 }
+
+#[test]
+fn debian_test_root_boots_with_systemd_and_the_agent() {
+    let a = assets();
+    let mut m = a.debian_machine("debian").start().unwrap();
+    let t = Instant::now();
+    m.wait_for_agent().unwrap();
+    eprintln!("agent answered after {:.1}s", t.elapsed().as_secs_f64());
+    assert_eq!(m.succeed("cat /proc/1/comm").unwrap().trim(), "systemd");
+    assert_eq!(m.succeed("uname -r").unwrap().trim(), a.kernel_version);
+    m.succeed(
+        "cryptsetup --version && lvm version && mdadm --version && mkfs.xfs -V && nix-instantiate --version",
+    )
+    .unwrap();
+    // The kernel's modules are there: device-mapper loads.
+    m.succeed("modprobe dm_crypt && test -e /dev/mapper/control").unwrap();
+    m.wait_until_succeeds("systemctl is-system-running | grep -Eq 'running|degraded'", BOOT).unwrap();
+    m.shutdown().unwrap();
+}

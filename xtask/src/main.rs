@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use image_builder::squashfs::{self, Layer};
 use vm_harness::{accel, testimage, TestAssets};
 
 #[derive(Parser)]
@@ -104,7 +105,25 @@ fn assets() -> Result<TestAssets> {
         eprintln!("xtask: test initrd {} ({} KiB)", path.display(), data.len() / 1024);
         Ok(path)
     })?;
+    let debian_root = phase("Debian test root", || {
+        let base =
+            image_builder::rootfs::ensure(&image_builder::rootfs::RootfsSpec::live(&[]), &cache_dir())?;
+        let mut layer = Layer::new();
+        layer
+            .host_tree(&format!("usr/lib/modules/{}", kernel.version), &kernel.modules_dir())
+            .host_file(testimage::AGENT_PATH, &agent, Some(0o755))
+            .file(testimage::AGENT_UNIT_PATH, 0o644, testimage::AGENT_UNIT)
+            .symlink(testimage::AGENT_UNIT_LINK, "/etc/systemd/system/vm-harness-agent.service")
+            .file("etc/hostname", 0o644, "testvm\n");
+        let out = target_dir().join("test-root").join("debian-root.squashfs");
+        if squashfs::build(&base, &layer, squashfs::Compression::Zstd3, &out)? {
+            let size = std::fs::metadata(&out)?.len();
+            eprintln!("xtask: Debian test root {} ({} MiB)", out.display(), size >> 20);
+        }
+        Ok(out)
+    })?;
     let a = TestAssets {
+        debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),
         kernel_root: kernel.root.clone(),

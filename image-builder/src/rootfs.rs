@@ -1,0 +1,115 @@
+//! The Debian root filesystem, built by mmdebstrap into a cache directory keyed by everything that
+//! shapes it (suite, variant, packages), so a rebuild after only our binaries changed reuses it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use runner::Cmd;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RootfsError {
+    #[error(transparent)]
+    Run(#[from] runner::RunError),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
+    let context = context.into();
+    move |source| RootfsError::Io { context, source }
+}
+
+/// The packages every live image has: systemd, the storage tools the installer drives, bootloaders,
+/// ssh and the Nix evaluator. The kernel is added separately (see [`install_kernel_modules`]).
+pub const LIVE_PACKAGES: &[&str] = &[
+    "systemd-sysv",
+    "udev",
+    "kmod",
+    "util-linux",
+    "fdisk",
+    "gdisk",
+    "cryptsetup-bin",
+    "lvm2",
+    "mdadm",
+    "e2fsprogs",
+    "xfsprogs",
+    "btrfs-progs",
+    "dosfstools",
+    "grub-pc-bin",
+    "grub-efi-amd64-bin",
+    "grub2-common",
+    "systemd-boot-efi",
+    "efibootmgr",
+    "iproute2",
+    "openssh-server",
+    "nix-bin",
+    "procps",
+    "less",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RootfsSpec {
+    pub suite: String,
+    pub variant: String,
+    pub packages: Vec<String>,
+}
+
+impl RootfsSpec {
+    /// bookworm minbase with [`LIVE_PACKAGES`] plus `extra`.
+    pub fn live(extra: &[String]) -> Self {
+        let mut packages: Vec<String> = LIVE_PACKAGES.iter().map(|s| s.to_string()).collect();
+        packages.extend(extra.iter().cloned());
+        packages.sort();
+        packages.dedup();
+        RootfsSpec { suite: "bookworm".into(), variant: "minbase".into(), packages }
+    }
+
+    /// A stable key for the cache directory.
+    pub fn key(&self) -> String {
+        let mut h = DefaultHasher::new();
+        self.hash(&mut h);
+        format!("{}-{}-{:016x}", self.suite, self.variant, h.finish())
+    }
+}
+
+/// Returns the root directory for `spec` under `cache/rootfs/`, running mmdebstrap when absent.
+/// The directory is shared: callers must not modify it (see [`crate::squashfs::Layer`]).
+pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
+    let entry = cache.join("rootfs").join(spec.key());
+    let root = entry.join("root");
+    if entry.join(".complete").exists() {
+        return Ok(root);
+    }
+    let t = Instant::now();
+    tracing::info!("building the Debian root {} with mmdebstrap", spec.key());
+    if entry.exists() {
+        std::fs::remove_dir_all(&entry).map_err(io(format!("removing {}", entry.display())))?;
+    }
+    std::fs::create_dir_all(&entry).map_err(io(format!("creating {}", entry.display())))?;
+    // Downloaded .debs are kept between builds.
+    let archives = cache.join("apt-archives");
+    std::fs::create_dir_all(archives.join("partial")).map_err(io("creating the package cache"))?;
+    Cmd::new("bootstrapping the Debian root", "mmdebstrap")
+        .arg(format!("--variant={}", spec.variant))
+        .arg("--aptopt=APT::Install-Recommends \"false\"")
+        .arg(format!("--include={}", spec.packages.join(",")))
+        .arg("--skip=download/empty")
+        .arg("--skip=essential/unlink")
+        .arg(format!("--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/ && cp -a {}/. \"$1\"/var/cache/apt/archives/", archives.display()))
+        .arg(format!("--customize-hook=sync-out /var/cache/apt/archives {}", archives.display()))
+        .arg("--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb")
+        .arg("--dpkgopt=path-exclude=/usr/share/man/*")
+        .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
+        .arg("--dpkgopt=path-include=/usr/share/doc/*/copyright")
+        .arg("--dpkgopt=path-exclude=/usr/share/locale/*")
+        .arg("--dpkgopt=path-include=/usr/share/locale/locale.alias")
+        .arg(&spec.suite)
+        .arg(&root)
+        .run()?;
+    std::fs::write(entry.join(".complete"), format!("{:?}\n", spec))
+        .map_err(io("marking the root complete"))?;
+    tracing::info!("Debian root ready in {:.1}s", t.elapsed().as_secs_f64());
+    Ok(root)
+}

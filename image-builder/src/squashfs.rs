@@ -1,0 +1,227 @@
+//! Layers on top of a shared root directory, and squashfs images of the result.
+//!
+//! The cached Debian root is never modified: [`build`] hard-links it into a work directory
+//! (`cp -al`), applies a [`Layer`] there (replacing files, never writing through a link), and runs
+//! mksquashfs. The image is rebuilt only when the root or the layer changed.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use runner::Cmd;
+
+use crate::rootfs::RootfsError;
+
+fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
+    let context = context.into();
+    move |source| RootfsError::Io { context, source }
+}
+
+#[derive(Debug, Clone, Hash)]
+enum Item {
+    File { data: Vec<u8>, mode: u32 },
+    HostFile { path: PathBuf, mode: Option<u32> },
+    HostTree { path: PathBuf },
+    Symlink { target: String },
+    Remove,
+}
+
+/// Files to put on top of a root (paths relative to the root, applied in order).
+#[derive(Debug, Clone, Default, Hash)]
+pub struct Layer {
+    items: Vec<(String, Item)>,
+}
+
+impl Layer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn file(&mut self, path: &str, mode: u32, data: impl Into<Vec<u8>>) -> &mut Self {
+        self.items.push((path.trim_start_matches('/').into(), Item::File { data: data.into(), mode }));
+        self
+    }
+    /// Copies a host file (its content is read when the image is built).
+    pub fn host_file(&mut self, path: &str, host: &Path, mode: Option<u32>) -> &mut Self {
+        self.items.push((path.trim_start_matches('/').into(), Item::HostFile { path: host.into(), mode }));
+        self
+    }
+    /// Copies a whole host directory tree to `path`.
+    pub fn host_tree(&mut self, path: &str, host: &Path) -> &mut Self {
+        self.items.push((path.trim_start_matches('/').into(), Item::HostTree { path: host.into() }));
+        self
+    }
+    pub fn symlink(&mut self, path: &str, target: &str) -> &mut Self {
+        self.items.push((path.trim_start_matches('/').into(), Item::Symlink { target: target.into() }));
+        self
+    }
+    pub fn remove(&mut self, path: &str) -> &mut Self {
+        self.items.push((path.trim_start_matches('/').into(), Item::Remove));
+        self
+    }
+
+    /// A digest of the layer including the content and mtime of host files it names.
+    fn digest(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        self.hash(&mut h);
+        for (_, item) in &self.items {
+            let p = match item {
+                Item::HostFile { path, .. } | Item::HostTree { path } => path,
+                _ => continue,
+            };
+            if let Ok(m) = std::fs::metadata(p) {
+                m.len().hash(&mut h);
+                m.modified().ok().hash(&mut h);
+            }
+            if let (Item::HostFile { .. }, Ok(data)) = (item, std::fs::read(p)) {
+                data.hash(&mut h);
+            }
+        }
+        h.finish()
+    }
+
+    /// Applies the layer to `root` (a private hard-linked copy).
+    pub fn apply(&self, root: &Path) -> Result<(), RootfsError> {
+        for (rel, item) in &self.items {
+            let dest = root.join(rel);
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+            }
+            // Never write through a hard link into the shared root.
+            if dest.is_dir() && !dest.is_symlink() {
+                if matches!(item, Item::HostTree { .. } | Item::Remove) {
+                    std::fs::remove_dir_all(&dest).map_err(io(format!("removing {}", dest.display())))?;
+                }
+            } else if dest.symlink_metadata().is_ok() {
+                std::fs::remove_file(&dest).map_err(io(format!("removing {}", dest.display())))?;
+            }
+            match item {
+                Item::File { data, mode } => {
+                    std::fs::write(&dest, data).map_err(io(format!("writing {}", dest.display())))?;
+                    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(*mode))
+                        .map_err(io(format!("chmod {}", dest.display())))?;
+                }
+                Item::HostFile { path, mode } => {
+                    std::fs::copy(path, &dest).map_err(io(format!("copying {}", path.display())))?;
+                    if let Some(m) = mode {
+                        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(*m))
+                            .map_err(io(format!("chmod {}", dest.display())))?;
+                    }
+                }
+                Item::HostTree { path } => {
+                    // Hard links when the tree is on the same filesystem (the work copy is only read).
+                    let linked =
+                        Cmd::new("linking a tree into the image", "cp").arg("-al").arg(path).arg(&dest).run();
+                    if linked.is_err() {
+                        let _ = std::fs::remove_dir_all(&dest);
+                        Cmd::new("copying a tree into the image", "cp")
+                            .arg("-a")
+                            .arg(path)
+                            .arg(&dest)
+                            .run()?;
+                    }
+                }
+                Item::Symlink { target } => {
+                    std::os::unix::fs::symlink(target, &dest)
+                        .map_err(io(format!("linking {}", dest.display())))?;
+                }
+                Item::Remove => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// squashfs compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// zstd level 3: fast, for development and CI.
+    Zstd3,
+    /// xz with the x86 BCJ filter: smallest, for releases.
+    XzBcj,
+}
+
+/// Builds `out` from `base` + `layer` unless an image of the same inputs is already there.
+/// Returns whether it was (re)built.
+pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -> Result<bool, RootfsError> {
+    let mut h = DefaultHasher::new();
+    base.hash(&mut h);
+    std::fs::read_to_string(base.parent().unwrap_or(base).join(".complete")).ok().hash(&mut h);
+    layer.digest().hash(&mut h);
+    compression.hash(&mut h);
+    let key = format!("{:016x}\n", h.finish());
+    let stamp = out.with_extension("key");
+    if out.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) {
+        return Ok(false);
+    }
+    let t = Instant::now();
+    let parent = out.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+    let work = parent.join(format!(".{}.work", out.file_name().unwrap_or_default().to_string_lossy()));
+    if work.exists() {
+        std::fs::remove_dir_all(&work).map_err(io(format!("removing {}", work.display())))?;
+    }
+    Cmd::new("linking the root into a work directory", "cp").arg("-al").arg(base).arg(&work).run()?;
+    layer.apply(&work)?;
+    let _ = std::fs::remove_file(out);
+    let mut cmd = Cmd::new("building the squashfs", "mksquashfs").arg(&work).arg(out).args([
+        "-noappend",
+        "-quiet",
+        "-no-progress",
+        "-wildcards",
+    ]);
+    cmd = match compression {
+        Compression::Zstd3 => cmd.args(["-comp", "zstd", "-Xcompression-level", "3"]),
+        Compression::XzBcj => cmd.args(["-comp", "xz", "-Xbcj", "x86", "-b", "1M"]),
+    };
+    cmd.args(["-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]).run()?;
+    std::fs::remove_dir_all(&work).map_err(io(format!("removing {}", work.display())))?;
+    std::fs::write(&stamp, key).map_err(io("writing the image stamp"))?;
+    tracing::info!("squashfs {} built in {:.1}s", out.display(), t.elapsed().as_secs_f64());
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_replaces_files_without_touching_the_shared_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base");
+        std::fs::create_dir_all(base.join("etc")).unwrap();
+        std::fs::write(base.join("etc/hostname"), "base\n").unwrap();
+        std::fs::write(base.join("etc/keep"), "keep\n").unwrap();
+        let work = dir.path().join("work");
+        Cmd::new("t", "cp").arg("-al").arg(&base).arg(&work).run().unwrap();
+        let mut layer = Layer::new();
+        layer.file("/etc/hostname", 0o644, "live\n").symlink("etc/link", "hostname").remove("etc/keep");
+        layer.apply(&work).unwrap();
+        assert_eq!(std::fs::read_to_string(work.join("etc/hostname")).unwrap(), "live\n");
+        assert_eq!(std::fs::read_to_string(work.join("etc/link")).unwrap(), "live\n");
+        assert!(!work.join("etc/keep").exists());
+        // The hard-linked original is untouched.
+        assert_eq!(std::fs::read_to_string(base.join("etc/hostname")).unwrap(), "base\n");
+        assert!(base.join("etc/keep").exists());
+    }
+
+    #[test]
+    fn squashfs_is_built_once_per_input_and_unpacks_with_the_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("root");
+        std::fs::create_dir_all(base.join("usr/bin")).unwrap();
+        std::fs::write(base.join("usr/bin/tool"), "#!/bin/sh\n").unwrap();
+        let mut layer = Layer::new();
+        layer.file("etc/motd", 0o644, "hello\n");
+        let out = dir.path().join("out/root.squashfs");
+        assert!(build(&base, &layer, Compression::Zstd3, &out).unwrap());
+        assert!(!build(&base, &layer, Compression::Zstd3, &out).unwrap(), "rebuilt with the same inputs");
+        layer.file("etc/issue", 0o644, "x\n");
+        assert!(build(&base, &layer, Compression::Zstd3, &out).unwrap(), "not rebuilt after a change");
+        let listing = Cmd::new("t", "unsquashfs").arg("-l").arg(&out).run().unwrap().stdout;
+        for p in ["usr/bin/tool", "etc/motd", "etc/issue"] {
+            assert!(listing.contains(p), "{p} not in {listing}");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The command runner: every subprocess of the installer, the image builder and the bootloader code
+//! goes through [`Cmd::run`]. It logs the command line (with secrets redacted) through `tracing` and,
+//! when set, to a log file; passes secrets only on stdin; captures stdout and stderr; and on failure
+//! returns an error that names what was being done, the command, its status and the end of stderr.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Failure of one command.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{what}: cannot run `{cmdline}`: {source}")]
+    Spawn { what: String, cmdline: String, source: std::io::Error },
+    #[error("{what}: `{cmdline}` failed ({status}){}", stderr_suffix(.stderr))]
+    Failed { what: String, cmdline: String, status: String, stdout: String, stderr: String },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let t = stderr.trim();
+    if t.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<&str> = t.lines().collect();
+        format!(": {}", lines[lines.len().saturating_sub(8)..].join("\n"))
+    }
+}
+
+/// What a successful command printed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A secret value: never printed by `Debug`/`Display`, never put on a command line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Secret(bytes.into())
+    }
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Stdin {
+    Null,
+    Data(Vec<u8>),
+    Secret(Secret),
+}
+
+/// A command to run.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    what: String,
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    cwd: Option<PathBuf>,
+    stdin: Stdin,
+    /// Text to blank out of anything logged or returned (e.g. a passphrase that a tool echoes).
+    redact: Vec<String>,
+}
+
+impl Cmd {
+    /// `what` says what the command is for, in a few lowercase words ("creating the GPT on /dev/vda").
+    pub fn new(what: impl Into<String>, program: impl Into<OsString>) -> Self {
+        Cmd {
+            what: what.into(),
+            program: program.into(),
+            args: vec![],
+            env: vec![],
+            cwd: None,
+            stdin: Stdin::Null,
+            redact: vec![],
+        }
+    }
+    pub fn arg(mut self, a: impl Into<OsString>) -> Self {
+        self.args.push(a.into());
+        self
+    }
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+    pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Stdin::Data(data.into());
+        self
+    }
+    /// Feeds a secret on stdin; its text is also redacted from captured output.
+    pub fn stdin_secret(mut self, s: &Secret) -> Self {
+        let text = String::from_utf8_lossy(s.expose()).trim_end_matches('\n').to_string();
+        if !text.is_empty() {
+            self.redact.push(text);
+        }
+        self.stdin = Stdin::Secret(s.clone());
+        self
+    }
+    pub fn what(&self) -> &str {
+        &self.what
+    }
+    pub fn program(&self) -> &OsString {
+        &self.program
+    }
+    pub fn get_args(&self) -> &[OsString] {
+        &self.args
+    }
+
+    /// The command line as logged (shell-quoted, secrets redacted).
+    pub fn display(&self) -> String {
+        let mut s = quote(&self.program.to_string_lossy());
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&quote(&a.to_string_lossy()));
+        }
+        if matches!(self.stdin, Stdin::Secret(_)) {
+            s.push_str(" <<< (secret)");
+        }
+        self.scrub(&s)
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let mut t = text.to_string();
+        for r in &self.redact {
+            t = t.replace(r.as_str(), "***");
+        }
+        t
+    }
+
+    /// Runs the command through the process-wide log (see [`set_log_file`]).
+    pub fn run(&self) -> Result<Output, RunError> {
+        let cmdline = self.display();
+        let started = Instant::now();
+        tracing::info!(what = %self.what, "run: {cmdline}");
+        log_line(&format!("$ {cmdline}    # {}", self.what));
+        let mut c = Command::new(&self.program);
+        c.args(&self.args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(if matches!(self.stdin, Stdin::Null) { Stdio::null() } else { Stdio::piped() });
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        if let Some(d) = &self.cwd {
+            c.current_dir(d);
+        }
+        let mut child = c.spawn().map_err(|source| {
+            log_line(&format!("  ! cannot run: {source}"));
+            RunError::Spawn { what: self.what.clone(), cmdline: cmdline.clone(), source }
+        })?;
+        let data = match &self.stdin {
+            Stdin::Null => None,
+            Stdin::Data(d) => Some(d.clone()),
+            Stdin::Secret(s) => Some(s.expose().to_vec()),
+        };
+        let writer = data.map(|d| {
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&d);
+            })
+        });
+        let out = child.wait_with_output().map_err(|source| RunError::Spawn {
+            what: self.what.clone(),
+            cmdline: cmdline.clone(),
+            source,
+        })?;
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
+        let stdout = self.scrub(&String::from_utf8_lossy(&out.stdout));
+        let stderr = self.scrub(&String::from_utf8_lossy(&out.stderr));
+        let secs = started.elapsed().as_secs_f64();
+        for line in stderr.lines().take(50) {
+            log_line(&format!("  | {line}"));
+        }
+        if !out.status.success() {
+            log_line(&format!("  ! {} after {secs:.1}s", out.status));
+            tracing::warn!(what = %self.what, "failed: {cmdline}: {}", out.status);
+            return Err(RunError::Failed {
+                what: self.what.clone(),
+                cmdline,
+                status: out.status.to_string(),
+                stdout,
+                stderr,
+            });
+        }
+        tracing::debug!(what = %self.what, "ok in {secs:.1}s");
+        Ok(Output { stdout, stderr })
+    }
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_=,./:@+%".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Also append every command (redacted) and its stderr to `path`.
+pub fn set_log_file(path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let f = std::fs::File::options().create(true).append(true).open(path)?;
+    *LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    Ok(())
+}
+
+fn log_line(line: &str) {
+    if let Some(f) = LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_and_reports_failure_with_context() {
+        let out = Cmd::new("greeting", "sh").args(["-c", "echo hi; echo warn >&2"]).run().unwrap();
+        assert_eq!(out.stdout, "hi\n");
+        assert_eq!(out.stderr, "warn\n");
+        let err =
+            Cmd::new("checking the disk", "sh").args(["-c", "echo broken >&2; exit 3"]).run().unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("checking the disk: `sh -c "), "{msg}");
+        assert!(msg.contains("exit status: 3") && msg.ends_with(": broken"), "{msg}");
+        let err = Cmd::new("x", "/nonexistent/tool").run().unwrap_err();
+        assert!(matches!(err, RunError::Spawn { .. }));
+    }
+
+    #[test]
+    fn secrets_go_on_stdin_and_never_into_logs_or_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("cmds.log");
+        set_log_file(&log).unwrap();
+        let secret = Secret::new("hunter2-very-secret");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        let out = Cmd::new("echoing", "sh")
+            .args(["-c", "read p; echo got:$p"])
+            .stdin_secret(&secret)
+            .run()
+            .unwrap();
+        assert_eq!(out.stdout, "got:***\n");
+        let err = Cmd::new("failing", "sh")
+            .args(["-c", "read p; echo bad $p >&2; exit 1"])
+            .stdin_secret(&secret)
+            .run()
+            .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("<<< (secret)"));
+        assert!(text.contains("bad ***"));
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

@@ -1,3 +1,4 @@
-//! The installer: disk engine (storage spec, probe, plan, apply), configuration (module system,
-//! generate-config), install and the TUI/unattended front ends. Filled in by the disk engine,
-//! configuration and install issues.
+//! The installer: the disk engine (`storage`), and later configuration, install, and the TUI and
+//! unattended front ends.
+
+pub mod storage;

@@ -1,0 +1,1149 @@
+//! The planner: a pure function from a storage spec and a probe to an ordered, printable plan.
+//! Nothing here touches a disk; [`super::apply`] executes exactly what a [`Plan`] says.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::probe::{partition_path, Probe, ProbedDisk};
+use super::size::{human, Size, MIB};
+use super::spec::*;
+
+/// Why a spec cannot be planned on this machine. `field` is the path of the spec field at fault.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{field}: no disk matches {wanted}")]
+    NoMatch { field: String, wanted: String },
+    #[error("{field}: {wanted} matches {count} disks ({candidates}); add serial, model or size to pick one")]
+    Ambiguous { field: String, wanted: String, count: usize, candidates: String },
+    #[error("{field}: {disk} holds the medium this system was booted from; refusing to touch it")]
+    BootMedium { field: String, disk: String },
+    #[error("{field}: {disk} is busy ({reasons}); unmount, swapoff or close what holds it first")]
+    Busy { field: String, disk: String, reasons: String },
+    #[error("{field}: does not fit on {disk}: needs {needed}, {available} available")]
+    DoesNotFit { field: String, disk: String, needed: String, available: String },
+    #[error("{field}: RAID array {array} has two members on {disk} ({first} and {second}); members must be on different disks")]
+    RaidSameDisk { field: String, array: String, disk: String, first: String, second: String },
+    #[error("{field}: {mountpoint} is already mounted by {first}")]
+    DuplicateMount { field: String, mountpoint: String, first: String },
+    #[error("storage: nothing is mounted on /")]
+    NoRoot,
+    #[error(
+        "{field}: UEFI boot needs an ESP: a partition of type \"esp\" with a vfat filesystem that is mounted"
+    )]
+    NoEsp { field: String },
+    #[error("{field}: GRUB on the GPT disk {disk} under BIOS needs a partition of type \"bios-boot\" (1MiB) on it")]
+    NoBiosBoot { field: String, disk: String },
+    #[error("{field}: preserve: {detail}")]
+    Preserve { field: String, detail: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> PlanError {
+    PlanError::Invalid { field: field.to_string(), message: message.into() }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Firmware {
+    Bios,
+    Uefi,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bootloader {
+    Grub,
+    SystemdBoot,
+    None,
+}
+
+/// A partition the plan creates or keeps. Sectors are in the disk's logical sector size; `end` is
+/// inclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedPartition {
+    pub number: u32,
+    pub device: String,
+    pub start: u64,
+    pub end: u64,
+    pub kind: PartType,
+    pub name: Option<String>,
+    pub bootable: bool,
+    pub preserve: bool,
+    /// MBR logical partition (its EBR sits in the 1 MiB before `start`).
+    pub logical: bool,
+    /// What goes on it, for the summary.
+    pub summary: String,
+}
+
+/// Identity of a disk as planned; apply re-probes and refuses when it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DiskIdentity {
+    pub path: String,
+    pub model: String,
+    pub serial: String,
+    pub size: u64,
+    pub logical_sector: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedDisk {
+    pub identity: DiskIdentity,
+    pub field: String,
+    pub table: TableKind,
+    pub partitions: Vec<PlannedPartition>,
+    /// What is on the disk now and will be lost.
+    pub destroyed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    /// Erase every filesystem, RAID, LVM and LUKS signature on the disk and its partitions.
+    Wipe {
+        disk: String,
+        partitions: Vec<String>,
+    },
+    /// Write a partition table (keeping the preserved entries when `keep_existing`).
+    Partition {
+        disk: String,
+        table: TableKind,
+        sector_size: u64,
+        keep_existing: bool,
+        partitions: Vec<PlannedPartition>,
+    },
+    MdCreate {
+        name: String,
+        device: String,
+        level: u8,
+        metadata: RaidMetadata,
+        members: Vec<String>,
+    },
+    LuksFormat {
+        device: String,
+        name: String,
+        version: u8,
+        cipher: Option<String>,
+        pbkdf: PbkdfKind,
+        iter_time_ms: Option<u32>,
+        key: KeySource,
+    },
+    LuksOpen {
+        device: String,
+        name: String,
+        key: KeySource,
+    },
+    PvCreate {
+        device: String,
+    },
+    VgCreate {
+        name: String,
+        pvs: Vec<String>,
+    },
+    /// `size` in bytes, or everything left in the VG when `None`.
+    LvCreate {
+        vg: String,
+        name: String,
+        size: Option<u64>,
+    },
+    Mkfs {
+        device: String,
+        format: FsFormat,
+        label: Option<String>,
+    },
+    BtrfsSubvolumes {
+        device: String,
+        subvolumes: Vec<String>,
+    },
+    MkSwap {
+        device: String,
+        label: Option<String>,
+    },
+    Mount {
+        device: String,
+        mountpoint: String,
+        format: FsFormat,
+        options: Vec<String>,
+    },
+    SwapOn {
+        device: String,
+    },
+}
+
+/// Where a LUKS key comes from: a named secret (resolved at apply time) or a key file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeySource {
+    Secret(String),
+    KeyFile(String),
+}
+
+impl fmt::Display for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Secret(s) => write!(f, "passphrase from secret {s:?}"),
+            KeySource::KeyFile(p) => write!(f, "key file {p}"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Wipe { disk, partitions } if partitions.is_empty() => {
+                write!(f, "wipe all signatures on {disk}")
+            }
+            Action::Wipe { disk, partitions } => {
+                write!(f, "wipe all signatures on {} and {disk}", partitions.join(", "))
+            }
+            Action::Partition { disk, table, keep_existing, partitions, .. } => {
+                let kind = if *table == TableKind::Gpt { "GPT" } else { "MBR" };
+                let kept = partitions.iter().filter(|p| p.preserve).count();
+                if *keep_existing {
+                    write!(f, "update the {kind} on {disk}: keep {kept}, create {}", partitions.len() - kept)
+                } else {
+                    write!(f, "write a new {kind} on {disk} with {} partition(s)", partitions.len())
+                }
+            }
+            Action::MdCreate { device, level, metadata, members, .. } => write!(
+                f,
+                "create RAID{level} {device} (metadata {}) from {}",
+                if *metadata == RaidMetadata::V1_0 { "1.0" } else { "1.2" },
+                members.join(", ")
+            ),
+            Action::LuksFormat { device, version, pbkdf, key, .. } => {
+                write!(
+                    f,
+                    "format {device} as LUKS{version} ({}, {key})",
+                    if *pbkdf == PbkdfKind::Pbkdf2 { "pbkdf2" } else { "argon2id" }
+                )
+            }
+            Action::LuksOpen { device, name, .. } => write!(f, "open {device} as /dev/mapper/{name}"),
+            Action::PvCreate { device } => write!(f, "create LVM physical volume on {device}"),
+            Action::VgCreate { name, pvs } => write!(f, "create volume group {name} on {}", pvs.join(", ")),
+            Action::LvCreate { vg, name, size: Some(s) } => {
+                write!(f, "create logical volume {vg}/{name} of {}", human(*s))
+            }
+            Action::LvCreate { vg, name, size: None } => {
+                write!(f, "create logical volume {vg}/{name} with the rest of {vg}")
+            }
+            Action::Mkfs { device, format, label } => match label {
+                Some(l) => write!(f, "make {} filesystem {l:?} on {device}", format.name()),
+                None => write!(f, "make {} filesystem on {device}", format.name()),
+            },
+            Action::BtrfsSubvolumes { device, subvolumes } => {
+                write!(f, "create btrfs subvolumes {} on {device}", subvolumes.join(", "))
+            }
+            Action::MkSwap { device, .. } => write!(f, "make swap on {device}"),
+            Action::Mount { device, mountpoint, options, .. } if options.is_empty() => {
+                write!(f, "mount {device} on {mountpoint}")
+            }
+            Action::Mount { device, mountpoint, options, .. } => {
+                write!(f, "mount {device} on {mountpoint} ({})", options.join(","))
+            }
+            Action::SwapOn { device } => write!(f, "enable swap on {device}"),
+        }
+    }
+}
+
+/// The plan: what happens to which disk, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub firmware: Firmware,
+    pub bootloader: Bootloader,
+    pub target: PathBuf,
+    pub disks: Vec<PlannedDisk>,
+    /// Disks of the machine the plan does not touch (described for people).
+    pub untouched: Vec<String>,
+    pub actions: Vec<Action>,
+    /// Disks whose boot sectors the bootloader goes to (GRUB BIOS).
+    pub boot_disks: Vec<String>,
+}
+
+impl Plan {
+    /// Every disk path the plan writes to.
+    pub fn target_disks(&self) -> Vec<&str> {
+        self.disks.iter().map(|d| d.identity.path.as_str()).collect()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fw = if self.firmware == Firmware::Uefi { "UEFI" } else { "BIOS" };
+        let bl = match self.bootloader {
+            Bootloader::Grub => "GRUB",
+            Bootloader::SystemdBoot => "systemd-boot",
+            Bootloader::None => "none",
+        };
+        writeln!(f, "Storage plan: firmware {fw}, bootloader {bl}, target {}", self.target.display())?;
+        for d in &self.disks {
+            let id = &d.identity;
+            let model = if id.model.is_empty() { "unknown model" } else { &id.model };
+            let serial =
+                if id.serial.is_empty() { "no serial".into() } else { format!("serial {}", id.serial) };
+            let table = if d.table == TableKind::Gpt { "GPT" } else { "MBR" };
+            writeln!(f)?;
+            writeln!(f, "Disk {} ({model}, {serial}, {}) [{}]:", id.path, human(id.size), d.field)?;
+            if d.partitions.iter().any(|p| p.preserve) {
+                writeln!(f, "  keeps its {table}; partitions marked KEEP are not touched")?;
+            } else {
+                writeln!(f, "  ERASED: new {table}")?;
+            }
+            for lost in &d.destroyed {
+                writeln!(f, "  destroys {lost}")?;
+            }
+            for p in &d.partitions {
+                let bytes = (p.end - p.start + 1) * id.logical_sector;
+                writeln!(
+                    f,
+                    "  {:<4} {:<16} {:>10}-{:<10} {:>10}  {:<9} {}{}",
+                    p.number,
+                    p.device,
+                    p.start,
+                    p.end,
+                    human(bytes),
+                    p.kind.name(),
+                    if p.preserve { "KEEP " } else { "" },
+                    p.summary
+                )?;
+            }
+        }
+        if !self.untouched.is_empty() {
+            writeln!(f)?;
+            for u in &self.untouched {
+                writeln!(f, "Not touched: {u}")?;
+            }
+        }
+        writeln!(f)?;
+        writeln!(f, "Actions:")?;
+        for (i, a) in self.actions.iter().enumerate() {
+            writeln!(f, "  {:>2}. {a}", i + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// A filesystem mount found while walking the spec.
+#[derive(Debug, Clone)]
+struct MountRec {
+    mountpoint: String,
+    device: String,
+    format: FsFormat,
+    options: Vec<String>,
+    field: String,
+    disks: Vec<String>,
+    esp: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    device: String,
+    size: u64,
+    disks: Vec<String>,
+    field: String,
+}
+
+struct Planner<'a> {
+    probe: &'a Probe,
+    actions: Vec<Action>,
+    mounts: Vec<MountRec>,
+    swaps: Vec<String>,
+    raid_members: BTreeMap<String, Vec<Member>>,
+    pvs: BTreeMap<String, Vec<Member>>,
+}
+
+fn content_summary(c: &Content) -> String {
+    match c {
+        Content::Filesystem { format, label, mountpoint, subvolumes, .. } => {
+            let mut s = format.name().to_string();
+            if let Some(l) = label {
+                s.push_str(&format!(" {l:?}"));
+            }
+            if let Some(m) = mountpoint {
+                s.push_str(&format!(" -> {m}"));
+            }
+            for sv in subvolumes {
+                s.push_str(&format!(
+                    " [{}{}]",
+                    sv.name,
+                    sv.mountpoint.as_deref().map(|m| format!(" -> {m}")).unwrap_or_default()
+                ));
+            }
+            s
+        }
+        Content::Swap { .. } => "swap".into(),
+        Content::Luks { name, version, content, .. } => {
+            format!("luks{version} {name}: {}", content_summary(content))
+        }
+        Content::LvmPv { vg } => format!("lvm-pv of {vg}"),
+        Content::RaidMember { array } => format!("raid member of {array}"),
+    }
+}
+
+fn check_mountpoint(m: &str, field: &str) -> Result<(), PlanError> {
+    if !m.starts_with('/')
+        || m.contains("//")
+        || (m.len() > 1 && m.ends_with('/'))
+        || m.split('/').any(|c| c == "..")
+    {
+        return Err(invalid(field, format!("mount point {m:?} must be an absolute path like /home")));
+    }
+    Ok(())
+}
+
+impl Planner<'_> {
+    fn mount(&mut self, rec: MountRec) -> Result<(), PlanError> {
+        check_mountpoint(&rec.mountpoint, &rec.field)?;
+        if let Some(first) = self.mounts.iter().find(|m| m.mountpoint == rec.mountpoint) {
+            return Err(PlanError::DuplicateMount {
+                field: rec.field,
+                mountpoint: rec.mountpoint,
+                first: format!("{} ({})", first.device, first.field),
+            });
+        }
+        self.mounts.push(rec);
+        Ok(())
+    }
+
+    /// Plans what goes on `device` (of about `size` bytes, on physical `disks`).
+    fn content(
+        &mut self,
+        device: &str,
+        size: u64,
+        disks: &[String],
+        c: &Content,
+        field: &str,
+        esp: bool,
+    ) -> Result<(), PlanError> {
+        match c {
+            Content::Filesystem { format, label, mountpoint, options, subvolumes } => {
+                if let Some(l) = label {
+                    let max = match format {
+                        FsFormat::Vfat => 11,
+                        FsFormat::Xfs => 12,
+                        FsFormat::Ext4 => 16,
+                        FsFormat::Btrfs => 255,
+                    };
+                    if l.len() > max || l.is_empty() {
+                        return Err(invalid(
+                            &format!("{field}.label"),
+                            format!(
+                                "{} labels are 1 to {max} characters, {l:?} has {}",
+                                format.name(),
+                                l.len()
+                            ),
+                        ));
+                    }
+                }
+                if !subvolumes.is_empty() && *format != FsFormat::Btrfs {
+                    return Err(invalid(&format!("{field}.subvolumes"), "only btrfs has subvolumes"));
+                }
+                self.actions.push(Action::Mkfs {
+                    device: device.into(),
+                    format: *format,
+                    label: label.clone(),
+                });
+                if !subvolumes.is_empty() {
+                    let mut names: Vec<String> = vec![];
+                    for (i, sv) in subvolumes.iter().enumerate() {
+                        if sv.name.is_empty() || sv.name.starts_with('/') || names.contains(&sv.name) {
+                            return Err(invalid(
+                                &format!("{field}.subvolumes[{i}].name"),
+                                format!("bad or repeated subvolume name {:?}", sv.name),
+                            ));
+                        }
+                        names.push(sv.name.clone());
+                    }
+                    self.actions.push(Action::BtrfsSubvolumes { device: device.into(), subvolumes: names });
+                    for (i, sv) in subvolumes.iter().enumerate() {
+                        if let Some(m) = &sv.mountpoint {
+                            let mut opts = vec![format!("subvol={}", sv.name)];
+                            opts.extend(sv.options.iter().cloned());
+                            self.mount(MountRec {
+                                mountpoint: m.clone(),
+                                device: device.into(),
+                                format: *format,
+                                options: opts,
+                                field: format!("{field}.subvolumes[{i}].mountpoint"),
+                                disks: disks.to_vec(),
+                                esp: false,
+                            })?;
+                        }
+                    }
+                }
+                if let Some(m) = mountpoint {
+                    self.mount(MountRec {
+                        mountpoint: m.clone(),
+                        device: device.into(),
+                        format: *format,
+                        options: options.clone(),
+                        field: format!("{field}.mountpoint"),
+                        disks: disks.to_vec(),
+                        esp: esp && *format == FsFormat::Vfat,
+                    })?;
+                }
+            }
+            Content::Swap { label } => {
+                self.actions.push(Action::MkSwap { device: device.into(), label: label.clone() });
+                self.swaps.push(device.into());
+            }
+            Content::Luks { name, version, cipher, pbkdf, iter_time_ms, passphrase, keyfile, content } => {
+                if *version != 1 && *version != 2 {
+                    return Err(invalid(
+                        &format!("{field}.version"),
+                        format!("LUKS version is 1 or 2, not {version}"),
+                    ));
+                }
+                if name.is_empty() || name.contains('/') {
+                    return Err(invalid(&format!("{field}.name"), format!("bad mapper name {name:?}")));
+                }
+                let key = match (passphrase, keyfile) {
+                    (Some(s), None) => KeySource::Secret(s.clone()),
+                    (None, Some(k)) => KeySource::KeyFile(k.clone()),
+                    _ => {
+                        return Err(invalid(
+                            field,
+                            "give exactly one of passphrase (a secret name) or keyfile",
+                        ))
+                    }
+                };
+                self.actions.push(Action::LuksFormat {
+                    device: device.into(),
+                    name: name.clone(),
+                    version: *version,
+                    cipher: cipher.clone(),
+                    pbkdf: *pbkdf,
+                    iter_time_ms: *iter_time_ms,
+                    key: key.clone(),
+                });
+                self.actions.push(Action::LuksOpen { device: device.into(), name: name.clone(), key });
+                let header = if *version == 2 { 16 * MIB } else { 2 * MIB };
+                let mapped = format!("/dev/mapper/{name}");
+                self.content(
+                    &mapped,
+                    size.saturating_sub(header),
+                    disks,
+                    content,
+                    &format!("{field}.content"),
+                    false,
+                )?;
+            }
+            Content::LvmPv { vg } => {
+                self.actions.push(Action::PvCreate { device: device.into() });
+                self.pvs.entry(vg.clone()).or_default().push(Member {
+                    device: device.into(),
+                    size,
+                    disks: disks.to_vec(),
+                    field: field.into(),
+                });
+            }
+            Content::RaidMember { array } => {
+                self.raid_members.entry(array.clone()).or_default().push(Member {
+                    device: device.into(),
+                    size,
+                    disks: disks.to_vec(),
+                    field: field.into(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe_selector(s: &DiskSelector) -> String {
+    let mut parts = vec![];
+    if let Some(p) = &s.path {
+        parts.push(format!("path {p}"));
+    }
+    if let Some(p) = &s.serial {
+        parts.push(format!("serial {p:?}"));
+    }
+    if let Some(p) = &s.model {
+        parts.push(format!("model {p:?}"));
+    }
+    if let Some(p) = &s.size {
+        parts.push(match p {
+            super::size::SizeMatch::Exact(s) => format!("size {s}"),
+            super::size::SizeMatch::Range { min, max } => format!(
+                "size {}..{}",
+                min.map(|s| s.to_string()).unwrap_or_default(),
+                max.map(|s| s.to_string()).unwrap_or_default()
+            ),
+        });
+    }
+    if s.largest {
+        parts.push("largest".into());
+    }
+    if s.smallest {
+        parts.push("smallest".into());
+    }
+    if parts.is_empty() {
+        "any disk".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn selector_matches(s: &DiskSelector, d: &ProbedDisk) -> bool {
+    s.path.as_ref().is_none_or(|p| *p == d.path)
+        && s.serial.as_ref().is_none_or(|p| *p == d.serial)
+        && s.model.as_ref().is_none_or(|m| d.model.to_lowercase().contains(&m.to_lowercase()))
+        && s.size.as_ref().is_none_or(|m| m.matches(d.size))
+}
+
+/// Picks the disk for `spec` among those not yet `taken`.
+fn select<'p>(
+    probe: &'p Probe,
+    spec: &DiskSpec,
+    field: &str,
+    taken: &[String],
+) -> Result<&'p ProbedDisk, PlanError> {
+    let selectors = spec.selectors.as_slice();
+    if selectors.is_empty() {
+        return Err(invalid(&format!("{field}.match"), "needs at least one selector"));
+    }
+    for (i, s) in selectors.iter().enumerate() {
+        if s.largest && s.smallest {
+            return Err(invalid(&format!("{field}.match[{i}]"), "largest and smallest together"));
+        }
+        let mut cands: Vec<&ProbedDisk> = probe
+            .disks
+            .iter()
+            .filter(|d| !taken.contains(&d.path))
+            // Loop devices are only picked by path (they are how host tests stand in for disks).
+            .filter(|d| !d.path.starts_with("/dev/loop") || s.path.is_some())
+            .filter(|d| selector_matches(s, d))
+            .collect();
+        if cands.is_empty() {
+            continue;
+        }
+        if s.largest || s.smallest {
+            // The boot medium never wins a size contest.
+            cands.retain(|d| !d.boot_medium);
+            if cands.is_empty() {
+                continue;
+            }
+            cands.sort_by_key(|d| (d.size, std::cmp::Reverse(d.path.clone())));
+            return Ok(if s.largest { cands[cands.len() - 1] } else { cands[0] });
+        }
+        if cands.len() > 1 {
+            return Err(PlanError::Ambiguous {
+                field: format!("{field}.match[{i}]"),
+                wanted: describe_selector(s),
+                count: cands.len(),
+                candidates: cands.iter().map(|d| d.describe()).collect::<Vec<_>>().join("; "),
+            });
+        }
+        return Ok(cands[0]);
+    }
+    Err(PlanError::NoMatch {
+        field: format!("{field}.match"),
+        wanted: selectors.iter().map(describe_selector).collect::<Vec<_>>().join(" or "),
+    })
+}
+
+/// Computes partition sector ranges on `disk`.
+fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<PlannedPartition>, PlanError> {
+    let sector = disk.logical_sector.max(512);
+    let align = MIB / sector;
+    let total = disk.size / sector;
+    let end_excl = match spec.table {
+        TableKind::Gpt => total.saturating_sub(1 + 16384u64.div_ceil(sector)),
+        TableKind::Mbr => total.min(1u64 << 32),
+    };
+    let usable_end = end_excl / align * align;
+    let first = align;
+    if usable_end <= first {
+        return Err(PlanError::DoesNotFit {
+            field: field.into(),
+            disk: disk.path.clone(),
+            needed: "a partition table".into(),
+            available: human(disk.size),
+        });
+    }
+    let usable = usable_end - first;
+    let parts = &spec.partitions;
+    let mbr_logical = spec.table == TableKind::Mbr && parts.len() > 4;
+    if spec.table == TableKind::Gpt && parts.len() > 128 {
+        return Err(invalid(&format!("{field}.partition"), "a GPT holds at most 128 partitions"));
+    }
+    let rests = parts.iter().filter(|p| p.size == Size::Rest).count();
+    if rests > 1 {
+        return Err(invalid(
+            &format!("{field}.partition"),
+            "only one partition per disk can have size \"rest\"",
+        ));
+    }
+    // Sizes in sectors (rest computed after), plus the EBR gap each logical partition needs.
+    let mut sizes: Vec<Option<u64>> = vec![];
+    let mut gaps: Vec<u64> = vec![];
+    for (i, p) in parts.iter().enumerate() {
+        let pf = format!("{field}.partition[{i}]");
+        let logical = mbr_logical && i >= 3;
+        gaps.push(if logical { align } else { 0 });
+        if spec.table == TableKind::Mbr && p.kind.mbr_id().is_none() {
+            return Err(invalid(
+                &format!("{pf}.type"),
+                format!("{} partitions exist only on GPT disks", p.kind.name()),
+            ));
+        }
+        if p.preserve {
+            let number = p.number.unwrap_or(i as u32 + 1);
+            let existing =
+                disk.partitions.iter().find(|e| e.number == number).ok_or_else(|| PlanError::Preserve {
+                    field: pf.clone(),
+                    detail: format!("{} has no partition {number}", disk.path),
+                })?;
+            sizes.push(Some(existing.size / sector));
+            continue;
+        }
+        sizes.push(match p.size {
+            Size::Bytes(b) => Some(b.div_ceil(sector).div_ceil(align) * align),
+            Size::Percent(pc) => Some(((usable as f64 * pc / 100.0) as u64 / align * align).max(align)),
+            Size::Rest => None,
+        });
+    }
+    let fixed: u64 = sizes.iter().flatten().sum::<u64>() + gaps.iter().sum::<u64>();
+    let needed = fixed + if rests > 0 { align } else { 0 };
+    if needed > usable {
+        return Err(PlanError::DoesNotFit {
+            field: format!("{field}.partition"),
+            disk: disk.path.clone(),
+            needed: human(needed * sector),
+            available: human(usable * sector),
+        });
+    }
+    let rest = usable - fixed;
+    let mut out = vec![];
+    let mut cursor = first;
+    for (i, p) in parts.iter().enumerate() {
+        let pf = format!("{field}.partition[{i}]");
+        let logical = mbr_logical && i >= 3;
+        let number = match (p.number, logical) {
+            (Some(n), _) => n,
+            (None, true) => i as u32 + 2, // 5, 6, … after the extended partition 4
+            (None, false) => i as u32 + 1,
+        };
+        cursor += gaps[i];
+        let (start, len) = if p.preserve {
+            let existing = disk
+                .partitions
+                .iter()
+                .find(|e| e.number == p.number.unwrap_or(i as u32 + 1))
+                .expect("checked");
+            let start = existing.start_bytes / sector;
+            if start < cursor {
+                return Err(PlanError::Preserve {
+                    field: pf,
+                    detail: format!(
+                        "partition {number} starts before the end of the partitions listed before it"
+                    ),
+                });
+            }
+            if let Some(kind) = existing.kind {
+                if kind != p.kind {
+                    return Err(PlanError::Preserve {
+                        field: format!("{pf}.type"),
+                        detail: format!(
+                            "partition {number} is of type {}, not {}",
+                            kind.name(),
+                            p.kind.name()
+                        ),
+                    });
+                }
+            }
+            if let Size::Bytes(b) = p.size {
+                if b.abs_diff(existing.size) >= MIB {
+                    return Err(PlanError::Preserve {
+                        field: format!("{pf}.size"),
+                        detail: format!("partition {number} is {}, not {}", human(existing.size), human(b)),
+                    });
+                }
+            }
+            match &p.content {
+                Some(Content::Filesystem { format, .. })
+                    if existing.fstype.as_deref() != Some(format.name()) =>
+                {
+                    return Err(PlanError::Preserve {
+                        field: format!("{pf}.content.format"),
+                        detail: format!(
+                            "partition {number} holds {}, not {}",
+                            existing.fstype.as_deref().unwrap_or("no filesystem"),
+                            format.name()
+                        ),
+                    });
+                }
+                Some(Content::Filesystem { .. }) | Some(Content::Swap { .. }) | None => {}
+                Some(_) => {
+                    return Err(invalid(
+                        &format!("{pf}.content"),
+                        "a preserved partition can only keep a filesystem or swap",
+                    ));
+                }
+            }
+            (start, existing.size / sector)
+        } else {
+            (cursor, sizes[i].unwrap_or(rest))
+        };
+        let end = start + len - 1;
+        if end >= usable_end.max(start + len) && !p.preserve {
+            return Err(PlanError::DoesNotFit {
+                field: pf,
+                disk: disk.path.clone(),
+                needed: human((end + 1 - first) * sector),
+                available: human(usable * sector),
+            });
+        }
+        cursor = end + 1;
+        out.push(PlannedPartition {
+            number,
+            device: partition_path(&disk.path, number),
+            start,
+            end,
+            kind: p.kind,
+            name: p.name.clone(),
+            bootable: p.bootable,
+            preserve: p.preserve,
+            logical,
+            summary: p.content.as_ref().map(content_summary).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+fn min_members(level: u8) -> Option<usize> {
+    match level {
+        0 | 1 => Some(2),
+        5 => Some(3),
+        10 => Some(2),
+        _ => None,
+    }
+}
+
+/// Plans `spec` on the probed machine. Pure: reads only its arguments.
+pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Result<Plan, PlanError> {
+    if spec.disks.is_empty() {
+        return Err(invalid("disk", "the spec names no disk"));
+    }
+    let firmware = match spec.boot.firmware {
+        FirmwareChoice::Auto if probe.uefi => Firmware::Uefi,
+        FirmwareChoice::Auto | FirmwareChoice::Bios => Firmware::Bios,
+        FirmwareChoice::Uefi => Firmware::Uefi,
+    };
+    let mut p = Planner {
+        probe,
+        actions: vec![],
+        mounts: vec![],
+        swaps: vec![],
+        raid_members: BTreeMap::new(),
+        pvs: BTreeMap::new(),
+    };
+    let mut disks: Vec<PlannedDisk> = vec![];
+    let mut taken: Vec<String> = vec![];
+    let mut chosen: Vec<(&ProbedDisk, &DiskSpec, String)> = vec![];
+    for (i, ds) in spec.disks.iter().enumerate() {
+        let field = format!("disk[{i}]");
+        let d = select(p.probe, ds, &field, &taken)?;
+        if d.boot_medium {
+            return Err(PlanError::BootMedium { field: format!("{field}.match"), disk: d.describe() });
+        }
+        let keeps = ds.partitions.iter().any(|p| p.preserve);
+        if !d.busy.is_empty() && !keeps {
+            return Err(PlanError::Busy {
+                field: format!("{field}.match"),
+                disk: d.describe(),
+                reasons: d.busy.join("; "),
+            });
+        }
+        taken.push(d.path.clone());
+        chosen.push((d, ds, field));
+    }
+    // Phase 1: wipe and partition every disk.
+    let mut layouts = vec![];
+    for (d, ds, field) in &chosen {
+        let parts = layout(d, ds, field)?;
+        let keep = parts.iter().any(|p| p.preserve);
+        let mut destroyed = vec![];
+        for e in &d.partitions {
+            if !parts.iter().any(|p| p.preserve && p.number == e.number) {
+                let what = match (&e.fstype, &e.label) {
+                    (Some(fs), Some(l)) => format!("{fs} {l:?}"),
+                    (Some(fs), None) => fs.clone(),
+                    _ => "no known filesystem".into(),
+                };
+                destroyed.push(format!("{} ({}, {what})", e.path, human(e.size)));
+            }
+        }
+        if d.partitions.is_empty() {
+            if let Some(fs) = &d.fstype {
+                destroyed.push(format!("the {fs} filesystem on the whole disk"));
+            }
+        }
+        if !keep {
+            p.actions.push(Action::Wipe {
+                disk: d.path.clone(),
+                partitions: d.partitions.iter().map(|e| e.path.clone()).collect(),
+            });
+        }
+        p.actions.push(Action::Partition {
+            disk: d.path.clone(),
+            table: ds.table,
+            sector_size: d.logical_sector.max(512),
+            keep_existing: keep,
+            partitions: parts.clone(),
+        });
+        disks.push(PlannedDisk {
+            identity: DiskIdentity {
+                path: d.path.clone(),
+                model: d.model.clone(),
+                serial: d.serial.clone(),
+                size: d.size,
+                logical_sector: d.logical_sector.max(512),
+            },
+            field: field.clone(),
+            table: ds.table,
+            partitions: parts.clone(),
+            destroyed,
+        });
+        layouts.push(parts);
+    }
+    // Phase 2: what goes on the partitions.
+    for ((d, ds, field), parts) in chosen.iter().zip(&layouts) {
+        for (i, (ps, pp)) in ds.partitions.iter().zip(parts).enumerate() {
+            let pf = format!("{field}.partition[{i}]");
+            let bytes = (pp.end - pp.start + 1) * d.logical_sector.max(512);
+            if ps.kind == PartType::Esp {
+                if let Some(c) = &ps.content {
+                    if !matches!(
+                        c,
+                        Content::Filesystem { format: FsFormat::Vfat, .. } | Content::RaidMember { .. }
+                    ) {
+                        return Err(invalid(&format!("{pf}.content"), "an ESP holds a vfat filesystem"));
+                    }
+                }
+            }
+            let Some(c) = &ps.content else { continue };
+            if pp.preserve {
+                // Kept as it is: only mounted (or used as swap).
+                match c {
+                    Content::Filesystem { format, mountpoint: Some(m), options, .. } => {
+                        p.mount(MountRec {
+                            mountpoint: m.clone(),
+                            device: pp.device.clone(),
+                            format: *format,
+                            options: options.clone(),
+                            field: format!("{pf}.content.mountpoint"),
+                            disks: vec![d.path.clone()],
+                            esp: ps.kind == PartType::Esp,
+                        })?
+                    }
+                    Content::Swap { .. } => p.swaps.push(pp.device.clone()),
+                    _ => {}
+                }
+                continue;
+            }
+            p.content(
+                &pp.device,
+                bytes,
+                std::slice::from_ref(&d.path),
+                c,
+                &format!("{pf}.content"),
+                ps.kind == PartType::Esp,
+            )?;
+        }
+    }
+    // Phase 3: RAID arrays.
+    for (i, r) in spec.raids.iter().enumerate() {
+        let rf = format!("raid[{i}]");
+        let Some(min) = min_members(r.level) else {
+            return Err(invalid(
+                &format!("{rf}.level"),
+                format!("RAID level {} is not one of 0, 1, 5, 10", r.level),
+            ));
+        };
+        let members = p.raid_members.remove(&r.name).unwrap_or_default();
+        if members.len() < min {
+            return Err(invalid(
+                &rf,
+                format!(
+                    "RAID{} array {} needs at least {min} members, has {}",
+                    r.level,
+                    r.name,
+                    members.len()
+                ),
+            ));
+        }
+        for (a, m) in members.iter().enumerate() {
+            for n in &members[a + 1..] {
+                if let Some(shared) = m.disks.iter().find(|d| n.disks.contains(d)) {
+                    return Err(PlanError::RaidSameDisk {
+                        field: n.field.clone(),
+                        array: r.name.clone(),
+                        disk: shared.clone(),
+                        first: m.device.clone(),
+                        second: n.device.clone(),
+                    });
+                }
+            }
+        }
+        let device = format!("/dev/md/{}", r.name);
+        let smallest = members.iter().map(|m| m.size).min().unwrap_or(0);
+        let size = match r.level {
+            0 => smallest * members.len() as u64,
+            5 => smallest * (members.len() as u64 - 1),
+            10 => smallest * members.len() as u64 / 2,
+            _ => smallest,
+        };
+        let all_disks: Vec<String> = members.iter().flat_map(|m| m.disks.clone()).collect();
+        p.actions.push(Action::MdCreate {
+            name: r.name.clone(),
+            device: device.clone(),
+            level: r.level,
+            metadata: r.metadata,
+            members: members.iter().map(|m| m.device.clone()).collect(),
+        });
+        let esp_member = matches!(r.content, Content::Filesystem { format: FsFormat::Vfat, .. });
+        if esp_member && r.metadata != RaidMetadata::V1_0 {
+            return Err(invalid(
+                &format!("{rf}.metadata"),
+                "a RAID holding a vfat filesystem that firmware reads needs metadata \"1.0\"",
+            ));
+        }
+        p.content(&device, size, &all_disks, &r.content, &format!("{rf}.content"), esp_member)?;
+    }
+    if let Some((name, members)) = p.raid_members.iter().next() {
+        return Err(invalid(&members[0].field, format!("RAID array {name:?} is not defined in [[raid]]")));
+    }
+    // Phase 4: LVM.
+    for (i, vg) in spec.vgs.iter().enumerate() {
+        let vf = format!("vg[{i}]");
+        let pvs = p.pvs.remove(&vg.name).unwrap_or_default();
+        if pvs.is_empty() {
+            return Err(invalid(
+                &vf,
+                format!(
+                    "volume group {} has no physical volume (content = {{ type = \"lvm-pv\", vg = \"{}\" }})",
+                    vg.name, vg.name
+                ),
+            ));
+        }
+        // LVM keeps 1 MiB of metadata per PV and allocates 4 MiB extents.
+        let extent = 4 * MIB;
+        let capacity: u64 = pvs.iter().map(|m| m.size.saturating_sub(MIB) / extent * extent).sum();
+        let all_disks: Vec<String> = pvs.iter().flat_map(|m| m.disks.clone()).collect();
+        p.actions.push(Action::VgCreate {
+            name: vg.name.clone(),
+            pvs: pvs.iter().map(|m| m.device.clone()).collect(),
+        });
+        if vg.lvs.iter().filter(|l| l.size == Size::Rest).count() > 1 {
+            return Err(invalid(
+                &format!("{vf}.lv"),
+                "only one logical volume per group can have size \"rest\"",
+            ));
+        }
+        let mut sizes = vec![];
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            sizes.push(match lv.size {
+                Size::Bytes(b) => Some(b.div_ceil(extent) * extent),
+                Size::Percent(pc) => Some((capacity as f64 * pc / 100.0) as u64 / extent * extent),
+                Size::Rest => None,
+            });
+            if lv.name.is_empty() || lv.name.contains('/') {
+                return Err(invalid(
+                    &format!("{vf}.lv[{j}].name"),
+                    format!("bad logical volume name {:?}", lv.name),
+                ));
+            }
+        }
+        let fixed: u64 = sizes.iter().flatten().sum();
+        let has_rest = sizes.iter().any(Option::is_none);
+        if fixed + if has_rest { extent } else { 0 } > capacity {
+            return Err(PlanError::DoesNotFit {
+                field: format!("{vf}.lv"),
+                disk: format!("volume group {}", vg.name),
+                needed: human(fixed + if has_rest { extent } else { 0 }),
+                available: human(capacity),
+            });
+        }
+        // Fixed sizes first so that `rest` really gets what is left.
+        let mut order: Vec<usize> = (0..vg.lvs.len()).collect();
+        order.sort_by_key(|&j| sizes[j].is_none());
+        for j in order {
+            let lv = &vg.lvs[j];
+            p.actions.push(Action::LvCreate { vg: vg.name.clone(), name: lv.name.clone(), size: sizes[j] });
+        }
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            let dev = format!("/dev/{}/{}", vg.name, lv.name);
+            let size = sizes[j].unwrap_or(capacity - fixed);
+            p.content(&dev, size, &all_disks, &lv.content, &format!("{vf}.lv[{j}].content"), false)?;
+        }
+    }
+    if let Some((name, members)) = p.pvs.iter().next() {
+        return Err(invalid(&members[0].field, format!("volume group {name:?} is not defined in [[vg]]")));
+    }
+    // Checks on the whole.
+    let root = p.mounts.iter().find(|m| m.mountpoint == "/").cloned().ok_or(PlanError::NoRoot)?;
+    let esp = p.mounts.iter().find(|m| m.esp).cloned();
+    let bootloader = match spec.boot.bootloader {
+        BootloaderChoice::Auto
+            if firmware == Firmware::Uefi && esp.as_ref().is_some_and(|e| e.mountpoint == "/boot") =>
+        {
+            Bootloader::SystemdBoot
+        }
+        BootloaderChoice::Auto | BootloaderChoice::Grub => Bootloader::Grub,
+        BootloaderChoice::SystemdBoot => Bootloader::SystemdBoot,
+        BootloaderChoice::None => Bootloader::None,
+    };
+    if bootloader == Bootloader::SystemdBoot && firmware != Firmware::Uefi {
+        return Err(invalid("boot.bootloader", "systemd-boot needs UEFI firmware"));
+    }
+    if firmware == Firmware::Uefi && bootloader != Bootloader::None && esp.is_none() {
+        return Err(PlanError::NoEsp { field: "boot.firmware".into() });
+    }
+    let boot_mount = p.mounts.iter().find(|m| m.mountpoint == "/boot").cloned().unwrap_or(root);
+    let mut boot_disks = vec![];
+    if firmware == Firmware::Bios && bootloader == Bootloader::Grub {
+        for disk in &boot_mount.disks {
+            if let Some(pd) = disks.iter().find(|d| &d.identity.path == disk) {
+                if pd.table == TableKind::Gpt && !pd.partitions.iter().any(|pp| pp.kind == PartType::BiosBoot)
+                {
+                    return Err(PlanError::NoBiosBoot {
+                        field: format!("{}.partition", pd.field),
+                        disk: disk.clone(),
+                    });
+                }
+            }
+            boot_disks.push(disk.clone());
+        }
+    }
+    // Phase 5: mounts parents first, then swap.
+    let mut mounts = p.mounts.clone();
+    mounts.sort_by(|a, b| {
+        let depth = |m: &str| if m == "/" { 0 } else { m.matches('/').count() };
+        (depth(&a.mountpoint), &a.mountpoint).cmp(&(depth(&b.mountpoint), &b.mountpoint))
+    });
+    for m in mounts {
+        p.actions.push(Action::Mount {
+            device: m.device,
+            mountpoint: m.mountpoint,
+            format: m.format,
+            options: m.options,
+        });
+    }
+    for s in &p.swaps {
+        p.actions.push(Action::SwapOn { device: s.clone() });
+    }
+    let untouched = probe.disks.iter().filter(|d| !taken.contains(&d.path)).map(|d| d.describe()).collect();
+    Ok(Plan {
+        firmware,
+        bootloader,
+        target: target.to_path_buf(),
+        disks,
+        untouched,
+        actions: p.actions,
+        boot_disks,
+    })
+}

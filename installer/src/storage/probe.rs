@@ -1,0 +1,264 @@
+//! Read-only discovery of the machine's disks: `lsblk -J -b -O` parsed with serde, plus the boot
+//! medium and an exclusive-open busy check. Nothing here writes anything.
+
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::spec::PartType;
+
+/// One lsblk device (disk, partition, or a holder above them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct BlockDev {
+    pub name: String,
+    pub path: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub size: u64,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    pub tran: Option<String>,
+    pub rota: bool,
+    pub rm: bool,
+    pub ro: bool,
+    #[serde(rename = "log-sec")]
+    pub log_sec: Option<u64>,
+    #[serde(rename = "phy-sec")]
+    pub phy_sec: Option<u64>,
+    pub pttype: Option<String>,
+    pub fstype: Option<String>,
+    pub label: Option<String>,
+    pub uuid: Option<String>,
+    pub partuuid: Option<String>,
+    pub parttype: Option<String>,
+    pub partlabel: Option<String>,
+    #[serde(deserialize_with = "mountpoints")]
+    pub mountpoints: Vec<String>,
+    pub children: Vec<BlockDev>,
+}
+
+fn mountpoints<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v: Option<Vec<Option<String>>> = Option::deserialize(d)?;
+    Ok(v.unwrap_or_default().into_iter().flatten().collect())
+}
+
+#[derive(Debug, Deserialize)]
+struct LsblkOutput {
+    blockdevices: Vec<BlockDev>,
+}
+
+/// A partition as the planner needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbedPartition {
+    pub number: u32,
+    pub path: String,
+    pub start_bytes: u64,
+    pub size: u64,
+    pub kind: Option<PartType>,
+    pub fstype: Option<String>,
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbedDisk {
+    pub path: String,
+    pub model: String,
+    pub serial: String,
+    pub size: u64,
+    pub logical_sector: u64,
+    pub physical_sector: u64,
+    pub rotational: bool,
+    pub removable: bool,
+    pub transport: String,
+    /// `gpt`, `dos` or none.
+    pub table: Option<String>,
+    pub partitions: Vec<ProbedPartition>,
+    /// Filesystem/other signature on the whole disk (no table), e.g. an ISO.
+    pub fstype: Option<String>,
+    /// Why the disk must not be written: mounted filesystems, active swap, holders.
+    pub busy: Vec<String>,
+    /// Holds the medium the running system was booted from.
+    pub boot_medium: bool,
+}
+
+impl ProbedDisk {
+    /// `model, serial S, size` for people.
+    pub fn describe(&self) -> String {
+        let model = if self.model.is_empty() { "unknown model" } else { &self.model };
+        let serial =
+            if self.serial.is_empty() { "no serial".to_string() } else { format!("serial {}", self.serial) };
+        format!("{} ({model}, {serial}, {})", self.path, super::size::human(self.size))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Probe {
+    pub disks: Vec<ProbedDisk>,
+    /// The machine booted with UEFI.
+    pub uefi: bool,
+}
+
+impl Probe {
+    pub fn disk(&self, path: &str) -> Option<&ProbedDisk> {
+        self.disks.iter().find(|d| d.path == path)
+    }
+}
+
+fn busy_reasons(dev: &BlockDev, out: &mut Vec<String>) {
+    for m in &dev.mountpoints {
+        if m == "[SWAP]" {
+            out.push(format!("{} is active swap", dev.path));
+        } else {
+            out.push(format!("{} is mounted on {m}", dev.path));
+        }
+    }
+    for c in &dev.children {
+        if c.kind != "part" {
+            out.push(format!("{} is held by {} ({})", dev.path, c.path, c.kind));
+        }
+        busy_reasons(c, out);
+    }
+}
+
+/// Builds the probe from lsblk's JSON. `boot_device` is the device the system booted from
+/// (a disk or one of its partitions), `part_starts` gives partition start offsets in bytes
+/// (sysfs `start` × 512), and `uefi` whether `/sys/firmware/efi` exists.
+pub fn from_lsblk(
+    json: &str,
+    boot_device: Option<&str>,
+    part_start: &dyn Fn(&str) -> Option<u64>,
+    uefi: bool,
+) -> Result<Probe, serde_json::Error> {
+    let out: LsblkOutput = serde_json::from_str(json)?;
+    let mut disks = vec![];
+    for d in out.blockdevices {
+        if d.kind != "disk" && d.kind != "loop" {
+            continue;
+        }
+        // Skip empty loop devices and zero-size disks (card readers without a card).
+        if d.size == 0 {
+            continue;
+        }
+        let mut busy = vec![];
+        busy_reasons(&d, &mut busy);
+        let boot_medium = boot_device.is_some_and(|b| {
+            b == d.path
+                || d.children.iter().any(|c| c.path == b)
+                || d.serial.as_deref().is_some_and(|s| b == format!("serial:{s}"))
+        }) || contains_live_mount(&d);
+        let partitions = d
+            .children
+            .iter()
+            .filter(|c| c.kind == "part")
+            .map(|c| ProbedPartition {
+                number: part_number(&d.name, &c.name),
+                path: c.path.clone(),
+                start_bytes: part_start(&c.name).unwrap_or(0),
+                size: c.size,
+                kind: c.parttype.as_deref().and_then(PartType::from_probe),
+                fstype: c.fstype.clone(),
+                label: c.label.clone(),
+            })
+            .collect();
+        disks.push(ProbedDisk {
+            path: d.path.clone(),
+            model: d.model.clone().unwrap_or_default().trim().to_string(),
+            serial: d.serial.clone().unwrap_or_default().trim().to_string(),
+            size: d.size,
+            logical_sector: d.log_sec.unwrap_or(512),
+            physical_sector: d.phy_sec.unwrap_or(512),
+            rotational: d.rota,
+            removable: d.rm,
+            transport: d.tran.clone().unwrap_or_default(),
+            table: d.pttype.clone(),
+            partitions,
+            fstype: d.fstype.clone(),
+            busy,
+            boot_medium,
+        });
+    }
+    Ok(Probe { disks, uefi })
+}
+
+fn contains_live_mount(d: &BlockDev) -> bool {
+    const LIVE: &[&str] = &["/run/live/medium", "/run/initramfs/live", "/run/installer/medium"];
+    d.mountpoints.iter().any(|m| LIVE.contains(&m.as_str())) || d.children.iter().any(contains_live_mount)
+}
+
+/// `vda` + `vda2` → 2; `nvme0n1` + `nvme0n1p3` → 3.
+fn part_number(disk: &str, part: &str) -> u32 {
+    part.strip_prefix(disk).map(|s| s.trim_start_matches('p')).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// The device node of partition `n` of `disk` (`/dev/vda` → `/dev/vda2`, `/dev/nvme0n1` → `/dev/nvme0n1p2`).
+pub fn partition_path(disk: &str, n: u32) -> String {
+    if disk.ends_with(|c: char| c.is_ascii_digit()) {
+        format!("{disk}p{n}")
+    } else {
+        format!("{disk}{n}")
+    }
+}
+
+/// Probes the running machine.
+pub fn probe_system() -> anyhow::Result<Probe> {
+    use anyhow::Context;
+    let out = runner::Cmd::new("listing block devices", "lsblk").args(["-J", "-b", "-O"]).run()?;
+    let boot = std::fs::read_to_string("/run/installer/boot-device").ok().map(|s| s.trim().to_string());
+    let start = |name: &str| -> Option<u64> {
+        let p = Path::new("/sys/class/block").join(name).join("start");
+        std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok().map(|s| s * 512)
+    };
+    let uefi = Path::new("/sys/firmware/efi").exists();
+    let mut probe = from_lsblk(&out.stdout, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
+    // A device the kernel holds (a mounted filesystem hidden from our mount namespace, a swap or
+    // a holder lsblk missed) cannot be opened exclusively.
+    for d in &mut probe.disks {
+        let mut paths = vec![d.path.clone()];
+        paths.extend(d.partitions.iter().map(|p| p.path.clone()));
+        for p in paths {
+            if let Err(e) = std::fs::File::options().read(true).custom_flags(libc::O_EXCL).open(&p) {
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && !d.busy.iter().any(|b| b.starts_with(&format!("{p} ")))
+                {
+                    d.busy.push(format!("{p} is in use (exclusive open: {e})"));
+                }
+            }
+        }
+    }
+    Ok(probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LSBLK: &str = include_str!("../../tests/fixtures/lsblk-qemu.json");
+
+    #[test]
+    fn parses_lsblk_with_partitions_holders_and_mounts() {
+        let p = from_lsblk(LSBLK, Some("serial:vmh-root"), &|_| Some(1 << 20), false).unwrap();
+        let paths: Vec<&str> = p.disks.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/dev/sda", "/dev/vda", "/dev/vdb", "/dev/nvme0n1"]);
+        let vda = p.disk("/dev/vda").unwrap();
+        assert!(vda.boot_medium && vda.busy.is_empty());
+        let vdb = p.disk("/dev/vdb").unwrap();
+        assert_eq!(vdb.serial, "S1");
+        assert_eq!(vdb.partitions.len(), 2);
+        assert_eq!(vdb.partitions[0].kind, Some(PartType::Esp));
+        assert_eq!(vdb.partitions[1].number, 2);
+        assert!(vdb.busy.iter().any(|b| b.contains("mounted on /mnt")), "{:?}", vdb.busy);
+        let sda = p.disk("/dev/sda").unwrap();
+        assert_eq!(sda.transport, "sata");
+        assert!(
+            sda.busy.iter().any(|b| b.contains("held by /dev/mapper/cryptroot (crypt)")),
+            "{:?}",
+            sda.busy
+        );
+        let nvme = p.disk("/dev/nvme0n1").unwrap();
+        assert!(nvme.busy.iter().any(|b| b.contains("active swap")));
+        assert_eq!(partition_path("/dev/nvme0n1", 3), "/dev/nvme0n1p3");
+        assert_eq!(partition_path("/dev/sda", 3), "/dev/sda3");
+    }
+}

@@ -1,4 +1,5 @@
 //! The installer: the disk engine (`storage`), and later configuration, install, and the TUI and
 //! unattended front ends.
 
+pub mod cli;
 pub mod storage;

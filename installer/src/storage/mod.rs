@@ -1,6 +1,7 @@
 //! The disk engine: a declarative [`spec`], a read-only [`probe`], a pure [`plan`]ner, and
 //! [`apply`], which executes a plan and nothing else.
 
+pub mod apply;
 pub mod plan;
 pub mod probe;
 pub mod size;

@@ -201,17 +201,59 @@ pub fn partition_path(disk: &str, n: u32) -> String {
     }
 }
 
+/// Fills what lsblk leaves empty without a udev database (signatures, partition entries) from a
+/// low-level `blkid -p` probe of the device itself.
+fn enrich(d: &mut BlockDev) {
+    if d.fstype.is_none() && d.pttype.is_none() && d.kind != "rom" {
+        if let Ok(out) = runner::Cmd::new(format!("probing {}", d.path), "blkid")
+            .args(["-p", "-o", "export", &d.path])
+            .run()
+        {
+            for line in out.stdout.lines() {
+                let Some((k, v)) = line.split_once('=') else { continue };
+                let v = Some(v.to_string());
+                match k {
+                    "TYPE" => d.fstype = v,
+                    "UUID" => d.uuid = v,
+                    "LABEL" => d.label = v,
+                    "PTTYPE" => d.pttype = v,
+                    "PART_ENTRY_UUID" if d.partuuid.is_none() => d.partuuid = v,
+                    "PART_ENTRY_TYPE" if d.parttype.is_none() => d.parttype = v,
+                    "PART_ENTRY_NAME" if d.partlabel.is_none() => d.partlabel = v,
+                    _ => {}
+                }
+            }
+        }
+    }
+    for c in &mut d.children {
+        enrich(c);
+    }
+}
+
+/// `lsblk -J -b -O [devices]`, with gaps filled by `blkid -p`.
+pub fn lsblk_tree(devices: &[&str]) -> anyhow::Result<Vec<BlockDev>> {
+    use anyhow::Context;
+    let out =
+        runner::Cmd::new("listing block devices", "lsblk").args(["-J", "-b", "-O"]).args(devices).run()?;
+    let mut parsed: LsblkOutput = serde_json::from_str(&out.stdout).context("parsing lsblk output")?;
+    for d in &mut parsed.blockdevices {
+        enrich(d);
+    }
+    Ok(parsed.blockdevices)
+}
+
 /// Probes the running machine.
 pub fn probe_system() -> anyhow::Result<Probe> {
     use anyhow::Context;
-    let out = runner::Cmd::new("listing block devices", "lsblk").args(["-J", "-b", "-O"]).run()?;
+    let tree = lsblk_tree(&[])?;
+    let json = serde_json::to_string(&serde_json::json!({ "blockdevices": tree }))?;
     let boot = std::fs::read_to_string("/run/installer/boot-device").ok().map(|s| s.trim().to_string());
     let start = |name: &str| -> Option<u64> {
         let p = Path::new("/sys/class/block").join(name).join("start");
         std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok().map(|s| s * 512)
     };
     let uefi = Path::new("/sys/firmware/efi").exists();
-    let mut probe = from_lsblk(&out.stdout, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
+    let mut probe = from_lsblk(&json, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
     // A device the kernel holds (a mounted filesystem hidden from our mount namespace, a swap or
     // a holder lsblk missed) cannot be opened exclusively.
     for d in &mut probe.disks {

@@ -259,3 +259,46 @@ fn apply_refuses_when_the_disk_changed_since_planning() {
     assert!(err.to_string().contains("no secret named \"nope\""), "{err:#}");
     assert_eq!(disk.sha256(), before);
 }
+
+#[test]
+fn preserved_partition_keeps_its_data_across_a_reinstall() {
+    let disk = Loop::new(600);
+    let (_d, t) = target();
+    let layout = |keep: bool| {
+        format!(
+            r#"
+[boot]
+bootloader = "none"
+[[disk]]
+match = {{ path = "{}" }}
+[[disk.partition]]
+size = "200MiB"
+type = "linux"
+content = {{ type = "filesystem", format = "ext4", label = "root", mountpoint = "/" }}
+[[disk.partition]]
+size = "rest"
+type = "linux"
+preserve = {keep}
+content = {{ type = "filesystem", format = "ext4", label = "home", mountpoint = "/home" }}
+"#,
+            disk.dev
+        )
+    };
+    let first = run(&layout(false), &t);
+    std::fs::write(t.join("home/keep.txt"), "user data").unwrap();
+    std::fs::write(t.join("etc-old"), "old root").unwrap();
+    teardown(&t, std::slice::from_ref(&disk.dev)).unwrap();
+    let second = run(&layout(true), &t);
+    assert_eq!(
+        std::fs::read_to_string(t.join("home/keep.txt")).unwrap(),
+        "user data",
+        "kept partition lost data"
+    );
+    assert!(!t.join("etc-old").exists(), "the root partition was not formatted again");
+    let uuid = |a: &installer::storage::apply::Applied, label: &str| {
+        a.devices.iter().find(|d| d.label.as_deref() == Some(label)).and_then(|d| d.uuid.clone()).unwrap()
+    };
+    assert_eq!(uuid(&first, "home"), uuid(&second, "home"));
+    assert_ne!(uuid(&first, "root"), uuid(&second, "root"));
+    teardown(&t, std::slice::from_ref(&disk.dev)).unwrap();
+}

@@ -90,7 +90,12 @@ if [ -n "$serial" ]; then
     mount -t tmpfs -o size=80% tmpfs /rw
     mkdir -p /rw/upper /rw/work
     mount -t overlay overlay -o lowerdir=/ro,upperdir=/rw/upper,workdir=/rw/work /newroot
-    umount /dev/pts /run /sys /proc
+    # Tell the installer which disk holds the running system, as our stage-1 does.
+    mkdir -p /run/installer
+    echo "$dev" > /run/installer/boot-device
+    mkdir -p /newroot/run
+    mount --move /run /newroot/run
+    umount /dev/pts /sys /proc
     umount /dev
     echo "test-init: switching to the Debian root on $dev"
     exec switch_root /newroot /sbin/init

@@ -74,6 +74,8 @@ pub struct Cmd {
     stdin: Stdin,
     /// Text to blank out of anything logged or returned (e.g. a passphrase that a tool echoes).
     redact: Vec<String>,
+    /// Exit codes besides 0 that mean success (e.g. blkid's 2: "nothing found").
+    ok_codes: Vec<i32>,
 }
 
 impl Cmd {
@@ -87,6 +89,7 @@ impl Cmd {
             cwd: None,
             stdin: Stdin::Null,
             redact: vec![],
+            ok_codes: vec![],
         }
     }
     pub fn arg(mut self, a: impl Into<OsString>) -> Self {
@@ -116,6 +119,11 @@ impl Cmd {
             self.redact.push(text);
         }
         self.stdin = Stdin::Secret(s.clone());
+        self
+    }
+    /// Treats these exit codes as success too.
+    pub fn ok_codes(mut self, codes: &[i32]) -> Self {
+        self.ok_codes.extend_from_slice(codes);
         self
     }
     pub fn what(&self) -> &str {
@@ -193,7 +201,7 @@ impl Cmd {
         for line in stderr.lines().take(50) {
             log_line(&format!("  | {line}"));
         }
-        if !out.status.success() {
+        if !out.status.success() && !out.status.code().is_some_and(|c| self.ok_codes.contains(&c)) {
             log_line(&format!("  ! {} after {secs:.1}s", out.status));
             tracing::warn!(what = %self.what, "failed: {cmdline}: {}", out.status);
             return Err(RunError::Failed {

@@ -530,9 +530,19 @@ pub fn apply(plan: &Plan, secrets: &dyn Secrets, probe: &dyn Fn() -> Result<Prob
     // Point of no return.
     let scratch = PathBuf::from("/run/installer/scratch");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let failpoint = std::env::var("INSTALLER_FAILPOINT").ok();
     for (i, a) in plan.actions.iter().enumerate() {
         tracing::info!("step {}/{}: {a}", i + 1, plan.actions.len());
         run_action(a, &plan.target, secrets, &scratch).with_context(|| format!("step {} ({a})", i + 1))?;
+        // Tests simulate a power cut at a precise point: `INSTALLER_FAILPOINT=after:<action kind>`
+        // stops here (and says so in /run/installer/failpoint) until the machine is killed.
+        if failpoint.as_deref() == Some(&format!("after:{}", a.kind())) {
+            std::fs::write("/run/installer/failpoint", a.kind()).context("writing the failpoint marker")?;
+            eprintln!("installer: failpoint after {} reached; waiting to be killed", a.kind());
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
     }
     settle();
     let refs: Vec<&str> = disks.iter().map(String::as_str).collect();

@@ -190,6 +190,16 @@ impl fmt::Display for KeySource {
     }
 }
 
+impl Action {
+    /// The action's kind as serialized (`partition`, `luks-format`, …).
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.get("action").and_then(|a| a.as_str()).map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -670,7 +680,13 @@ fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<Planned
     if spec.table == TableKind::Gpt && parts.len() > 128 {
         return Err(invalid(&format!("{field}.partition"), "a GPT holds at most 128 partitions"));
     }
-    let rests = parts.iter().filter(|p| p.size == Size::Rest).count();
+    if mbr_logical && parts.iter().any(|p| p.preserve) {
+        return Err(invalid(
+            &format!("{field}.partition"),
+            "keeping partitions is supported on MBR disks with at most four partitions",
+        ));
+    }
+    let rests = parts.iter().filter(|p| p.size == Size::Rest && !p.preserve).count();
     if rests > 1 {
         return Err(invalid(
             &format!("{field}.partition"),

@@ -207,6 +207,7 @@ fn enrich(d: &mut BlockDev) {
     if d.fstype.is_none() && d.pttype.is_none() && d.kind != "rom" {
         if let Ok(out) = runner::Cmd::new(format!("probing {}", d.path), "blkid")
             .args(["-p", "-o", "export", &d.path])
+            .ok_codes(&[2])
             .run()
         {
             for line in out.stdout.lines() {

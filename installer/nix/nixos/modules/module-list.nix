@@ -1,0 +1,23 @@
+# Every module of our option set (the generated reference page lists what they declare).
+[
+  ./misc/assertions.nix
+  ./misc/version.nix
+  ./misc/nix.nix
+  ./system/boot/loader/grub.nix
+  ./system/boot/loader/systemd-boot.nix
+  ./system/boot/loader/efi.nix
+  ./system/boot/kernel.nix
+  ./system/boot/initrd.nix
+  ./system/boot/luksroot.nix
+  ./tasks/filesystems.nix
+  ./tasks/swraid.nix
+  ./tasks/network-interfaces.nix
+  ./services/firewall.nix
+  ./services/openssh.nix
+  ./config/users-groups.nix
+  ./config/i18n.nix
+  ./config/system-path.nix
+  ./hardware/cpu.nix
+  ./hardware/firmware.nix
+  ./virtualisation/virtualbox-guest.nix
+]

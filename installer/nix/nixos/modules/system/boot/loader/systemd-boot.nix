@@ -1,0 +1,19 @@
+{ config, lib, ... }:
+with lib;
+{
+  options.boot.loader.systemd-boot.enable = mkOption {
+    type = types.bool;
+    default = false;
+    description = ''
+      Whether to use systemd-boot (the EFI boot manager formerly called gummiboot); kernels and
+      initrds are copied to the ESP at `boot.loader.efi.efiSysMountPoint`.
+    '';
+  };
+  options.boot.loader.gummiboot.enable = mkOption {
+    type = types.bool;
+    default = false;
+    visible = false;
+    description = "Old name of `boot.loader.systemd-boot.enable`.";
+  };
+  config = mkIf config.boot.loader.gummiboot.enable { boot.loader.systemd-boot.enable = true; };
+}

@@ -2,4 +2,5 @@
 //! unattended front ends.
 
 pub mod cli;
+pub mod config;
 pub mod storage;

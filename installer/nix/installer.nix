@@ -69,7 +69,9 @@ else if option != null then
     value = safe (lib.attrByPath (lib.splitString "." option) null eval.config);
     children = builtins.filter (n: n != "_definedNames") (builtins.attrNames opt);
   }
-else if failed != [ ] then
-  throw "\nFailed assertions:\n${lib.concatMapStrings (a: "- ${a.message}\n") failed}"
 else
-  safe eval.config
+  # Everything is evaluated first, so that a wrong option is reported before a failed assertion.
+  let result = safe eval.config; in
+  builtins.deepSeq result (
+    if failed != [ ] then throw "\nFailed assertions:\n${lib.concatMapStrings (a: "- ${a.message}\n") failed}"
+    else result)

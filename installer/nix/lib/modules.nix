@@ -45,7 +45,7 @@ rec {
     if m ? config || m ? options then
       let bad = builtins.filter (n: !(builtins.elem n known)) (builtins.attrNames m); in
       if bad != [ ] then
-        throw "Module `${key}' has an unsupported attribute `${builtins.head bad}'. This is caused by assignments to the top-level attributes `config' or `options'."
+        throw "Module `${toString (m._file or key)}' has an unsupported attribute `${builtins.head bad}'. This is caused by assignments to the top-level attributes `config' or `options'."
       else {
         _file = toString (m._file or file);
         key = toString (m.key or key);
@@ -186,8 +186,18 @@ rec {
         declsByName;
     in
     merged // {
-      _definedNames = map (c: { inherit (c) file; names = if builtins.isAttrs c.config then builtins.attrNames c.config else [ ]; }) configs;
+      _definedNames = map (c: { inherit (c) file config; names = if builtins.isAttrs c.config then builtins.attrNames c.config else [ ]; }) configs;
     };
+
+  # The path below an undeclared definition down to its first value, so that the error names
+  # `services.httpd.enable` rather than `services`. Properties are looked through, not evaluated.
+  firstLeaf = v:
+    let t = if builtins.isAttrs v then v._type or "" else ""; in
+    if t == "if" || t == "override" || t == "order" then firstLeaf v.content
+    else if t == "merge" then (if v.contents == [ ] then [ ] else firstLeaf (builtins.head v.contents))
+    else if builtins.isAttrs v && !(isDerivation v) && t == "" && v != { } then
+      let n = builtins.head (builtins.attrNames v); in [ n ] ++ firstLeaf v.${n}
+    else [ ];
 
   yieldConfig = prefix: set:
     let
@@ -197,7 +207,7 @@ rec {
       (res: m: builtins.foldl'
         (res: name:
           if set ? ${name} then res
-          else throw "The option `${showOption (prefix ++ [ name ])}' defined in `${toString m.file}' does not exist.")
+          else throw "The option `${showOption (prefix ++ [ name ] ++ firstLeaf m.config.${name})}' defined in `${toString m.file}' does not exist.")
         res m.names)
       res
       (set._definedNames or [ ]);

@@ -175,7 +175,11 @@ rec {
       check = x: builtins.isAttrs x || builtins.isFunction x;
       merge = loc: defs:
         (evalModules {
-          modules = optsList ++ map (def: { _file = def.file; imports = [ def.value ]; }) defs;
+          # A value is the configuration of the submodule (an attribute named `options` is an
+          # option like any other); a function is a module.
+          modules = optsList ++ map (def:
+            if builtins.isFunction def.value then { _file = def.file; imports = [ def.value ]; }
+            else { _file = def.file; config = def.value; }) defs;
           prefix = loc;
           specialArgs = { name = last loc; };
         }).config;

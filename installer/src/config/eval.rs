@@ -34,8 +34,12 @@ fn nix_string(s: &str) -> String {
 
 /// Evaluates `installer.nix` with the given arguments (Nix expressions) and parses the JSON.
 fn instantiate(args: &[(&str, String)]) -> Result<serde_json::Value, EvalError> {
+    instantiate_with("nix-instantiate", args)
+}
+
+fn instantiate_with(program: &str, args: &[(&str, String)]) -> Result<serde_json::Value, EvalError> {
     let dir = nix_dir()?;
-    let mut cmd = Cmd::new("evaluating the configuration", "nix-instantiate")
+    let mut cmd = Cmd::new("evaluating the configuration", program)
         .args(["--readonly-mode", "--eval", "--strict", "--json", "--option", "build-users-group", ""])
         .arg("-I")
         .arg(format!("nixpkgs={}", dir.display()))
@@ -86,4 +90,22 @@ pub fn option_info(configuration: &Path, name: &str) -> Result<serde_json::Value
 /// Every declared option with its type, default, description (the reference page).
 pub fn reference() -> Result<serde_json::Value, EvalError> {
     instantiate(&[("reference", "true".into())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_evaluator_is_a_clear_error() {
+        let err = instantiate_with("/nonexistent/nix-instantiate", &[("reference", "true".into())]).unwrap_err();
+        assert!(matches!(err, EvalError::NoEvaluator));
+        assert!(err.to_string().contains("nix-bin"));
+    }
+
+    #[test]
+    fn nix_errors_keep_the_message_without_noise() {
+        let e = clean_error("warning: the group 'nixbld' does not exist\nerror: boom\n       at /x.nix:3:5\n(use '--show-trace' to show detailed location information)\n");
+        assert_eq!(e, "error: boom\n       at /x.nix:3:5");
+    }
 }

@@ -1,0 +1,4 @@
+{ lib }: with lib; (evalModules { modules = [
+  { options.l = mkOption { type = types.listOf types.str; default = [ ]; }; }
+  { l = mkIf "yes" [ "x" ]; }
+]; }).config

@@ -1,0 +1,4 @@
+{ lib }: with lib; (evalModules { modules = [
+  { options.a = mkOption { type = types.int; default = 1; }; }
+  { _file = "/etc/nixos/configuration.nix"; config = mkIf false { services.httpd.enable = true; }; }
+]; }).config

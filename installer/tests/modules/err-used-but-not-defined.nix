@@ -1,0 +1,3 @@
+{ lib }: with lib; (evalModules { modules = [
+  { options.device = mkOption { type = types.str; }; }
+]; }).config

@@ -1,0 +1,4 @@
+{ lib }: with lib; (evalModules { modules = [
+  { options.n = mkOption { type = types.int; default = 1; }; }
+  { n = mkDefault 2; } { n = 3; }
+]; }).config.n

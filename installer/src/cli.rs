@@ -50,14 +50,31 @@ pub fn render_reference(list: &serde_json::Value) -> String {
             continue;
         }
         let g = |k: &str| o.get(k).cloned().unwrap_or(serde_json::Value::Null);
-        out.push_str(&format!("\n## `{}`\n\n{}\n\n*Type:* {}\n", g("name").as_str().unwrap_or(""), g("description").as_str().unwrap_or("").trim(), g("type").as_str().unwrap_or("")));
+        out.push_str(&format!(
+            "\n## `{}`\n\n{}\n\n*Type:* {}\n",
+            g("name").as_str().unwrap_or(""),
+            g("description").as_str().unwrap_or("").trim(),
+            g("type").as_str().unwrap_or("")
+        ));
         if g("hasDefault").as_bool() == Some(true) {
-            out.push_str(&format!("\n*Default:* `{}`\n", serde_json::to_string(&g("default")).unwrap_or_default()));
+            out.push_str(&format!(
+                "\n*Default:* `{}`\n",
+                serde_json::to_string(&g("default")).unwrap_or_default()
+            ));
         }
         if !g("example").is_null() {
-            out.push_str(&format!("\n*Example:* `{}`\n", serde_json::to_string(&g("example")).unwrap_or_default()));
+            out.push_str(&format!(
+                "\n*Example:* `{}`\n",
+                serde_json::to_string(&g("example")).unwrap_or_default()
+            ));
         }
-        let decl: Vec<String> = g("declarations").as_array().into_iter().flatten().filter_map(|d| d.as_str()).map(|d| d.rsplit("/nix/").next().unwrap_or(d).to_string()).collect();
+        let decl: Vec<String> = g("declarations")
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str())
+            .map(|d| d.rsplit("/nix/").next().unwrap_or(d).to_string())
+            .collect();
         out.push_str(&format!("\n*Declared by:* {}\n", decl.join(", ")));
     }
     out
@@ -121,6 +138,30 @@ pub enum Command {
         root: PathBuf,
         #[arg(long)]
         json: bool,
+    },
+    /// Write hardware-configuration.nix (and configuration.nix when absent), as nixos-generate-config.
+    GenerateConfig {
+        /// The root of the system to configure (its filesystems are read from the mount table).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Where to write the files (default: <root>/etc/nixos).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Overwrite an existing configuration.nix.
+        #[arg(long)]
+        force: bool,
+        /// Leave fileSystems and swapDevices out.
+        #[arg(long)]
+        no_filesystems: bool,
+        /// Print hardware-configuration.nix instead of writing anything.
+        #[arg(long)]
+        show_hardware_config: bool,
+        /// Detect from a saved hardware snapshot (JSON) instead of this machine.
+        #[arg(long, hide = true)]
+        snapshot: Option<PathBuf>,
+        /// Also save what was detected as a snapshot (JSON), for test fixtures.
+        #[arg(long, hide = true)]
+        save_snapshot: Option<PathBuf>,
     },
     /// Print the reference of every option (Markdown), like the manual's Appendix A.
     Options,
@@ -235,6 +276,47 @@ pub fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&info)?);
             } else {
                 print!("{}", render_option(&info));
+            }
+        }
+        Command::GenerateConfig {
+            root,
+            dir,
+            force,
+            no_filesystems,
+            show_hardware_config,
+            snapshot,
+            save_snapshot,
+        } => {
+            use config::hardware;
+            let snap = match snapshot {
+                Some(f) => serde_json::from_str(
+                    &std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
+                )
+                .with_context(|| format!("parsing {}", f.display()))?,
+                None => hardware::Snapshot::from_system(),
+            };
+            if let Some(f) = save_snapshot {
+                std::fs::write(&f, serde_json::to_string_pretty(&snap)?)
+                    .with_context(|| format!("writing {}", f.display()))?;
+            }
+            let found = hardware::detect(&snap, &root, !no_filesystems);
+            let hw = hardware::hardware_configuration(&found, snap.cpus);
+            if show_hardware_config {
+                print!("{hw}");
+                return Ok(());
+            }
+            let dir = dir.unwrap_or_else(|| root.join("etc/nixos"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let hw_path = dir.join("hardware-configuration.nix");
+            std::fs::write(&hw_path, hw).with_context(|| format!("writing {}", hw_path.display()))?;
+            eprintln!("writing {}...", hw_path.display());
+            let cfg_path = dir.join("configuration.nix");
+            if cfg_path.exists() && !force {
+                eprintln!("warning: not overwriting existing {}", cfg_path.display());
+            } else {
+                std::fs::write(&cfg_path, hardware::configuration(snap.uefi))
+                    .with_context(|| format!("writing {}", cfg_path.display()))?;
+                eprintln!("writing {}...", cfg_path.display());
             }
         }
         Command::Options => {

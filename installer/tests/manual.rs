@@ -72,7 +72,10 @@ fn chapter_8_file_systems_and_luks() {
     let c = eval("ch8-filesystems.nix");
     assert_eq!(c.file_systems["/data"].device.as_deref(), Some("/dev/disk/by-label/data"));
     assert_eq!(c.file_systems["/"].device.as_deref(), Some("/dev/mapper/crypted"));
-    assert_eq!(c.boot.initrd.luks.devices["crypted"].device, "/dev/disk/by-uuid/3f6b0024-3a44-4fde-a43a-767b872abe5d");
+    assert_eq!(
+        c.boot.initrd.luks.devices["crypted"].device,
+        "/dev/disk/by-uuid/3f6b0024-3a44-4fde-a43a-767b872abe5d"
+    );
     assert!(c.boot.loader.grub.enable_cryptodisk);
 }
 

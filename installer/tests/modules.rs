@@ -22,7 +22,16 @@ fn module_system_golden_cases() {
     for case in &cases {
         let name = case.file_stem().unwrap().to_string_lossy().to_string();
         let out = Command::new("nix-instantiate")
-            .args(["--readonly-mode", "--eval", "--strict", "--json", "--option", "build-users-group", "", "-E"])
+            .args([
+                "--readonly-mode",
+                "--eval",
+                "--strict",
+                "--json",
+                "--option",
+                "build-users-group",
+                "",
+                "-E",
+            ])
             .arg(format!("(import {}) {{ lib = import {}; }}", case.display(), lib.display()))
             .output()
             .expect("nix-instantiate (Debian nix-bin) is installed by `cargo xtask test`");

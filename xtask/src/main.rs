@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's own automation. Every command installs what it needs
 //! (Debian packages, the Debian kernel, our static binaries) when it is missing.
 
+mod capture;
 mod deps;
 mod kernel;
 
@@ -34,6 +35,8 @@ enum Cmd {
     },
     /// The main job: boot a VM and run a command in it.
     Demo,
+    /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
+    CaptureHw,
 }
 
 fn workspace() -> PathBuf {
@@ -227,5 +230,17 @@ fn main() -> Result<()> {
         }
         Cmd::Test { args } => test(args),
         Cmd::Demo => demo(),
+        Cmd::CaptureHw => {
+            let a = assets()?;
+            run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;
+            let mut env = cargo();
+            harness_env(&mut env, &a)?;
+            for (k, v) in env.get_envs() {
+                if let Some(v) = v {
+                    std::env::set_var(k, v);
+                }
+            }
+            capture::capture(&workspace(), &a, &target_dir().join("debug/installer"))
+        }
     }
 }

@@ -7,7 +7,9 @@ use runner::Cmd;
 /// Evaluation failures: the evaluator's own message (with file and line) is kept as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    #[error("nix-instantiate is not installed (Debian package nix-bin); it is needed to evaluate configurations")]
+    #[error(
+        "nix-instantiate is not installed (Debian package nix-bin); it is needed to evaluate configurations"
+    )]
     NoEvaluator,
     #[error("{0}")]
     Nix(String),
@@ -48,7 +50,8 @@ fn instantiate_with(program: &str, args: &[(&str, String)]) -> Result<serde_json
         cmd = cmd.args(["--arg", name, expr]);
     }
     match cmd.run() {
-        Ok(out) => serde_json::from_str(&out.stdout).map_err(|e| EvalError::BadOutput(format!("{e}: {}", out.stdout))),
+        Ok(out) => serde_json::from_str(&out.stdout)
+            .map_err(|e| EvalError::BadOutput(format!("{e}: {}", out.stdout))),
         Err(runner::RunError::Spawn { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Err(EvalError::NoEvaluator)
         }
@@ -98,7 +101,8 @@ mod tests {
 
     #[test]
     fn a_missing_evaluator_is_a_clear_error() {
-        let err = instantiate_with("/nonexistent/nix-instantiate", &[("reference", "true".into())]).unwrap_err();
+        let err =
+            instantiate_with("/nonexistent/nix-instantiate", &[("reference", "true".into())]).unwrap_err();
         assert!(matches!(err, EvalError::NoEvaluator));
         assert!(err.to_string().contains("nix-bin"));
     }

@@ -2,6 +2,7 @@
 //! with the real Nix evaluator (`nix-instantiate`), and the typed system spec the install step uses.
 
 pub mod eval;
+pub mod hardware;
 pub mod system;
 
 pub use eval::{evaluate, nix_dir, option_info, reference, EvalError};

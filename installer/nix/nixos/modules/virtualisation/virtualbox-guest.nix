@@ -6,4 +6,9 @@ with lib;
     default = false;
     description = "Whether this is a VirtualBox guest (guest additions, vboxsf mounts).";
   };
+  options.virtualisation.hypervGuest.enable = mkOption {
+    type = types.bool;
+    default = false;
+    description = "Whether this is a Hyper-V guest (its storage and network drivers in the initrd).";
+  };
 }

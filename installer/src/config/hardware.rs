@@ -1,0 +1,567 @@
+//! `generate-config`: hardware detection (the facts nixos-generate-config reads, gathered from
+//! `/sys`, `/proc` and `/dev/disk` into a [`Snapshot`]) and the two files it writes.
+//! Detection is a pure function of the snapshot, so captured snapshots are golden-testable.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PciDevice {
+    pub slot: String,
+    /// e.g. 0x010601 (AHCI).
+    pub class: u32,
+    pub vendor: u16,
+    pub device: u16,
+    /// The kernel module bound to it (driver/module); none for built-in drivers.
+    pub module: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UsbInterface {
+    pub class: u8,
+    pub subclass: u8,
+    pub protocol: u8,
+    pub module: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockDevice {
+    pub name: String,
+    /// `MAJ:MIN`, as in mountinfo.
+    pub devno: String,
+    pub module: Option<String>,
+    pub dm_name: Option<String>,
+    pub dm_uuid: Option<String>,
+    pub slaves: Vec<String>,
+    pub uuid: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Snapshot {
+    pub pci: Vec<PciDevice>,
+    pub usb: Vec<UsbInterface>,
+    pub block: Vec<BlockDevice>,
+    pub mmc_modules: Vec<String>,
+    pub cpu_vendor: String,
+    pub cpu_flags: Vec<String>,
+    pub cpus: u32,
+    pub sys_vendor: String,
+    pub product_name: String,
+    pub uefi: bool,
+    pub mountinfo: String,
+    pub swaps: String,
+}
+
+fn read(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string())
+}
+
+fn hex<T: TryFrom<u64>>(s: Option<String>) -> Option<T> {
+    let s = s?;
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).ok().and_then(|v| T::try_from(v).ok())
+}
+
+fn link_name(p: &Path) -> Option<String> {
+    std::fs::read_link(p).ok()?.file_name().map(|n| n.to_string_lossy().to_string())
+}
+
+/// The module behind a sysfs device directory (`driver/module`); none for built-in drivers.
+fn module_of(dev: &Path) -> Option<String> {
+    link_name(&dev.join("driver/module"))
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    v.sort();
+    v
+}
+
+impl Snapshot {
+    /// Reads the running machine (`sys`, `proc` and `dev` are normally `/sys`, `/proc`, `/dev`).
+    pub fn from_system() -> Snapshot {
+        let sys = Path::new("/sys");
+        let mut s = Snapshot::default();
+        for d in entries(&sys.join("bus/pci/devices")) {
+            s.pci.push(PciDevice {
+                slot: d.file_name().unwrap_or_default().to_string_lossy().to_string(),
+                class: hex(read(&d.join("class"))).unwrap_or(0),
+                vendor: hex(read(&d.join("vendor"))).unwrap_or(0),
+                device: hex(read(&d.join("device"))).unwrap_or(0),
+                module: module_of(&d),
+            });
+        }
+        for d in entries(&sys.join("bus/usb/devices")) {
+            if let Some(class) = hex::<u8>(read(&d.join("bInterfaceClass"))) {
+                s.usb.push(UsbInterface {
+                    class,
+                    subclass: hex(read(&d.join("bInterfaceSubClass"))).unwrap_or(0),
+                    protocol: hex(read(&d.join("bInterfaceProtocol"))).unwrap_or(0),
+                    module: module_of(&d),
+                });
+            }
+        }
+        let by_uuid: BTreeMap<String, String> = entries(Path::new("/dev/disk/by-uuid"))
+            .into_iter()
+            .filter_map(|p| {
+                let target = std::fs::canonicalize(&p).ok()?;
+                Some((
+                    target.file_name()?.to_string_lossy().to_string(),
+                    p.file_name()?.to_string_lossy().to_string(),
+                ))
+            })
+            .collect();
+        for d in entries(&sys.join("class/block")) {
+            let name = d.file_name().unwrap_or_default().to_string_lossy().to_string();
+            if name.starts_with("loop") || name.starts_with("ram") {
+                continue;
+            }
+            let uuid = by_uuid.get(&name).cloned().or_else(|| {
+                let out = runner::Cmd::new("reading a filesystem UUID", "blkid")
+                    .args(["-p", "-o", "value", "-s", "UUID", &format!("/dev/{name}")])
+                    .ok_codes(&[2])
+                    .run()
+                    .ok()?;
+                Some(out.stdout.trim().to_string()).filter(|u| !u.is_empty())
+            });
+            s.block.push(BlockDevice {
+                devno: read(&d.join("dev")).unwrap_or_default(),
+                module: module_of(&d.join("device")),
+                dm_name: read(&d.join("dm/name")),
+                dm_uuid: read(&d.join("dm/uuid")),
+                slaves: entries(&d.join("slaves"))
+                    .iter()
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+                    .collect(),
+                uuid,
+                name,
+            });
+        }
+        for d in entries(&sys.join("class/mmc_host")) {
+            if let Some(m) = module_of(&d.join("device")) {
+                s.mmc_modules.push(m);
+            }
+        }
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        s.cpus = cpuinfo.lines().filter(|l| l.starts_with("processor")).count() as u32;
+        for line in cpuinfo.lines() {
+            if let Some((k, v)) = line.split_once(':') {
+                match k.trim() {
+                    "vendor_id" if s.cpu_vendor.is_empty() => s.cpu_vendor = v.trim().to_string(),
+                    "flags" if s.cpu_flags.is_empty() => {
+                        s.cpu_flags = v.split_whitespace().map(str::to_string).collect()
+                    }
+                    _ => {}
+                }
+            }
+        }
+        s.sys_vendor = read(&sys.join("class/dmi/id/sys_vendor")).unwrap_or_default();
+        s.product_name = read(&sys.join("class/dmi/id/product_name")).unwrap_or_default();
+        s.uefi = sys.join("firmware/efi").exists();
+        s.mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        s.swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
+        s
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Virt {
+    None,
+    Qemu,
+    VirtualBox,
+    HyperV,
+}
+
+pub fn detect_virt(s: &Snapshot) -> Virt {
+    let vendor = s.sys_vendor.as_str();
+    let product = s.product_name.as_str();
+    if product == "VirtualBox" || vendor == "innotek GmbH" || s.pci.iter().any(|p| p.vendor == 0x80ee) {
+        Virt::VirtualBox
+    } else if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
+        Virt::HyperV
+    } else if vendor == "QEMU" || product.contains("KVM") || s.pci.iter().any(|p| p.vendor == 0x1af4) {
+        Virt::Qemu
+    } else {
+        Virt::None
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+}
+
+struct Mount {
+    root: String,
+    mountpoint: String,
+    devno: String,
+    fstype: String,
+    source: String,
+    options: Vec<String>,
+}
+
+fn parse_mountinfo(text: &str) -> Vec<Mount> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let sep = f.iter().position(|x| *x == "-")?;
+            Some(Mount {
+                root: unescape(f.get(3)?),
+                mountpoint: unescape(f.get(4)?),
+                devno: f.get(2)?.to_string(),
+                options: f.get(5)?.split(',').map(str::to_string).collect(),
+                fstype: f.get(sep + 1)?.to_string(),
+                source: unescape(f.get(sep + 2)?),
+            })
+        })
+        .collect()
+}
+
+const PSEUDO: &[&str] = &[
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "tmpfs",
+    "cgroup",
+    "cgroup2",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "mqueue",
+    "hugetlbfs",
+    "configfs",
+    "fusectl",
+    "pstore",
+    "efivarfs",
+    "bpf",
+    "autofs",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "nsfs",
+    "ramfs",
+    "overlay",
+    "squashfs",
+    "iso9660",
+    "fuse.gvfsd-fuse",
+];
+
+/// What generate-config found, rendered by [`hardware_configuration`].
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub imports: Vec<String>,
+    pub initrd_available: Vec<String>,
+    pub initrd_modules: Vec<String>,
+    pub kernel_modules: Vec<String>,
+    pub attrs: Vec<String>,
+    pub file_systems: Vec<(String, String, String, Vec<String>)>,
+    pub luks: Vec<(String, String)>,
+    pub swaps: Vec<String>,
+}
+
+fn push_unique(v: &mut Vec<String>, s: impl Into<String>) {
+    let s = s.into();
+    if !v.contains(&s) {
+        v.push(s);
+    }
+}
+
+/// The hardware and filesystems of `snapshot`, for a system to be mounted at `root`.
+pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
+    let mut f = Findings::default();
+    let virt = detect_virt(s);
+    for p in &s.pci {
+        let class = p.class >> 8;
+        let wanted = (class >> 8) == 0x01 || class == 0x0c00 || class == 0x0c03;
+        if let (true, Some(m)) = (wanted, &p.module) {
+            push_unique(&mut f.initrd_available, m.clone());
+        }
+        if p.vendor == 0x1af4 && (p.device == 0x1004 || p.device == 0x1048) {
+            push_unique(&mut f.initrd_available, "virtio_scsi");
+        }
+    }
+    for u in &s.usb {
+        if u.class == 0x08 || (u.class == 0x03 && u.subclass == 0x01 && u.protocol == 0x01) {
+            if let Some(m) = &u.module {
+                push_unique(&mut f.initrd_available, m.clone());
+            }
+        }
+    }
+    for b in &s.block {
+        if let Some(m) = &b.module {
+            push_unique(&mut f.initrd_available, m.clone());
+        }
+    }
+    for m in &s.mmc_modules {
+        push_unique(&mut f.initrd_available, m.clone());
+    }
+    if s.cpu_flags.iter().any(|x| x == "vmx") {
+        push_unique(&mut f.kernel_modules, "kvm-intel");
+    }
+    if s.cpu_flags.iter().any(|x| x == "svm") {
+        push_unique(&mut f.kernel_modules, "kvm-amd");
+    }
+    match virt {
+        Virt::VirtualBox => f.attrs.push("virtualisation.virtualbox.guest.enable = true;".into()),
+        Virt::HyperV => f.attrs.push("virtualisation.hypervGuest.enable = true;".into()),
+        Virt::Qemu => f.imports.push("(modulesPath + \"/profiles/qemu-guest.nix\")".into()),
+        Virt::None => {
+            f.imports.push("<nixpkgs/nixos/modules/installer/scan/not-detected.nix>".into());
+            if s.cpu_vendor == "GenuineIntel" {
+                f.attrs.push("hardware.cpu.intel.updateMicrocode = lib.mkDefault config.hardware.enableRedistributableFirmware;".into());
+            } else if s.cpu_vendor == "AuthenticAMD" {
+                f.attrs.push("hardware.cpu.amd.updateMicrocode = lib.mkDefault config.hardware.enableRedistributableFirmware;".into());
+            }
+        }
+    }
+    if !filesystems {
+        return f;
+    }
+    let by_devno = |devno: &str| s.block.iter().find(|b| b.devno == devno);
+    let by_name = |name: &str| s.block.iter().find(|b| b.name == name);
+    // The stable name of a block device: /dev/mapper/<name> for device-mapper, else by-uuid.
+    let stable = |b: &BlockDevice, fallback: &str| -> String {
+        if let Some(n) = &b.dm_name {
+            format!("/dev/mapper/{n}")
+        } else if let Some(u) = &b.uuid {
+            format!("/dev/disk/by-uuid/{u}")
+        } else {
+            fallback.to_string()
+        }
+    };
+    let mut chains: Vec<&BlockDevice> = vec![];
+    fn walk<'a>(
+        b: &'a BlockDevice,
+        by_name: &dyn Fn(&str) -> Option<&'a BlockDevice>,
+        out: &mut Vec<&'a BlockDevice>,
+    ) {
+        out.push(b);
+        for sl in &b.slaves {
+            if let Some(x) = by_name(sl) {
+                walk(x, by_name, out);
+            }
+        }
+    }
+    let root_s = root.to_string_lossy().trim_end_matches('/').to_string();
+    let mounts = parse_mountinfo(&s.mountinfo);
+    for m in &mounts {
+        let rel = if root_s.is_empty() {
+            m.mountpoint.clone()
+        } else if m.mountpoint == root_s {
+            "/".to_string()
+        } else if let Some(r) = m.mountpoint.strip_prefix(&format!("{root_s}/")) {
+            format!("/{r}")
+        } else {
+            continue;
+        };
+        if PSEUDO.contains(&m.fstype.as_str()) || !m.source.starts_with('/') {
+            continue;
+        }
+        let mut options = vec![];
+        let device;
+        let mut fstype = m.fstype.clone();
+        // A bind mount: the same device mounted elsewhere with a different root (not btrfs subvolumes).
+        let bind_of = (m.fstype != "btrfs" && m.root != "/")
+            .then(|| {
+                mounts.iter().find(|o| o.devno == m.devno && o.root == "/" && o.mountpoint != m.mountpoint)
+            })
+            .flatten();
+        if let Some(base) = bind_of {
+            device = format!("{}{}", base.mountpoint.trim_end_matches('/'), m.root);
+            fstype = "none".into();
+            options.push("bind".to_string());
+        } else {
+            let b = by_devno(&m.devno);
+            device = b.map(|b| stable(b, &m.source)).unwrap_or_else(|| m.source.clone());
+            if let Some(b) = b {
+                walk(b, &by_name, &mut chains);
+            }
+            if m.fstype == "btrfs" && m.root != "/" {
+                options.push(format!("subvol={}", m.root.trim_start_matches('/')));
+            }
+            if m.fstype == "vfat" {
+                for o in &m.options {
+                    if o.starts_with("fmask=") || o.starts_with("dmask=") {
+                        options.push(o.clone());
+                    }
+                }
+            }
+        }
+        if !f.file_systems.iter().any(|(mp, ..)| *mp == rel) {
+            f.file_systems.push((rel, device, fstype, options));
+        }
+    }
+    for line in s.swaps.lines().skip(1) {
+        let mut w = line.split_whitespace();
+        let (Some(dev), Some("partition")) = (w.next(), w.next()) else { continue };
+        let name = dev.rsplit('/').next().unwrap_or(dev);
+        let b = by_name(name).or_else(|| s.block.iter().find(|b| b.dm_name.as_deref() == Some(name)));
+        if let Some(b) = b {
+            walk(b, &by_name, &mut chains);
+            f.swaps.push(stable(b, dev));
+        } else {
+            f.swaps.push(dev.to_string());
+        }
+    }
+    for b in &chains {
+        let dm_uuid = b.dm_uuid.as_deref().unwrap_or("");
+        if dm_uuid.starts_with("CRYPT-LUKS") {
+            if let (Some(name), Some(slave)) = (&b.dm_name, b.slaves.first().and_then(|sl| by_name(sl))) {
+                let dev = match &slave.uuid {
+                    Some(u) => format!("/dev/disk/by-uuid/{u}"),
+                    None => format!("/dev/{}", slave.name),
+                };
+                if !f.luks.iter().any(|(n, _)| n == name) {
+                    f.luks.push((name.clone(), dev));
+                }
+            }
+        }
+        if dm_uuid.starts_with("LVM-") {
+            push_unique(&mut f.initrd_modules, "dm-snapshot");
+        }
+        if b.name.starts_with("md") && !f.attrs.iter().any(|a| a.starts_with("boot.swraid")) {
+            f.attrs.push("boot.swraid.enable = true;".into());
+        }
+    }
+    f.file_systems.sort_by(|a, b| a.0.cmp(&b.0));
+    f
+}
+
+fn nix_str(s: &str) -> String {
+    serde_json::to_string(s).expect("string").replace("${", "\\${")
+}
+
+fn nix_list(items: &[String]) -> String {
+    if items.is_empty() {
+        "[ ]".into()
+    } else {
+        format!("[ {} ]", items.iter().map(|i| nix_str(i)).collect::<Vec<_>>().join(" "))
+    }
+}
+
+fn attr_name(mp: &str) -> String {
+    nix_str(mp)
+}
+
+/// `hardware-configuration.nix`, laid out as nixos-generate-config writes it.
+pub fn hardware_configuration(f: &Findings, cpus: u32) -> String {
+    let mut o = String::new();
+    o.push_str("# Do not modify this file!  It was generated by `installer generate-config'\n");
+    o.push_str("# and may be overwritten by future invocations.  Please make changes\n");
+    o.push_str("# to /etc/nixos/configuration.nix instead.\n");
+    o.push_str("{ config, lib, pkgs, modulesPath, ... }:\n\n{\n");
+    o.push_str("  imports =\n    [ ");
+    o.push_str(&f.imports.join("\n      "));
+    if !f.imports.is_empty() {
+        o.push('\n');
+        o.push_str("    ];\n\n");
+    } else {
+        o.push_str("];\n\n");
+    }
+    o.push_str(&format!("  boot.initrd.availableKernelModules = {};\n", nix_list(&f.initrd_available)));
+    o.push_str(&format!("  boot.initrd.kernelModules = {};\n", nix_list(&f.initrd_modules)));
+    o.push_str(&format!("  boot.kernelModules = {};\n", nix_list(&f.kernel_modules)));
+    o.push_str("  boot.extraModulePackages = [ ];\n");
+    for (mp, device, fstype, options) in &f.file_systems {
+        o.push_str(&format!(
+            "\n  fileSystems.{} =\n    {{ device = {};\n      fsType = {};\n",
+            attr_name(mp),
+            nix_str(device),
+            nix_str(fstype)
+        ));
+        if !options.is_empty() {
+            o.push_str(&format!("      options = {};\n", nix_list(options)));
+        }
+        o.push_str("    };\n");
+    }
+    for (name, device) in &f.luks {
+        o.push_str(&format!(
+            "\n  boot.initrd.luks.devices.{}.device = {};\n",
+            nix_str(name),
+            nix_str(device)
+        ));
+    }
+    o.push_str("\n  swapDevices =\n    [ ");
+    if f.swaps.is_empty() {
+        o.push_str("];\n");
+    } else {
+        o.push_str(
+            &f.swaps
+                .iter()
+                .map(|s| format!("{{ device = {}; }}", nix_str(s)))
+                .collect::<Vec<_>>()
+                .join("\n      "),
+        );
+        o.push_str("\n    ];\n");
+    }
+    if !f.attrs.is_empty() {
+        o.push('\n');
+        for a in &f.attrs {
+            o.push_str(&format!("  {a}\n"));
+        }
+    }
+    o.push_str(&format!("\n  nix.maxJobs = lib.mkDefault {};\n", cpus.max(1)));
+    o.push_str("}\n");
+    o
+}
+
+/// `configuration.nix` for a new system (written only when absent, or with --force).
+pub fn configuration(uefi: bool) -> String {
+    let boot = if uefi {
+        "  # Use the systemd-boot EFI boot loader.\n  boot.loader.systemd-boot.enable = true;\n  boot.loader.efi.canTouchEfiVariables = true;\n"
+    } else {
+        "  # Use the GRUB 2 boot loader.\n  boot.loader.grub.enable = true;\n  boot.loader.grub.version = 2;\n  # boot.loader.grub.efiSupport = true;\n  # boot.loader.grub.efiInstallAsRemovable = true;\n  # boot.loader.efi.efiSysMountPoint = \"/boot/efi\";\n  # Define on which hard drive you want to install Grub.\n  # boot.loader.grub.device = \"/dev/sda\"; # or \"nodev\" for efi only\n"
+    };
+    format!(
+        r#"# Edit this configuration file to define what should be installed on
+# your system.  Help is available in the configuration.nix(5) man page
+# and in the NixOS manual (accessible by running `installer options`).
+
+{{ config, pkgs, ... }}:
+
+{{
+  imports =
+    [ # Include the results of the hardware scan.
+      ./hardware-configuration.nix
+    ];
+
+{boot}
+  # networking.hostName = "nixos"; # Define your hostname.
+
+  # Select internationalisation properties.
+  # i18n = {{
+  #   consoleKeyMap = "us";
+  #   defaultLocale = "en_US.UTF-8";
+  # }};
+
+  # Set your time zone.
+  # time.timeZone = "Europe/Amsterdam";
+
+  # List packages installed in system profile. To search by name, run:
+  # installer options | grep -A3 systemPackages
+  # environment.systemPackages = with pkgs; [
+  #   wget vim
+  # ];
+
+  # Enable the OpenSSH daemon.
+  # services.openssh.enable = true;
+
+  # Open ports in the firewall.
+  # networking.firewall.allowedTCPPorts = [ ... ];
+  # networking.firewall.allowedUDPPorts = [ ... ];
+  # Or disable the firewall altogether.
+  # networking.firewall.enable = false;
+
+  # Define a user account. Don't forget to set a password with ‘passwd’.
+  # users.extraUsers.guest = {{
+  #   isNormalUser = true;
+  #   uid = 1000;
+  # }};
+
+  # The NixOS release to be compatible with for stateful data such as databases.
+  system.stateVersion = "16.09";
+}}
+"#
+    )
+}

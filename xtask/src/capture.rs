@@ -1,0 +1,155 @@
+//! `cargo xtask capture-hw`: boots QEMU machines of several kinds (virtio, AHCI, NVMe, USB storage,
+//! VirtualBox-branded, BIOS and UEFI), lays out disks with the disk engine, and saves the hardware
+//! snapshot that `installer generate-config` reads, as fixtures in `installer/tests/hw/`.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use vm_harness::{Disk, DiskInterface, TestAssets};
+
+struct Kind {
+    name: &'static str,
+    iface: DiskInterface,
+    uefi: bool,
+    vbox: bool,
+    spec: &'static str,
+}
+
+const BIOS_EXT4: &str = r#"
+[boot]
+firmware = "bios"
+[[disk]]
+match = { serial = "HW1" }
+[[disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[disk.partition]]
+size = "256MiB"
+type = "swap"
+content = { type = "swap" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", label = "nixos", mountpoint = "/" }
+"#;
+
+const UEFI_ESP: &str = r#"
+[boot]
+firmware = "uefi"
+[[disk]]
+match = { serial = "HW1" }
+[[disk.partition]]
+size = "100MiB"
+type = "esp"
+content = { type = "filesystem", format = "vfat", mountpoint = "/boot", options = ["fmask=0022", "dmask=0022"] }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+[disk.partition.content]
+type = "filesystem"
+format = "btrfs"
+subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "/home" }]
+"#;
+
+const UEFI_LUKS_LVM: &str = r#"
+[boot]
+firmware = "uefi"
+[[disk]]
+match = { serial = "HW1" }
+[[disk.partition]]
+size = "100MiB"
+type = "esp"
+content = { type = "filesystem", format = "vfat", mountpoint = "/boot" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+[disk.partition.content]
+type = "luks"
+name = "cryptlvm"
+pbkdf = "pbkdf2"
+iter_time_ms = 50
+passphrase = "disk"
+content = { type = "lvm-pv", vg = "vg" }
+[[vg]]
+name = "vg"
+[[vg.lv]]
+name = "swap"
+size = "128MiB"
+content = { type = "swap" }
+[[vg.lv]]
+name = "root"
+size = "rest"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+
+const KINDS: &[Kind] = &[
+    Kind { name: "bios-virtio", iface: DiskInterface::Virtio, uefi: false, vbox: false, spec: BIOS_EXT4 },
+    Kind { name: "bios-ahci", iface: DiskInterface::Sata, uefi: false, vbox: false, spec: BIOS_EXT4 },
+    Kind { name: "bios-usb-storage", iface: DiskInterface::Usb, uefi: false, vbox: false, spec: BIOS_EXT4 },
+    Kind { name: "virtualbox-ahci", iface: DiskInterface::Sata, uefi: false, vbox: true, spec: BIOS_EXT4 },
+    Kind { name: "uefi-nvme-btrfs", iface: DiskInterface::Nvme, uefi: true, vbox: false, spec: UEFI_ESP },
+    Kind {
+        name: "uefi-virtio-luks-lvm",
+        iface: DiskInterface::Virtio,
+        uefi: true,
+        vbox: false,
+        spec: UEFI_LUKS_LVM,
+    },
+];
+
+pub fn capture(workspace: &Path, assets: &TestAssets, installer: &Path) -> Result<()> {
+    let out_dir = workspace.join("installer/tests/hw");
+    std::fs::create_dir_all(&out_dir)?;
+    let tmp = tempfile_dir()?;
+    let bin = tmp.join("installer");
+    let st = Command::new("strip").arg("-o").arg(&bin).arg(installer).status()?;
+    if !st.success() {
+        bail!("strip failed");
+    }
+    let secrets = tmp.join("secrets.toml");
+    std::fs::write(&secrets, "disk = \"hw-capture\"\n")?;
+    for k in KINDS {
+        eprintln!("xtask: capturing {}", k.name);
+        let mut b =
+            assets.debian_machine(k.name).disk(Disk::new_qcow2(2 << 30).interface(k.iface).serial("HW1"));
+        if k.uefi {
+            b = b.uefi();
+        }
+        if k.vbox {
+            b = b.virtualbox_smbios();
+        }
+        let mut m = b.start()?;
+        m.wait_for_agent()?;
+        m.copy_to_guest(&bin, "/usr/local/bin/installer")?;
+        m.copy_to_guest(&secrets, "/root/secrets.toml")?;
+        let spec = tmp.join("spec.toml");
+        std::fs::write(&spec, k.spec)?;
+        m.copy_to_guest(&spec, "/root/spec.toml")?;
+        m.wait_until_succeeds(
+            "udevadm settle && ls /dev/disk/by-id/ | grep -q HW1",
+            Duration::from_secs(120),
+        )?;
+        m.succeed(
+            "installer partition --storage /root/spec.toml --secrets /root/secrets.toml --yes >/dev/null",
+        )?;
+        m.succeed("udevadm settle && installer generate-config --root /mnt --show-hardware-config --save-snapshot /tmp/snapshot.json >/dev/null")?;
+        let local = tmp.join("snapshot.json");
+        m.copy_from_guest("/tmp/snapshot.json", &local)?;
+        let snap: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&local)?)?;
+        let fixture = serde_json::json!({ "root": "/mnt", "snapshot": snap });
+        let path = out_dir.join(format!("{}.json", k.name));
+        std::fs::write(&path, serde_json::to_string_pretty(&fixture)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("xtask: wrote {}", path.display());
+        let _ = m.shutdown();
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let d = std::env::temp_dir().join(format!("xtask-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&d)?;
+    Ok(d)
+}

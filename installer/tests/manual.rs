@@ -114,3 +114,96 @@ fn missing_package_and_missing_evaluator_are_clear_errors() {
     assert!(err.contains("no-such-package"), "{err}");
     assert!(err.contains(&f.display().to_string()), "the error names the file: {err}");
 }
+
+/// The reference page (`installer options`, like the manual's Appendix A) is generated from the
+/// modules, lists every option the installer acts on, and is kept in `installer/nix/OPTIONS.md`.
+#[test]
+fn option_reference_page_is_complete_and_up_to_date() {
+    let list = installer::config::reference().unwrap();
+    let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
+    for want in [
+        "boot.loader.grub.enable",
+        "boot.loader.grub.device",
+        "boot.loader.grub.devices",
+        "boot.loader.grub.efiSupport",
+        "boot.loader.grub.efiInstallAsRemovable",
+        "boot.loader.grub.enableCryptodisk",
+        "boot.loader.grub.configurationLimit",
+        "boot.loader.systemd-boot.enable",
+        "boot.loader.efi.canTouchEfiVariables",
+        "boot.loader.efi.efiSysMountPoint",
+        "boot.initrd.availableKernelModules",
+        "boot.initrd.kernelModules",
+        "boot.initrd.checkJournalingFS",
+        "boot.initrd.luks.devices",
+        "boot.initrd.luks.devices.<name>.device",
+        "boot.initrd.luks.devices.<name>.keyFile",
+        "boot.initrd.luks.devices.<name>.allowDiscards",
+        "boot.initrd.luks.devices.<name>.preLVM",
+        "boot.kernelModules",
+        "boot.kernelParams",
+        "boot.extraModulePackages",
+        "boot.swraid.enable",
+        "fileSystems",
+        "fileSystems.<name>.device",
+        "fileSystems.<name>.fsType",
+        "fileSystems.<name>.options",
+        "fileSystems.<name>.label",
+        "fileSystems.<name>.neededForBoot",
+        "swapDevices",
+        "networking.hostName",
+        "networking.useDHCP",
+        "networking.interfaces.<name>.useDHCP",
+        "networking.interfaces.<name>.ipv4.addresses",
+        "networking.defaultGateway",
+        "networking.nameservers",
+        "networking.enableIPv6",
+        "networking.firewall.enable",
+        "networking.firewall.allowedTCPPorts",
+        "networking.firewall.allowedUDPPorts",
+        "networking.firewall.allowPing",
+        "users.mutableUsers",
+        "users.users",
+        "users.extraUsers",
+        "users.groups",
+        "users.extraGroups",
+        "users.users.<name>.isNormalUser",
+        "users.users.<name>.uid",
+        "users.users.<name>.home",
+        "users.users.<name>.description",
+        "users.users.<name>.extraGroups",
+        "users.users.<name>.hashedPassword",
+        "users.users.<name>.shell",
+        "users.users.<name>.openssh.authorizedKeys.keys",
+        "services.openssh.enable",
+        "services.openssh.permitRootLogin",
+        "services.openssh.ports",
+        "time.timeZone",
+        "i18n.defaultLocale",
+        "console.keyMap",
+        "i18n.consoleKeyMap",
+        "environment.systemPackages",
+        "hardware.cpu.intel.updateMicrocode",
+        "hardware.cpu.amd.updateMicrocode",
+        "hardware.enableRedistributableFirmware",
+        "virtualisation.virtualbox.guest.enable",
+        "nix.maxJobs",
+        "system.stateVersion",
+    ] {
+        assert!(names.contains(&want), "{want} is not declared (have {names:?})");
+    }
+    for o in list.as_array().unwrap() {
+        assert!(!o["type"].as_str().unwrap_or("").is_empty(), "{o}");
+        assert!(!o["description"].as_str().unwrap_or("").is_empty(), "{} has no description", o["name"]);
+    }
+    let page = installer::cli::render_reference(&list);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("nix/OPTIONS.md");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &page).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        page,
+        "run UPDATE_GOLDEN=1 cargo test -p installer --test manual"
+    );
+}

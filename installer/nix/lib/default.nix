@@ -56,7 +56,7 @@ let
     literalExample = text: { _type = "literalExample"; inherit text; };
     # `fileSystems."/".device` style: quote components that are not identifiers.
     showOption = loc:
-      builtins.concatStringsSep "." (map (p: if builtins.match "[a-zA-Z_][a-zA-Z0-9_'-]*" p != null then p else "\"${p}\"") loc);
+      builtins.concatStringsSep "." (map (p: if builtins.match "[a-zA-Z_][a-zA-Z0-9_'-]*" p != null || p == "<name>" || p == "*" then p else "\"${p}\"") loc);
     showFiles = files: builtins.concatStringsSep " and " (map (f: "`${toString f}'") files);
     getFiles = defs: map (d: d.file) defs;
 

@@ -181,7 +181,10 @@ pub fn detect_virt(s: &Snapshot) -> Virt {
         Virt::VirtualBox
     } else if vendor == "Microsoft Corporation" && product == "Virtual Machine" {
         Virt::HyperV
-    } else if vendor == "QEMU" || product.contains("KVM") || s.pci.iter().any(|p| p.vendor == 0x1af4) {
+    } else if vendor == "QEMU"
+        || product.contains("KVM")
+        || (s.cpu_flags.iter().any(|f| f == "hypervisor") && s.pci.iter().any(|p| p.vendor == 0x1af4))
+    {
         Virt::Qemu
     } else {
         Virt::None
@@ -210,7 +213,12 @@ fn parse_mountinfo(text: &str) -> Vec<Mount> {
                 root: unescape(f.get(3)?),
                 mountpoint: unescape(f.get(4)?),
                 devno: f.get(2)?.to_string(),
-                options: f.get(5)?.split(',').map(str::to_string).collect(),
+                options: f
+                    .get(5)?
+                    .split(',')
+                    .chain(f.get(sep + 3).map(|o| o.split(',')).into_iter().flatten())
+                    .map(str::to_string)
+                    .collect(),
                 fstype: f.get(sep + 1)?.to_string(),
                 source: unescape(f.get(sep + 2)?),
             })
@@ -564,4 +572,130 @@ pub fn configuration(uefi: bool) -> String {
 }}
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blk(name: &str, devno: &str) -> BlockDevice {
+        BlockDevice {
+            name: name.into(),
+            devno: devno.into(),
+            module: None,
+            dm_name: None,
+            dm_uuid: None,
+            slaves: vec![],
+            uuid: Some(format!("uuid-{name}")),
+        }
+    }
+
+    fn bare_metal() -> Snapshot {
+        Snapshot {
+            cpu_vendor: "GenuineIntel".into(),
+            cpu_flags: vec!["fpu".into(), "vmx".into()],
+            cpus: 8,
+            sys_vendor: "Dell Inc.".into(),
+            product_name: "OptiPlex 7080".into(),
+            pci: vec![
+                PciDevice {
+                    slot: "0000:00:17.0".into(),
+                    class: 0x010601,
+                    vendor: 0x8086,
+                    device: 0x06d2,
+                    module: Some("ahci".into()),
+                },
+                PciDevice {
+                    slot: "0000:00:14.0".into(),
+                    class: 0x0c0330,
+                    vendor: 0x8086,
+                    device: 0x06ed,
+                    module: Some("xhci_pci".into()),
+                },
+                PciDevice {
+                    slot: "0000:00:02.0".into(),
+                    class: 0x030000,
+                    vendor: 0x8086,
+                    device: 0x9bc8,
+                    module: Some("i915".into()),
+                },
+                PciDevice {
+                    slot: "0000:01:00.0".into(),
+                    class: 0x010000,
+                    vendor: 0x1af4,
+                    device: 0x1048,
+                    module: None,
+                },
+            ],
+            usb: vec![UsbInterface { class: 3, subclass: 1, protocol: 1, module: Some("usbhid".into()) }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bare_metal_gets_microcode_not_detected_and_controller_modules() {
+        let s = bare_metal();
+        let f = detect(&s, Path::new("/mnt"), true);
+        assert_eq!(f.initrd_available, ["ahci", "xhci_pci", "virtio_scsi", "usbhid"]);
+        assert_eq!(f.kernel_modules, ["kvm-intel"]);
+        assert_eq!(f.imports, ["<nixpkgs/nixos/modules/installer/scan/not-detected.nix>"]);
+        assert!(f.attrs.iter().any(|a| a.starts_with("hardware.cpu.intel.updateMicrocode")));
+        let text = hardware_configuration(&f, s.cpus);
+        assert!(text.contains("nix.maxJobs = lib.mkDefault 8;"));
+    }
+
+    #[test]
+    fn hyper_v_and_virtualbox_by_pci_vendor() {
+        let mut s = bare_metal();
+        s.sys_vendor = "Microsoft Corporation".into();
+        s.product_name = "Virtual Machine".into();
+        assert_eq!(detect_virt(&s), Virt::HyperV);
+        let f = detect(&s, Path::new("/mnt"), false);
+        assert!(f.attrs.contains(&"virtualisation.hypervGuest.enable = true;".to_string()));
+        assert!(!f.attrs.iter().any(|a| a.contains("Microcode")), "no microcode in a VM");
+        let mut s = bare_metal();
+        s.pci.push(PciDevice {
+            slot: "x".into(),
+            class: 0x088000,
+            vendor: 0x80ee,
+            device: 0xcafe,
+            module: None,
+        });
+        assert_eq!(detect_virt(&s), Virt::VirtualBox);
+    }
+
+    #[test]
+    fn bind_mounts_raid_vfat_masks_and_swap() {
+        let mut s = bare_metal();
+        let mut md = blk("md127", "9:127");
+        md.slaves = vec!["sda2".into(), "sdb2".into()];
+        s.block = vec![blk("sda1", "8:1"), blk("sda2", "8:2"), blk("sdb2", "8:18"), md, blk("sda3", "8:3")];
+        s.mountinfo = [
+            "30 1 9:127 / /mnt rw,relatime shared:1 - ext4 /dev/md127 rw",
+            "31 30 8:1 / /mnt/boot rw,relatime shared:2 - vfat /dev/sda1 rw,fmask=0077,dmask=0077,codepage=437",
+            "32 30 9:127 /srv/data /mnt/data rw,relatime shared:1 - ext4 /dev/md127 rw",
+            "33 1 0:22 / /proc rw - proc proc rw",
+            "34 1 8:3 / /elsewhere rw - ext4 /dev/sda3 rw",
+        ]
+        .join("\n");
+        s.swaps =
+            "Filename Type Size Used Priority\n/dev/sda3 partition 1048572 0 -2\n/swapfile file 1000 0 -3\n"
+                .into();
+        let f = detect(&s, Path::new("/mnt"), true);
+        let fs: Vec<(String, String, String, Vec<String>)> = f.file_systems.clone();
+        assert_eq!(fs[0], ("/".into(), "/dev/disk/by-uuid/uuid-md127".into(), "ext4".into(), vec![]));
+        assert_eq!(
+            fs[1],
+            (
+                "/boot".into(),
+                "/dev/disk/by-uuid/uuid-sda1".into(),
+                "vfat".into(),
+                vec!["fmask=0077".into(), "dmask=0077".into()]
+            )
+        );
+        assert_eq!(fs[2], ("/data".into(), "/mnt/srv/data".into(), "none".into(), vec!["bind".into()]));
+        assert_eq!(fs.len(), 3, "mounts outside the root and pseudo filesystems are left out");
+        assert!(f.attrs.contains(&"boot.swraid.enable = true;".to_string()));
+        assert_eq!(f.swaps, ["/dev/disk/by-uuid/uuid-sda3"], "swap files are not swap devices");
+    }
 }

@@ -22,6 +22,7 @@
   fileSystems."/boot" =
     { device = "/dev/disk/by-uuid/B652-DAF8";
       fsType = "vfat";
+      options = [ "fmask=0022" "dmask=0022" ];
     };
 
   fileSystems."/home" =

@@ -21,6 +21,7 @@
   fileSystems."/boot" =
     { device = "/dev/disk/by-uuid/B85A-A3C4";
       fsType = "vfat";
+      options = [ "fmask=0022" "dmask=0022" ];
     };
 
   boot.initrd.luks.devices."cryptlvm".device = "/dev/disk/by-uuid/fd0a3de9-6cd1-4316-b71d-ce3d4bd053e2";

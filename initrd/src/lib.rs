@@ -2,3 +2,4 @@
 
 pub mod cpio;
 pub mod modules;
+pub mod stage1;

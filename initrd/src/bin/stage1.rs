@@ -1,0 +1,261 @@
+//! Stage 1 of the live system: PID 1 of our initrd (see `initrd::stage1`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use initrd::modules::ModuleTree;
+use initrd::stage1::cmdline::Cmdline;
+use initrd::stage1::{modalias, probe, sys};
+
+/// Stage-1's settings, written into the initrd by the builder.
+#[derive(serde::Deserialize, Default)]
+struct Config {
+    /// Modules always loaded (filesystems and helpers the medium needs).
+    #[serde(default)]
+    modules: Vec<String>,
+}
+
+struct Stage1 {
+    cmd: Cmdline,
+    tree: Option<ModuleTree>,
+    aliases: Vec<modalias::Alias>,
+    loaded: Vec<String>,
+}
+
+fn log(msg: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "stage-1: {msg}");
+    let _ = out.flush();
+}
+
+impl Stage1 {
+    fn trace(&self, msg: &str) {
+        if self.cmd.trace {
+            log(msg);
+        }
+    }
+
+    fn load(&mut self, name: &str) -> Result<(), String> {
+        let Some(tree) = &self.tree else { return Ok(()) };
+        let order = tree.resolve(&[name]).map_err(|e| e.to_string())?;
+        for rel in order {
+            if self.loaded.contains(&rel) {
+                continue;
+            }
+            let path = tree.dir().join(&rel);
+            self.trace(&format!("loading {rel}"));
+            if let Err(e) = sys::load_module(&path, "") {
+                log(&format!("loading {}: {e}", path.display()));
+            }
+            self.loaded.push(rel);
+        }
+        Ok(())
+    }
+
+    /// Loads what every device's modalias asks for; returns how many modules were new.
+    fn coldplug(&mut self) -> usize {
+        let before = self.loaded.len();
+        let mut wanted = vec![];
+        let mut stack = vec![PathBuf::from("/sys/devices")];
+        while let Some(dir) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() && !ft.is_symlink() {
+                    stack.push(p);
+                } else if e.file_name() == "modalias" {
+                    if let Ok(alias) = std::fs::read_to_string(&p) {
+                        for m in modalias::modules_for(&self.aliases, alias.trim()) {
+                            if !wanted.contains(&m) {
+                                wanted.push(m);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for m in wanted {
+            let _ = self.load(&m);
+        }
+        self.loaded.len() - before
+    }
+
+    /// Block devices, whole disks before partitions.
+    fn block_devices() -> Vec<String> {
+        let mut disks = vec![];
+        let mut parts = vec![];
+        for e in std::fs::read_dir("/sys/class/block").into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with("loop") || name.starts_with("ram") {
+                continue;
+            }
+            if e.path().join("partition").exists() {
+                parts.push(name);
+            } else {
+                disks.push(name);
+            }
+        }
+        disks.sort();
+        parts.sort();
+        disks.into_iter().chain(parts).collect()
+    }
+
+    fn find_by_label(&self, label: &str) -> Result<(String, Vec<String>), String> {
+        let mut seen = vec![];
+        for name in Self::block_devices() {
+            let dev = format!("/dev/{name}");
+            let Ok(mut f) = std::fs::File::open(&dev) else { continue };
+            let labels = probe::labels(&mut f);
+            self.trace(&format!("{dev}: {labels:?}"));
+            if labels.iter().any(|l| l == label) {
+                return Ok((dev, seen));
+            }
+            seen.push(format!("{dev} {labels:?}"));
+        }
+        Err(seen.join(", "))
+    }
+
+    /// Waits for the live medium, coldplugging as devices appear.
+    fn wait_for_medium(&mut self, label: &str) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
+        loop {
+            let new = self.coldplug();
+            match self.find_by_label(label) {
+                Ok((dev, _)) => return Ok(dev),
+                Err(seen) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "no device with the label {label:?} appeared within {}s; found: {}",
+                        self.cmd.timeout_secs,
+                        if seen.is_empty() { "no block devices".to_string() } else { seen }
+                    ))
+                }
+                Err(_) => {
+                    if new == 0 {
+                        std::thread::sleep(Duration::from_millis(250));
+                    }
+                }
+            }
+        }
+    }
+
+    fn boot(&mut self) -> Result<(), String> {
+        let label = self
+            .cmd
+            .live_label
+            .clone()
+            .ok_or_else(|| "the kernel command line has no root=live:LABEL=<volume id>".to_string())?;
+        let dev = self.wait_for_medium(&label)?;
+        log(&format!("live medium {label:?} on {dev}"));
+        let disk = std::fs::read_link(format!("/sys/class/block/{}", dev.trim_start_matches("/dev/")))
+            .ok()
+            .and_then(|p| {
+                let s = p.to_string_lossy().to_string();
+                // A partition's parent directory is its disk.
+                if Path::new(&format!("/sys/class/block/{}/partition", dev.trim_start_matches("/dev/"))).exists() {
+                    p.parent().and_then(|d| d.file_name()).map(|d| format!("/dev/{}", d.to_string_lossy()))
+                } else {
+                    Some(s).map(|_| dev.clone())
+                }
+            })
+            .unwrap_or_else(|| dev.clone());
+        let medium = Path::new("/run/installer/medium");
+        let fstype = {
+            let mut f = std::fs::File::open(&dev).map_err(|e| format!("opening {dev}: {e}"))?;
+            if probe::iso9660_volume_id(&mut f).is_some() { "iso9660" } else if probe::ext_label(&mut f).is_some() { "ext4" } else { "vfat" }
+        };
+        sys::mount(&dev, medium, fstype, libc::MS_RDONLY, "").map_err(|e| format!("mounting {dev} ({fstype}): {e}"))?;
+        std::fs::write("/run/installer/boot-device", format!("{disk}\n")).map_err(|e| e.to_string())?;
+        let mut squash = medium.join("live/filesystem.squashfs");
+        if !squash.exists() {
+            return Err(format!("{} has no live/filesystem.squashfs", dev));
+        }
+        if self.cmd.copytoram {
+            log("copying the live system to RAM");
+            let ram = Path::new("/run/installer/ram");
+            sys::mount("tmpfs", ram, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
+            let dest = ram.join("filesystem.squashfs");
+            std::fs::copy(&squash, &dest).map_err(|e| format!("copying the squashfs to RAM: {e}"))?;
+            squash = dest;
+        }
+        let lo = sys::loop_attach(&squash).map_err(|e| format!("attaching {}: {e}", squash.display()))?;
+        let lower = Path::new("/run/installer/squashfs");
+        sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "").map_err(|e| format!("mounting the squashfs: {e}"))?;
+        if self.cmd.copytoram {
+            sys::umount(medium).map_err(|e| format!("releasing the medium: {e}"))?;
+            let _ = std::fs::write("/run/installer/boot-device", "");
+        }
+        let rw = Path::new("/run/installer/overlay");
+        sys::mount("tmpfs", rw, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(rw.join("upper")).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(rw.join("work")).map_err(|e| e.to_string())?;
+        let root = Path::new("/sysroot");
+        sys::mount(
+            "overlay",
+            root,
+            "overlay",
+            0,
+            &format!("lowerdir={},upperdir={}/upper,workdir={}/work", lower.display(), rw.display(), rw.display()),
+        )
+        .map_err(|e| format!("mounting the overlay: {e}"))?;
+        for m in ["dev", "proc", "sys", "run"] {
+            sys::move_mount(&Path::new("/").join(m), &root.join(m)).map_err(|e| format!("moving /{m}: {e}"))?;
+        }
+        log("switching to the live system");
+        Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
+    }
+}
+
+fn shell(reason: &str) {
+    log(&format!("{reason}; starting a shell (exit it to continue)"));
+    let _ = Command::new("/bin/busybox").args(["setsid", "/bin/busybox", "cttyhack", "/bin/sh"]).status();
+}
+
+fn main() {
+    let _ = sys::mount("proc", Path::new("/proc"), "proc", 0, "");
+    let _ = sys::mount("sysfs", Path::new("/sys"), "sysfs", 0, "");
+    let _ = sys::mount("devtmpfs", Path::new("/dev"), "devtmpfs", 0, "mode=0755");
+    let _ = sys::mount("tmpfs", Path::new("/run"), "tmpfs", 0, "mode=0755");
+    let _ = std::fs::create_dir_all("/run/installer");
+    let cmd = Cmdline::parse(&std::fs::read_to_string("/proc/cmdline").unwrap_or_default());
+    if cmd.debug1 {
+        shell("boot.debug1: before loading any module");
+    }
+    let kver = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let mdir = Path::new("/lib/modules").join(&kver);
+    let config: Config = std::fs::read_to_string("/etc/stage1.json").ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let mut s = Stage1 {
+        tree: ModuleTree::open(&mdir).ok(),
+        aliases: std::fs::read_to_string(mdir.join("modules.alias")).map(|t| modalias::parse_aliases(&t)).unwrap_or_default(),
+        cmd,
+        loaded: vec![],
+    };
+    if s.tree.is_none() {
+        log(&format!("no modules for kernel {kver} in this initrd"));
+    }
+    for m in config.modules.iter().chain(s.cmd.modules.clone().iter()) {
+        if let Err(e) = s.load(m) {
+            log(&format!("module {m}: {e}"));
+        }
+    }
+    loop {
+        let err = match s.boot() {
+            Ok(()) => return,
+            Err(e) => e,
+        };
+        log(&format!("error: {err}"));
+        if s.cmd.panic_on_fail {
+            log("boot.panic_on_fail: giving up");
+            std::process::exit(1);
+        }
+        if s.cmd.shell_on_fail {
+            shell("boot.shell_on_fail");
+            continue;
+        }
+        log("add boot.shell_on_fail to the kernel command line for a shell here; rebooting in 30 seconds");
+        std::thread::sleep(Duration::from_secs(30));
+        sys::reboot_now();
+    }
+}

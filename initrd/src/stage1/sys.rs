@@ -1,0 +1,147 @@
+//! The few system calls stage-1 makes, as thin safe wrappers over libc.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn cstr(p: &Path) -> io::Result<CString> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+}
+
+fn check(r: libc::c_int) -> io::Result<()> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// mount(2). `data` is the filesystem's option string.
+pub fn mount(source: &str, target: &Path, fstype: &str, flags: libc::c_ulong, data: &str) -> io::Result<()> {
+    std::fs::create_dir_all(target)?;
+    let s = CString::new(source)?;
+    let t = cstr(target)?;
+    let f = CString::new(fstype)?;
+    let d = CString::new(data)?;
+    // SAFETY: every pointer is a valid NUL-terminated string for the duration of the call.
+    check(unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, d.as_ptr().cast()) })
+}
+
+/// Moves a mount (MS_MOVE).
+pub fn move_mount(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    let s = cstr(from)?;
+    let t = cstr(to)?;
+    // SAFETY: valid C strings; the other arguments may be null for MS_MOVE.
+    check(unsafe { libc::mount(s.as_ptr(), t.as_ptr(), std::ptr::null(), libc::MS_MOVE, std::ptr::null()) })
+}
+
+pub fn umount(target: &Path) -> io::Result<()> {
+    let t = cstr(target)?;
+    // SAFETY: valid C string.
+    check(unsafe { libc::umount2(t.as_ptr(), 0) })
+}
+
+/// Loads an uncompressed module file with finit_module(2). EEXIST (already loaded) is success.
+pub fn load_module(path: &Path, params: &str) -> io::Result<()> {
+    let f = File::open(path)?;
+    let p = CString::new(params)?;
+    // SAFETY: the descriptor is open and the parameter string valid for the call.
+    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), p.as_ptr(), 0) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EEXIST) {
+            return Ok(());
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
+const LOOP_SET_FD: libc::c_ulong = 0x4C00;
+
+/// Attaches `file` read-only to a free loop device and returns the device path.
+pub fn loop_attach(file: &Path) -> io::Result<PathBuf> {
+    let ctl = File::options().read(true).write(true).open("/dev/loop-control")?;
+    // SAFETY: LOOP_CTL_GET_FREE takes no argument.
+    let n = unsafe { libc::ioctl(ctl.as_raw_fd(), LOOP_CTL_GET_FREE as _) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let dev = PathBuf::from(format!("/dev/loop{n}"));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dev.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lo = File::open(&dev)?;
+    let backing = File::open(file)?;
+    // SAFETY: both descriptors are open; LOOP_SET_FD takes the backing descriptor by value.
+    check(unsafe { libc::ioctl(lo.as_raw_fd(), LOOP_SET_FD as _, backing.as_raw_fd()) })?;
+    Ok(dev)
+}
+
+/// Deletes the initramfs contents (not crossing into other filesystems), like switch_root does.
+pub fn delete_initramfs(dir: &Path, root_dev: u64) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        let Ok(md) = std::fs::symlink_metadata(&p) else { continue };
+        if md.dev() != root_dev {
+            continue;
+        }
+        if md.is_dir() {
+            delete_initramfs(&p, root_dev);
+            let _ = std::fs::remove_dir(&p);
+        } else {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// Makes `newroot` the root and executes `init` in it. Only returns on failure.
+pub fn switch_root(newroot: &Path, init: &str) -> io::Error {
+    use std::os::unix::fs::MetadataExt;
+    let root_dev = match std::fs::metadata("/") {
+        Ok(m) => m.dev(),
+        Err(e) => return e,
+    };
+    if let Err(e) = std::env::set_current_dir(newroot) {
+        return e;
+    }
+    delete_initramfs(Path::new("/"), root_dev);
+    if let Err(e) = move_mount(Path::new("."), Path::new("/")) {
+        return e;
+    }
+    let dot = CString::new(".").expect("no NUL");
+    // SAFETY: valid C string.
+    if unsafe { libc::chroot(dot.as_ptr()) } < 0 {
+        return io::Error::last_os_error();
+    }
+    if let Err(e) = std::env::set_current_dir("/") {
+        return e;
+    }
+    let prog = match CString::new(init) {
+        Ok(p) => p,
+        Err(e) => return io::Error::new(io::ErrorKind::InvalidInput, e),
+    };
+    let argv = [prog.as_ptr(), std::ptr::null()];
+    // SAFETY: argv is a NULL-terminated array of valid C strings; execv only returns on error.
+    unsafe { libc::execv(prog.as_ptr(), argv.as_ptr()) };
+    io::Error::last_os_error()
+}
+
+/// Power off / reboot without returning (used after boot.panic_on_fail would be too harsh).
+pub fn reboot_now() {
+    // SAFETY: no pointers involved.
+    unsafe {
+        libc::sync();
+        libc::reboot(libc::RB_AUTOBOOT);
+    }
+}

@@ -1,5 +1,6 @@
 //! Stage-1 initrd building blocks: a `newc` cpio writer and kernel module resolution.
 
 pub mod cpio;
+pub mod live;
 pub mod modules;
 pub mod stage1;

@@ -23,6 +23,9 @@ pub struct TestAssets {
     pub agent: PathBuf,
     /// The Debian test root (squashfs): the live package set, the kernel's modules and the agent.
     pub debian_root: PathBuf,
+    /// The live test ISO (our stage-1, the live system with the agent), when built.
+    #[serde(default)]
+    pub live_iso: Option<PathBuf>,
 }
 
 impl TestAssets {

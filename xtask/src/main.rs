@@ -125,7 +125,32 @@ fn assets() -> Result<TestAssets> {
         }
         Ok(out)
     })?;
+    let live_iso = phase("live test ISO", || {
+        let stage1 = build_static("initrd", "stage1")?;
+        let installer = build_static("installer", "installer")?;
+        let inputs = image_builder::build::BuildInputs {
+            live: image_builder::live::LiveInputs {
+                kernel_root: kernel.root.clone(),
+                kernel_version: kernel.version.clone(),
+                installer,
+                nix_dir: workspace().join("installer/nix"),
+                agent: Some(agent.clone()),
+            },
+            stage1,
+            busybox: PathBuf::from("/bin/busybox"),
+            cache: cache_dir(),
+            out_dir: target_dir().join("images/test"),
+            release: false,
+            serial_default: true,
+            kernel_params: vec![],
+            packages: vec![],
+            answer: None,
+            volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
+        };
+        Ok(image_builder::build::iso(&inputs)?.iso)
+    })?;
     let a = TestAssets {
+        live_iso: Some(live_iso),
         debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),

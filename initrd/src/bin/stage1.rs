@@ -154,7 +154,9 @@ impl Stage1 {
             .and_then(|p| {
                 let s = p.to_string_lossy().to_string();
                 // A partition's parent directory is its disk.
-                if Path::new(&format!("/sys/class/block/{}/partition", dev.trim_start_matches("/dev/"))).exists() {
+                if Path::new(&format!("/sys/class/block/{}/partition", dev.trim_start_matches("/dev/")))
+                    .exists()
+                {
                     p.parent().and_then(|d| d.file_name()).map(|d| format!("/dev/{}", d.to_string_lossy()))
                 } else {
                     Some(s).map(|_| dev.clone())
@@ -164,9 +166,16 @@ impl Stage1 {
         let medium = Path::new("/run/installer/medium");
         let fstype = {
             let mut f = std::fs::File::open(&dev).map_err(|e| format!("opening {dev}: {e}"))?;
-            if probe::iso9660_volume_id(&mut f).is_some() { "iso9660" } else if probe::ext_label(&mut f).is_some() { "ext4" } else { "vfat" }
+            if probe::iso9660_volume_id(&mut f).is_some() {
+                "iso9660"
+            } else if probe::ext_label(&mut f).is_some() {
+                "ext4"
+            } else {
+                "vfat"
+            }
         };
-        sys::mount(&dev, medium, fstype, libc::MS_RDONLY, "").map_err(|e| format!("mounting {dev} ({fstype}): {e}"))?;
+        sys::mount(&dev, medium, fstype, libc::MS_RDONLY, "")
+            .map_err(|e| format!("mounting {dev} ({fstype}): {e}"))?;
         std::fs::write("/run/installer/boot-device", format!("{disk}\n")).map_err(|e| e.to_string())?;
         let mut squash = medium.join("live/filesystem.squashfs");
         if !squash.exists() {
@@ -182,7 +191,8 @@ impl Stage1 {
         }
         let lo = sys::loop_attach(&squash).map_err(|e| format!("attaching {}: {e}", squash.display()))?;
         let lower = Path::new("/run/installer/squashfs");
-        sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "").map_err(|e| format!("mounting the squashfs: {e}"))?;
+        sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "")
+            .map_err(|e| format!("mounting the squashfs: {e}"))?;
         if self.cmd.copytoram {
             sys::umount(medium).map_err(|e| format!("releasing the medium: {e}"))?;
             let _ = std::fs::write("/run/installer/boot-device", "");
@@ -197,11 +207,17 @@ impl Stage1 {
             root,
             "overlay",
             0,
-            &format!("lowerdir={},upperdir={}/upper,workdir={}/work", lower.display(), rw.display(), rw.display()),
+            &format!(
+                "lowerdir={},upperdir={}/upper,workdir={}/work",
+                lower.display(),
+                rw.display(),
+                rw.display()
+            ),
         )
         .map_err(|e| format!("mounting the overlay: {e}"))?;
         for m in ["dev", "proc", "sys", "run"] {
-            sys::move_mount(&Path::new("/").join(m), &root.join(m)).map_err(|e| format!("moving /{m}: {e}"))?;
+            sys::move_mount(&Path::new("/").join(m), &root.join(m))
+                .map_err(|e| format!("moving /{m}: {e}"))?;
         }
         log("switching to the live system");
         Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
@@ -225,10 +241,15 @@ fn main() {
     }
     let kver = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
     let mdir = Path::new("/lib/modules").join(&kver);
-    let config: Config = std::fs::read_to_string("/etc/stage1.json").ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let config: Config = std::fs::read_to_string("/etc/stage1.json")
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
     let mut s = Stage1 {
         tree: ModuleTree::open(&mdir).ok(),
-        aliases: std::fs::read_to_string(mdir.join("modules.alias")).map(|t| modalias::parse_aliases(&t)).unwrap_or_default(),
+        aliases: std::fs::read_to_string(mdir.join("modules.alias"))
+            .map(|t| modalias::parse_aliases(&t))
+            .unwrap_or_default(),
         cmd,
         loaded: vec![],
     };

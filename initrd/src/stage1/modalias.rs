@@ -12,7 +12,9 @@ pub fn parse_aliases(text: &str) -> Vec<Alias> {
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             match (w.next(), w.next(), w.next()) {
-                (Some("alias"), Some(p), Some(m)) => Some(Alias { pattern: p.to_string(), module: m.to_string() }),
+                (Some("alias"), Some(p), Some(m)) => {
+                    Some(Alias { pattern: p.to_string(), module: m.to_string() })
+                }
                 _ => None,
             }
         })
@@ -118,11 +120,17 @@ mod tests {
 
     #[test]
     fn glob_semantics() {
-        assert!(glob_match(b"pci:v00001AF4d00001001sv*sd*bc*sc*i*", b"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"));
+        assert!(glob_match(
+            b"pci:v00001AF4d00001001sv*sd*bc*sc*i*",
+            b"pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00"
+        ));
         assert!(!glob_match(b"pci:v00001AF4d00001000*", b"pci:v00001AF4d00001001sv00001AF4"));
         assert!(glob_match(b"scsi:t-0x0[05]*", b"scsi:t-0x05"));
         assert!(!glob_match(b"scsi:t-0x0[!05]*", b"scsi:t-0x05"));
-        assert!(glob_match(b"usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*", b"usb:v46F4p0001d0000dc00dsc00dp00ic08isc06ip50in00"));
+        assert!(glob_match(
+            b"usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*",
+            b"usb:v46F4p0001d0000dc00dsc00dp00ic08isc06ip50in00"
+        ));
         assert!(glob_match(b"a?c", b"abc") && !glob_match(b"a?c", b"ac"));
         assert!(glob_match(b"*", b"") && glob_match(b"x*", b"x"));
     }

@@ -1,0 +1,95 @@
+//! Whole builds: Debian root → live layer → squashfs → live initrd → ISO (and later netboot, OVA),
+//! printing each phase's time and each artifact's size.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use crate::live::{self, LiveInputs};
+use crate::rootfs::{self, RootfsSpec};
+use crate::squashfs::{self, Compression};
+
+#[derive(Debug, Clone)]
+pub struct BuildInputs {
+    pub live: LiveInputs,
+    pub stage1: PathBuf,
+    pub busybox: PathBuf,
+    /// Cache directory (Debian root, packages).
+    pub cache: PathBuf,
+    pub out_dir: PathBuf,
+    /// xz+BCJ squashfs instead of zstd-3.
+    pub release: bool,
+    /// The serial console on the default boot entry.
+    pub serial_default: bool,
+    pub kernel_params: Vec<String>,
+    /// Extra Debian packages (from the profile).
+    pub packages: Vec<String>,
+    /// An answer file embedded on the medium as /answer.toml.
+    pub answer: Option<PathBuf>,
+    pub volid: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    pub squashfs: PathBuf,
+    pub iso: PathBuf,
+    pub phases: Vec<(String, f64)>,
+}
+
+fn timed<T>(phases: &mut Vec<(String, f64)>, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let t = Instant::now();
+    let r = f().with_context(|| format!("{name} failed"));
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!("image-builder: {name}: {secs:.1}s");
+    phases.push((name.to_string(), secs));
+    r
+}
+
+fn size(p: &Path) -> String {
+    let b = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+/// Builds the live ISO (and its parts) into `out_dir`.
+pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
+    let mut phases = vec![];
+    std::fs::create_dir_all(&b.out_dir).with_context(|| format!("creating {}", b.out_dir.display()))?;
+    let base = timed(&mut phases, "Debian root (mmdebstrap, cached)", || {
+        Ok(rootfs::ensure(&RootfsSpec::live(&b.packages), &b.cache)?)
+    })?;
+    let squash = b.out_dir.join("filesystem.squashfs");
+    timed(&mut phases, "squashfs", || {
+        let layer = live::layer(&b.live);
+        let comp = if b.release { Compression::XzBcj } else { Compression::Zstd3 };
+        Ok(squashfs::build(&base, &layer, comp, &squash)?)
+    })?;
+    let initrd = b.out_dir.join("initrd");
+    timed(&mut phases, "initrd", || {
+        let data = initrd::live::build(&b.live.modules_dir(), &b.stage1, &b.busybox, &[])?;
+        std::fs::write(&initrd, data).with_context(|| format!("writing {}", initrd.display()))
+    })?;
+    let kernel = b.out_dir.join("bzImage");
+    std::fs::copy(b.live.vmlinuz(), &kernel).context("copying the kernel")?;
+    let iso = b.out_dir.join("installer.iso");
+    timed(&mut phases, "ISO", || {
+        let extra: Vec<(String, PathBuf)> =
+            b.answer.iter().map(|a| ("answer.toml".to_string(), a.clone())).collect();
+        let inp = crate::iso::IsoInputs {
+            volid: &b.volid,
+            kernel: &kernel,
+            initrd: &initrd,
+            squashfs: &squash,
+            kernel_params: &b.kernel_params,
+            serial_default: b.serial_default,
+            extra_files: &extra,
+        };
+        Ok(crate::iso::build(&inp, &iso, &b.out_dir.join("work"))?)
+    })?;
+    for (name, p) in [("kernel", &kernel), ("initrd", &initrd), ("squashfs", &squash), ("ISO", &iso)] {
+        eprintln!("image-builder: {name} {} ({})", p.display(), size(p));
+    }
+    Ok(Artifacts { kernel, initrd, squashfs: squash, iso, phases })
+}

@@ -1,0 +1,117 @@
+//! Building the live initrd: our stage-1 as `/init`, busybox (for `boot.shell_on_fail`), the kernel
+//! modules a live medium needs with their dependencies, and the `modules.dep`/`modules.alias`
+//! entries for exactly those modules, so that stage-1 can coldplug by modalias.
+
+use std::path::Path;
+
+use crate::cpio::{Archive, CpioError};
+use crate::modules::{normalize_name, ModuleError, ModuleTree};
+
+/// What CD, USB, SATA, NVMe, virtio and VirtualBox/VMware/Hyper-V machines need to reach a live
+/// medium, plus the filesystems of the medium and the overlay.
+pub const LIVE_MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_scsi",
+    "virtio_net",
+    "virtio_console",
+    "ahci",
+    "ata_piix",
+    "ata_generic",
+    "sd_mod",
+    "sr_mod",
+    "nvme",
+    "xhci_pci",
+    "ehci_pci",
+    "ohci_pci",
+    "uhci_hcd",
+    "usb_storage",
+    "uas",
+    "usbhid",
+    "hid_generic",
+    "vmw_pvscsi",
+    "hv_storvsc",
+    "mptspi",
+    "e1000",
+    "e1000e",
+    "isofs",
+    "squashfs",
+    "overlay",
+    "loop",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+];
+
+/// Modules stage-1 always loads (it needs them whatever the hardware).
+pub const ALWAYS: &[&str] = &[
+    "loop",
+    "squashfs",
+    "overlay",
+    "isofs",
+    "sr_mod",
+    "sd_mod",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_iso8859_1",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveInitrdError {
+    #[error(transparent)]
+    Modules(#[from] ModuleError),
+    #[error(transparent)]
+    Cpio(#[from] CpioError),
+    #[error("reading {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+}
+
+/// Builds the live initrd (gzip) for the kernel whose module directory is `modules_dir`.
+pub fn build(
+    modules_dir: &Path,
+    stage1: &Path,
+    busybox: &Path,
+    extra: &[String],
+) -> Result<Vec<u8>, LiveInitrdError> {
+    let tree = ModuleTree::open(modules_dir)?;
+    let mut names: Vec<String> = LIVE_MODULES.iter().map(|s| s.to_string()).collect();
+    names.extend(extra.iter().cloned());
+    let names: Vec<String> =
+        names.into_iter().filter(|n| tree.path_of(n).is_some() || tree.is_builtin(n)).collect();
+    let files = tree.resolve(&names)?;
+    let kver = modules_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map_err(|source| LiveInitrdError::Read { path: p.display().to_string(), source })
+    };
+    let included: Vec<String> = files.iter().map(|f| normalize_name(f)).collect();
+    let dep: String = read(&modules_dir.join("modules.dep"))?
+        .lines()
+        .filter(|l| l.split(':').next().is_some_and(|m| files.iter().any(|f| f == m)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let alias: String = read(&modules_dir.join("modules.alias"))?
+        .lines()
+        .filter(|l| l.split_whitespace().nth(2).is_some_and(|m| included.contains(&normalize_name(m))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let builtin = read(&modules_dir.join("modules.builtin")).unwrap_or_default();
+    let mut a = Archive::new();
+    a.base_layout()?;
+    a.host_file("init", stage1)?;
+    a.host_file("bin/busybox", busybox)?;
+    a.symlink("bin/sh", "busybox")?;
+    a.dir("sysroot", 0o755)?;
+    let m = format!("lib/modules/{kver}");
+    for f in &files {
+        a.host_file(&format!("{m}/{f}"), &modules_dir.join(f))?;
+    }
+    a.file(&format!("{m}/modules.dep"), 0o644, dep)?;
+    a.file(&format!("{m}/modules.alias"), 0o644, alias)?;
+    a.file(&format!("{m}/modules.builtin"), 0o644, builtin)?;
+    let config = format!("{{\"modules\": {:?}}}\n", ALWAYS);
+    a.file("etc/stage1.json", 0o644, config)?;
+    Ok(a.to_gzip()?)
+}

@@ -75,10 +75,8 @@ pub fn build(inp: &IsoInputs, out: &Path, work: &Path) -> Result<(), RootfsError
     let params = inp.kernel_params.join(" ");
     let root = format!("root=live:LABEL={}", inp.volid);
     // BIOS: isolinux.
-    for f in ["ldlinux.c32"] {
-        std::fs::copy(Path::new("/usr/lib/syslinux/modules/bios").join(f), stage.join("isolinux").join(f))
-            .map_err(io(format!("copying {f} (is syslinux-common installed?)")))?;
-    }
+    std::fs::copy("/usr/lib/syslinux/modules/bios/ldlinux.c32", stage.join("isolinux/ldlinux.c32"))
+        .map_err(io("copying ldlinux.c32 (is syslinux-common installed?)"))?;
     std::fs::copy("/usr/lib/ISOLINUX/isolinux.bin", stage.join("isolinux/isolinux.bin"))
         .map_err(io("copying isolinux.bin (is isolinux installed?)"))?;
     let mut cfg = String::from("SERIAL 0 115200\nPROMPT 1\nTIMEOUT 20\nDEFAULT live\n");

@@ -36,6 +36,9 @@ pub struct Artifacts {
     pub initrd: PathBuf,
     pub squashfs: PathBuf,
     pub iso: PathBuf,
+    /// netboot payload directory (bzImage, initrd, initrd-http, filesystem.squashfs, netboot.ipxe).
+    pub netboot: PathBuf,
+    pub ova: PathBuf,
     pub phases: Vec<(String, f64)>,
 }
 
@@ -88,8 +91,23 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
         };
         Ok(crate::iso::build(&inp, &iso, &b.out_dir.join("work"))?)
     })?;
-    for (name, p) in [("kernel", &kernel), ("initrd", &initrd), ("squashfs", &squash), ("ISO", &iso)] {
+    let netboot = b.out_dir.join("netboot");
+    timed(&mut phases, "netboot", || {
+        let params = b.kernel_params.join(" ")
+            + if b.serial_default { " console=tty0 console=ttyS0,115200" } else { "" };
+        Ok(crate::netboot::build(&netboot, &kernel, &initrd, &squash, params.trim())?)
+    })?;
+    let ova = b.out_dir.join("installer.ova");
+    timed(&mut phases, "OVA", || Ok(crate::ova::build(&iso, &ova, &b.out_dir.join("ova"))?))?;
+    for (name, p) in [
+        ("kernel", &kernel),
+        ("initrd", &initrd),
+        ("squashfs", &squash),
+        ("ISO", &iso),
+        ("netboot initrd", &netboot.join("initrd")),
+        ("OVA", &ova),
+    ] {
         eprintln!("image-builder: {name} {} ({})", p.display(), size(p));
     }
-    Ok(Artifacts { kernel, initrd, squashfs: squash, iso, phases })
+    Ok(Artifacts { kernel, initrd, squashfs: squash, iso, netboot, ova, phases })
 }

@@ -4,5 +4,8 @@
 pub mod build;
 pub mod iso;
 pub mod live;
+pub mod netboot;
+pub mod ova;
+pub mod profile;
 pub mod rootfs;
 pub mod squashfs;

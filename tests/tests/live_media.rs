@@ -144,3 +144,96 @@ fn debug1_gives_a_shell_before_any_module_is_loaded() {
     m.send_console("exit\n").unwrap();
     m.wait_for_console_text(READY, BOOT).unwrap();
 }
+
+fn netboot_dir() -> PathBuf {
+    iso().parent().unwrap().join("netboot")
+}
+
+/// PXE: QEMU's DHCP/TFTP hands iPXE a script, which loads the payload over HTTP from the host.
+fn pxe(name: &str, uefi: bool, http_root: bool) {
+    let nb = netboot_dir();
+    let tftp = tempfile::tempdir().unwrap();
+    // The HTTP helper serves the payload; its port is known only once the machine is built, so the
+    // script chains to a second one written then.
+    let mut b = live(name)
+        .memory_mib(if http_root { 1536 } else { 2048 })
+        .net(vm_harness::Net::user().tftp(tftp.path(), "boot.ipxe").http_dir(&nb).bootindex(0));
+    if uefi {
+        b = b.uefi();
+    }
+    let mut m = b.build().unwrap();
+    let url = m.http_url().unwrap();
+    let script = if http_root {
+        format!(
+            "#!ipxe\nkernel {url}/bzImage initrd=initrd-http root=live:{url}/filesystem.squashfs console=tty0 console=ttyS0,115200\ninitrd {url}/initrd-http\nboot\n"
+        )
+    } else {
+        // The shipped netboot.ipxe, with the files fetched from the helper.
+        std::fs::read_to_string(nb.join("netboot.ipxe"))
+            .unwrap()
+            .replace("kernel bzImage", &format!("kernel {url}/bzImage"))
+            .replace("\ninitrd initrd", &format!("\ninitrd {url}/initrd"))
+    };
+    std::fs::write(tftp.path().join("boot.ipxe"), script).unwrap();
+    m.start().unwrap();
+    m.wait_for_console_text(READY, Duration::from_secs(600)).unwrap();
+    m.wait_for_agent().unwrap();
+    let cmdline = m.succeed("cat /proc/cmdline").unwrap();
+    assert!(cmdline.contains(if http_root { "root=live:http://" } else { "root=live:initrd" }), "{cmdline}");
+    assert_eq!(m.execute("test -d /sys/firmware/efi").unwrap().0 == 0, uefi);
+    assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
+}
+
+#[test]
+fn pxe_under_bios_with_the_squashfs_in_the_initrd() {
+    pxe("pxe-bios", false, false);
+}
+
+#[test]
+fn pxe_under_uefi_with_the_squashfs_in_the_initrd() {
+    pxe("pxe-uefi", true, false);
+}
+
+#[test]
+fn pxe_with_initrd_http_fetching_the_squashfs() {
+    pxe("pxe-http", false, true);
+}
+
+#[test]
+fn ova_unpacks_to_a_consistent_appliance_whose_disk_boots() {
+    let ova = iso().parent().unwrap().join("installer.ova");
+    let dir = tempfile::tempdir().unwrap();
+    let listing = std::process::Command::new("tar").arg("-tf").arg(&ova).output().unwrap();
+    let names: Vec<String> = String::from_utf8_lossy(&listing.stdout).lines().map(str::to_string).collect();
+    assert_eq!(names, ["installer.ovf", "installer-disk1.vmdk", "installer.mf"], "the OVF comes first");
+    assert!(std::process::Command::new("tar")
+        .arg("-xf")
+        .arg(&ova)
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap()
+        .success());
+    let ovf = std::fs::read_to_string(dir.path().join("installer.ovf")).unwrap();
+    let vmdk = dir.path().join("installer-disk1.vmdk");
+    let vmdk_size = std::fs::metadata(&vmdk).unwrap().len();
+    assert!(ovf.contains("ovf:href=\"installer-disk1.vmdk\""), "{ovf}");
+    assert!(
+        ovf.contains(&format!("ovf:size=\"{vmdk_size}\"")),
+        "OVF size does not match the VMDK ({vmdk_size})"
+    );
+    assert!(ovf.contains("streamOptimized"));
+    let mf = std::fs::read_to_string(dir.path().join("installer.mf")).unwrap();
+    for (file, line) in [("installer.ovf", 0), ("installer-disk1.vmdk", 1)] {
+        let out = std::process::Command::new("sha256sum").arg(dir.path().join(file)).output().unwrap();
+        let sum = String::from_utf8_lossy(&out.stdout).split(' ').next().unwrap().to_string();
+        assert_eq!(mf.lines().nth(line).unwrap(), format!("SHA256({file})= {sum}"));
+    }
+    let info =
+        std::process::Command::new("qemu-img").args(["info", "--output=json"]).arg(&vmdk).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert!(ovf.contains(&format!("ovf:capacity=\"{}\"", info["virtual-size"])), "capacity vs {info}");
+    // The VMDK boots, as VirtualBox would attach it: on SATA.
+    let mut m = ready(live("ova").disk(Disk::overlay(&vmdk).interface(DiskInterface::Sata).bootindex(0)));
+    check_live(&mut m, false, "/dev/sd");
+}

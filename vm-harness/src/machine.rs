@@ -343,7 +343,12 @@ fn detect_format(path: &Path) -> Result<String> {
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut magic))
         .ctx(|| format!("reading {}", path.display()))?;
-    Ok(if n == 4 && &magic == b"QFI\xfb" { "qcow2" } else { "raw" }.to_string())
+    Ok(match (n, &magic) {
+        (4, b"QFI\xfb") => "qcow2",
+        (4, b"KDMV") => "vmdk",
+        _ => "raw",
+    }
+    .to_string())
 }
 
 fn free_port() -> Result<u16> {

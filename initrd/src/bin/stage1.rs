@@ -142,6 +142,70 @@ impl Stage1 {
     }
 
     fn boot(&mut self) -> Result<(), String> {
+        let squash = if self.cmd.live_initrd {
+            let p = PathBuf::from("/live/filesystem.squashfs");
+            if !p.exists() {
+                return Err("root=live:initrd but this initrd carries no /live/filesystem.squashfs".into());
+            }
+            p
+        } else if let Some(url) = self.cmd.live_url.clone() {
+            self.fetch(&url)?
+        } else {
+            self.from_medium()?
+        };
+        self.mount_root(&squash)
+    }
+
+    /// DHCP on every wired interface (busybox udhcpc), then an HTTP download into RAM.
+    fn fetch(&mut self, url: &str) -> Result<PathBuf, String> {
+        let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
+        let mut ifaces = vec![];
+        while ifaces.is_empty() {
+            self.coldplug();
+            ifaces = std::fs::read_dir("/sys/class/net")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n != "lo")
+                .collect();
+            if ifaces.is_empty() {
+                if Instant::now() > deadline {
+                    return Err("no network interface appeared for root=live:http".into());
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+        std::fs::write("/etc/udhcpc.script", UDHCPC_SCRIPT).map_err(|e| e.to_string())?;
+        let _ = std::fs::set_permissions(
+            "/etc/udhcpc.script",
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        );
+        let mut configured = false;
+        for i in &ifaces {
+            self.trace(&format!("DHCP on {i}"));
+            let _ = Command::new("/bin/busybox").args(["ip", "link", "set", i, "up"]).status();
+            let st = Command::new("/bin/busybox")
+                .args(["udhcpc", "-i", i, "-s", "/etc/udhcpc.script", "-q", "-n", "-t", "10", "-T", "2"])
+                .status();
+            if st.is_ok_and(|s| s.success()) {
+                configured = true;
+                break;
+            }
+        }
+        if !configured {
+            return Err(format!("DHCP failed on {}", ifaces.join(", ")));
+        }
+        let ram = Path::new("/run/installer/ram");
+        sys::mount("tmpfs", ram, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
+        let dest = ram.join("filesystem.squashfs");
+        log(&format!("downloading {url}"));
+        let n = initrd::stage1::http::download(url, &dest).map_err(|e| format!("downloading {url}: {e}"))?;
+        log(&format!("downloaded {} MiB", n >> 20));
+        Ok(dest)
+    }
+
+    fn from_medium(&mut self) -> Result<PathBuf, String> {
         let label = self
             .cmd
             .live_label
@@ -189,11 +253,16 @@ impl Stage1 {
             std::fs::copy(&squash, &dest).map_err(|e| format!("copying the squashfs to RAM: {e}"))?;
             squash = dest;
         }
-        let lo = sys::loop_attach(&squash).map_err(|e| format!("attaching {}: {e}", squash.display()))?;
+        Ok(squash)
+    }
+
+    fn mount_root(&mut self, squash: &Path) -> Result<(), String> {
+        let lo = sys::loop_attach(squash).map_err(|e| format!("attaching {}: {e}", squash.display()))?;
         let lower = Path::new("/run/installer/squashfs");
         sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "")
             .map_err(|e| format!("mounting the squashfs: {e}"))?;
-        if self.cmd.copytoram {
+        let medium = Path::new("/run/installer/medium");
+        if self.cmd.copytoram && medium.join("live").exists() {
             sys::umount(medium).map_err(|e| format!("releasing the medium: {e}"))?;
             let _ = std::fs::write("/run/installer/boot-device", "");
         }
@@ -223,6 +292,8 @@ impl Stage1 {
         Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
     }
 }
+
+const UDHCPC_SCRIPT: &str = "#!/bin/sh\ncase \"$1\" in\n  bound|renew)\n    /bin/busybox ifconfig \"$interface\" \"$ip\" netmask \"${subnet:-255.255.255.0}\" up\n    for r in $router; do /bin/busybox route add default gw \"$r\" dev \"$interface\"; break; done\n    ;;\nesac\nexit 0\n";
 
 fn shell(reason: &str) {
     log(&format!("{reason}; starting a shell (exit it to continue)"));

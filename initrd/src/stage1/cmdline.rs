@@ -5,8 +5,10 @@
 pub struct Cmdline {
     /// `root=live:LABEL=<label>`: the volume id or filesystem label of the live medium.
     pub live_label: Option<String>,
-    /// `root=live:http(s)://…`: a squashfs to download.
+    /// `root=live:http://…`: a squashfs to download (after DHCP on every wired NIC).
     pub live_url: Option<String>,
+    /// `root=live:initrd`: the squashfs is inside the initrd (netboot).
+    pub live_initrd: bool,
     /// `findiso=/path/x.iso`: the medium is an ISO file on some filesystem.
     pub findiso: Option<String>,
     pub copytoram: bool,
@@ -31,6 +33,8 @@ impl Cmdline {
                 "root" => {
                     if let Some(l) = v.strip_prefix("live:LABEL=") {
                         c.live_label = Some(l.to_string());
+                    } else if v == "live:initrd" {
+                        c.live_initrd = true;
                     } else if let Some(u) = v.strip_prefix("live:") {
                         if u.starts_with("http://") || u.starts_with("https://") {
                             c.live_url = Some(u.to_string());

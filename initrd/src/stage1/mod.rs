@@ -6,6 +6,7 @@
 //! them together.
 
 pub mod cmdline;
+pub mod http;
 pub mod modalias;
 pub mod probe;
 pub mod sys;

@@ -1,0 +1,42 @@
+//! Image profiles (TOML): what a build adds to the live image.
+//!
+//! ```toml
+//! packages = ["vim", "htop"]          # extra Debian packages
+//! kernel_params = ["quiet"]            # on every boot entry
+//! serial_console = true                # the serial console on the default entry
+//! agent = false                        # the vm-harness test agent (test images only)
+//! ```
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    #[serde(default)]
+    pub packages: Vec<String>,
+    #[serde(default)]
+    pub kernel_params: Vec<String>,
+    #[serde(default)]
+    pub serial_console: bool,
+    #[serde(default)]
+    pub agent: bool,
+}
+
+impl Profile {
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_rejects_unknown_keys() {
+        let p = Profile::from_toml("packages = [\"vim\"]\nserial_console = true\n").unwrap();
+        assert_eq!(p.packages, ["vim"]);
+        assert!(p.serial_console && !p.agent);
+        assert!(Profile::from_toml("pakages = []").is_err());
+    }
+}

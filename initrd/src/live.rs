@@ -111,6 +111,11 @@ pub fn build(
     a.file(&format!("{m}/modules.dep"), 0o644, dep)?;
     a.file(&format!("{m}/modules.alias"), 0o644, alias)?;
     a.file(&format!("{m}/modules.builtin"), 0o644, builtin)?;
+    a.file(
+        &format!("{m}/modules.softdep"),
+        0o644,
+        read(&modules_dir.join("modules.softdep")).unwrap_or_default(),
+    )?;
     let config = format!("{{\"modules\": {:?}}}\n", ALWAYS);
     a.file("etc/stage1.json", 0o644, config)?;
     Ok(a.to_gzip()?)

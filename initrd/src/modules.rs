@@ -28,6 +28,10 @@ pub struct ModuleTree {
     /// Relative path → relative paths of its dependencies, as depmod listed them.
     deps: BTreeMap<String, Vec<String>>,
     builtin: HashSet<String>,
+    /// Module name → names or aliases to load before it (`softdep X pre: …`).
+    softdeps: BTreeMap<String, Vec<String>>,
+    /// Exact aliases (no wildcards) → module names, e.g. `crypto-crc32c` → `crc32c_generic`.
+    aliases: BTreeMap<String, Vec<String>>,
 }
 
 /// Module names treat `-` and `_` as the same character, as modprobe does.
@@ -52,7 +56,39 @@ impl ModuleTree {
             Err(e) if e.kind() == io::ErrorKind::NotFound => HashSet::new(),
             Err(source) => return Err(ModuleError::Read { path: dir.join("modules.builtin"), source }),
         };
-        Self::parse(dir, &text, builtin).map_err(|line| ModuleError::Malformed { path: dep_path, line })
+        let mut tree = Self::parse(dir, &text, builtin)
+            .map_err(|line| ModuleError::Malformed { path: dep_path, line })?;
+        if let Ok(t) = std::fs::read_to_string(dir.join("modules.softdep")) {
+            for l in t.lines() {
+                let mut w = l.split_whitespace();
+                if w.next() != Some("softdep") {
+                    continue;
+                }
+                let Some(m) = w.next() else { continue };
+                let mut pre = false;
+                for x in w {
+                    match x {
+                        "pre:" => pre = true,
+                        "post:" => pre = false,
+                        dep if pre => {
+                            tree.softdeps.entry(normalize_name(m)).or_default().push(dep.to_string())
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let Ok(t) = std::fs::read_to_string(dir.join("modules.alias")) {
+            for l in t.lines() {
+                let mut w = l.split_whitespace();
+                if let (Some("alias"), Some(a), Some(m)) = (w.next(), w.next(), w.next()) {
+                    if !a.contains(['*', '?', '[']) {
+                        tree.aliases.entry(a.to_string()).or_default().push(m.to_string());
+                    }
+                }
+            }
+        }
+        Ok(tree)
     }
 
     fn parse(dir: &Path, text: &str, builtin: HashSet<String>) -> Result<Self, usize> {
@@ -67,7 +103,14 @@ impl ModuleTree {
             paths.insert(normalize_name(&module), module.clone());
             deps.insert(module, rest.split_whitespace().map(str::to_string).collect());
         }
-        Ok(Self { dir: dir.to_path_buf(), paths, deps, builtin })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            paths,
+            deps,
+            builtin,
+            softdeps: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+        })
     }
 
     /// The module directory this tree was read from.
@@ -103,6 +146,24 @@ impl ModuleTree {
     fn visit(&self, path: &str, seen: &mut BTreeSet<String>, order: &mut Vec<String>) {
         if !seen.insert(path.to_string()) {
             return;
+        }
+        // Soft dependencies first (e.g. ext4 needs a crc32c implementation), by name or by alias.
+        // Every module an alias names is taken: some only load on some CPUs (crc32c_intel needs
+        // SSE4.2), so a generic one must be there too.
+        for dep in self.softdeps.get(&normalize_name(path)).into_iter().flatten() {
+            let targets: Vec<String> = match self.path_of(dep) {
+                Some(p) => vec![p.to_string()],
+                None => self
+                    .aliases
+                    .get(dep.as_str())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| self.path_of(m).map(str::to_string))
+                    .collect(),
+            };
+            for t in targets {
+                self.visit(&t, seen, order);
+            }
         }
         // depmod lists the transitive closure with the deepest dependency last: walk it in
         // reverse so that, even without recursion, the load order is right.
@@ -169,6 +230,32 @@ kernel/drivers/usb/storage/usb-storage.ko: kernel/drivers/scsi/scsi_mod.ko kerne
         assert!(tree().resolve(&["ext4"]).unwrap().is_empty());
         let err = tree().resolve(&["nosuch"]).unwrap_err();
         assert!(err.to_string().contains("\"nosuch\""), "{err}");
+    }
+
+    #[test]
+    fn soft_dependencies_through_aliases_come_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("modules.dep"), "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko\nkernel/lib/crc16.ko:\nkernel/crypto/crc32c_generic.ko:\nkernel/arch/x86/crypto/crc32c-intel.ko:\n").unwrap();
+        std::fs::write(
+            dir.path().join("modules.softdep"),
+            "# Soft dependencies\nsoftdep ext4 pre: crypto-crc32c\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("modules.alias"),
+            "alias crypto-crc32c crc32c_intel\nalias crypto-crc32c crc32c_generic\nalias fs-ext4 ext4\n",
+        )
+        .unwrap();
+        let t = ModuleTree::open(dir.path()).unwrap();
+        assert_eq!(
+            t.resolve(&["ext4"]).unwrap(),
+            [
+                "kernel/arch/x86/crypto/crc32c-intel.ko",
+                "kernel/crypto/crc32c_generic.ko",
+                "kernel/lib/crc16.ko",
+                "kernel/fs/ext4/ext4.ko"
+            ]
+        );
     }
 
     #[test]

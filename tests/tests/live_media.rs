@@ -237,3 +237,36 @@ fn ova_unpacks_to_a_consistent_appliance_whose_disk_boots() {
     let mut m = ready(live("ova").disk(Disk::overlay(&vmdk).interface(DiskInterface::Sata).bootindex(0)));
     check_live(&mut m, false, "/dev/sd");
 }
+
+#[test]
+fn findiso_boots_an_iso_file_on_another_filesystem() {
+    let iso = iso();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree/images");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::copy(&iso, tree.join("installer.iso")).unwrap();
+    let img = dir.path().join("data.img");
+    std::fs::File::create(&img).unwrap().set_len(400 << 20).unwrap();
+    let st = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-L", "data", "-d"])
+        .arg(dir.path().join("tree"))
+        .arg(&img)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let nb = iso.parent().unwrap();
+    let label = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    let mut m = live("findiso")
+        .kernel(
+            nb.join("bzImage"),
+            Some(nb.join("initrd")),
+            &format!("console=ttyS0 root=live:LABEL={label} findiso=/images/installer.iso"),
+        )
+        .disk(Disk::file(&img, "raw").serial("DATA"))
+        .start()
+        .unwrap();
+    m.wait_for_console_text("found /images/installer.iso on /dev/vda", BOOT).unwrap();
+    m.wait_for_console_text(READY, BOOT).unwrap();
+    m.wait_for_agent().unwrap();
+    assert_eq!(m.succeed("cat /run/installer/boot-device").unwrap().trim(), "/dev/vda");
+}

@@ -151,9 +151,55 @@ impl Stage1 {
         } else if let Some(url) = self.cmd.live_url.clone() {
             self.fetch(&url)?
         } else {
-            self.from_medium()?
+            self.medium_squashfs()?
         };
         self.mount_root(&squash)
+    }
+
+    /// `findiso=/path/x.iso`: the ISO is a file on some filesystem; attach it and use it as the medium.
+    fn findiso(&mut self, iso: &str) -> Result<PathBuf, String> {
+        let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
+        let host = Path::new("/run/installer/findiso");
+        let mut tried = vec![];
+        loop {
+            self.coldplug();
+            for name in Self::block_devices() {
+                let dev = format!("/dev/{name}");
+                let mounted = ["ext4", "vfat", "xfs", "btrfs", "iso9660"]
+                    .iter()
+                    .any(|fs| sys::mount(&dev, host, fs, libc::MS_RDONLY, "").is_ok());
+                if !mounted {
+                    continue;
+                }
+                let file = host.join(iso.trim_start_matches('/'));
+                if file.is_file() {
+                    log(&format!("found {iso} on {dev}"));
+                    let lo =
+                        sys::loop_attach(&file).map_err(|e| format!("attaching {}: {e}", file.display()))?;
+                    let medium = Path::new("/run/installer/medium");
+                    sys::mount(&lo.to_string_lossy(), medium, "iso9660", libc::MS_RDONLY, "")
+                        .map_err(|e| format!("mounting {iso}: {e}"))?;
+                    let _ = std::fs::write("/run/installer/boot-device", format!("{dev}\n"));
+                    let squash = medium.join("live/filesystem.squashfs");
+                    return if squash.exists() {
+                        Ok(squash)
+                    } else {
+                        Err(format!("{iso} has no live/filesystem.squashfs"))
+                    };
+                }
+                tried.push(dev);
+                let _ = sys::umount(host);
+            }
+            if Instant::now() >= deadline {
+                tried.sort();
+                tried.dedup();
+                return Err(format!(
+                    "findiso: {iso} is on none of the filesystems found ({})",
+                    tried.join(", ")
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 
     /// DHCP on every wired interface (busybox udhcpc), then an HTTP download into RAM.
@@ -205,7 +251,10 @@ impl Stage1 {
         Ok(dest)
     }
 
-    fn from_medium(&mut self) -> Result<PathBuf, String> {
+    fn medium_squashfs(&mut self) -> Result<PathBuf, String> {
+        if let Some(iso) = self.cmd.findiso.clone() {
+            return self.findiso(&iso);
+        }
         let label = self
             .cmd
             .live_label

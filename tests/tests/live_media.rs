@@ -270,3 +270,47 @@ fn findiso_boots_an_iso_file_on_another_filesystem() {
     m.wait_for_agent().unwrap();
     assert_eq!(m.succeed("cat /run/installer/boot-device").unwrap().trim(), "/dev/vda");
 }
+
+/// The release image is the test image without the agent, and nothing else.
+#[test]
+fn test_and_release_images_differ_only_in_the_agent() {
+    let a = TestAssets::load().unwrap();
+    let list = |iso: &PathBuf| -> Vec<String> {
+        let sq = iso.parent().unwrap().join("filesystem.squashfs");
+        let out = std::process::Command::new("unsquashfs").args(["-l", "-d", ""]).arg(&sq).output().unwrap();
+        assert!(out.status.success());
+        let mut v: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    let test = list(&a.live_iso.clone().unwrap());
+    let release = list(&a.release_iso.clone().expect("release image"));
+    let only_test: Vec<&String> = test.iter().filter(|p| !release.contains(p)).collect();
+    let only_release: Vec<&String> = release.iter().filter(|p| !test.contains(p)).collect();
+    assert!(only_release.is_empty(), "{only_release:?}");
+    assert_eq!(
+        only_test,
+        [
+            "/etc/systemd/system/sysinit.target.wants/vm-harness-agent.service",
+            "/etc/systemd/system/vm-harness-agent.service",
+            "/usr/local/sbin/vm-harness-agent",
+        ],
+        "the test image differs in more than the agent"
+    );
+    let release_dir = a.release_iso.clone().unwrap().parent().unwrap().to_path_buf();
+    // The release ISO's medium carries no agent either (kernel, initrd, squashfs only).
+    let iso_list = std::process::Command::new("xorriso")
+        .args(["-indev"])
+        .arg(a.release_iso.unwrap())
+        .args(["-find", "/", "-type", "f"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&iso_list.stdout).contains("agent"));
+    // Nor does the release initrd.
+    let release_initrd = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("zcat {} | cpio -t 2>/dev/null", release_dir.join("initrd").display()))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&release_initrd.stdout).contains("vm-harness-agent"));
+}

@@ -26,6 +26,9 @@ pub struct TestAssets {
     /// The live test ISO (our stage-1, the live system with the agent), when built.
     #[serde(default)]
     pub live_iso: Option<PathBuf>,
+    /// The same image built as a release (no agent), for comparison.
+    #[serde(default)]
+    pub release_iso: Option<PathBuf>,
 }
 
 impl TestAssets {

@@ -37,6 +37,11 @@ enum Cmd {
     Demo,
     /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
     CaptureHw,
+    /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system.
+    Bench {
+        #[arg(default_value = "image")]
+        what: String,
+    },
 }
 
 fn workspace() -> PathBuf {
@@ -125,32 +130,36 @@ fn assets() -> Result<TestAssets> {
         }
         Ok(out)
     })?;
-    let live_iso = phase("live test ISO", || {
+    let (live_iso, release_iso) = phase("live test and release ISOs", || {
         let stage1 = build_static("initrd", "stage1")?;
         let installer = build_static("installer", "installer")?;
-        let inputs = image_builder::build::BuildInputs {
-            live: image_builder::live::LiveInputs {
-                kernel_root: kernel.root.clone(),
-                kernel_version: kernel.version.clone(),
-                installer,
-                nix_dir: workspace().join("installer/nix"),
-                agent: Some(agent.clone()),
-            },
-            stage1,
-            busybox: PathBuf::from("/bin/busybox"),
-            cache: cache_dir(),
-            out_dir: target_dir().join("images/test"),
-            release: false,
-            serial_default: true,
-            kernel_params: vec![],
-            packages: vec![],
-            answer: None,
-            volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
+        let build = |name: &str, agent: Option<PathBuf>| -> Result<PathBuf> {
+            let inputs = image_builder::build::BuildInputs {
+                live: image_builder::live::LiveInputs {
+                    kernel_root: kernel.root.clone(),
+                    kernel_version: kernel.version.clone(),
+                    installer: installer.clone(),
+                    nix_dir: workspace().join("installer/nix"),
+                    agent,
+                },
+                stage1: stage1.clone(),
+                busybox: PathBuf::from("/bin/busybox"),
+                cache: cache_dir(),
+                out_dir: target_dir().join("images").join(name),
+                release: false,
+                serial_default: true,
+                kernel_params: vec![],
+                packages: vec![],
+                answer: None,
+                volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
+            };
+            Ok(image_builder::build::iso(&inputs)?.iso)
         };
-        Ok(image_builder::build::iso(&inputs)?.iso)
+        Ok((build("test", Some(agent.clone()))?, build("release", None)?))
     })?;
     let a = TestAssets {
         live_iso: Some(live_iso),
+        release_iso: Some(release_iso),
         debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),
@@ -240,6 +249,41 @@ fn demo() -> Result<()> {
     phase("demo VM", || run(&mut cmd))
 }
 
+/// ISO size and boot-to-`installer ready` time (BIOS, CD, TCG unless KVM was probed to work).
+fn bench_image() -> Result<()> {
+    let a = assets()?;
+    let mut env = cargo();
+    harness_env(&mut env, &a)?;
+    for (k, v) in env.get_envs() {
+        if let Some(v) = v {
+            std::env::set_var(k, v);
+        }
+    }
+    let iso = a.live_iso.clone().context("no live ISO was built")?;
+    let size = std::fs::metadata(&iso)?.len();
+    let mut times = vec![];
+    for i in 0..3 {
+        let t = Instant::now();
+        let mut m = vm_harness::machine(&format!("bench-{i}"))
+            .memory_mib(1024)
+            .cdrom(&iso)
+            .cdrom_bootindex(0)
+            .start()?;
+        m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
+        times.push(t.elapsed().as_secs_f64());
+        m.crash()?;
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!("ISO size: {:.1} MiB ({})", size as f64 / 1048576.0, iso.display());
+    println!(
+        "boot to `installer ready` (BIOS, CD, {}): median {:.1}s of {:?}",
+        std::env::var("VM_HARNESS_ACCEL").unwrap_or_default(),
+        times[1],
+        times.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Assets => assets().map(|_| ()),
@@ -255,6 +299,12 @@ fn main() -> Result<()> {
         }
         Cmd::Test { args } => test(args),
         Cmd::Demo => demo(),
+        Cmd::Bench { what } => {
+            if what != "image" {
+                bail!("unknown benchmark {what:?} (known: image)");
+            }
+            bench_image()
+        }
         Cmd::CaptureHw => {
             let a = assets()?;
             run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;

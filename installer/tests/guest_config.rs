@@ -3,8 +3,12 @@
 //! evaluates them with the Nix evaluator in the guest, and `installer option fileSystems` shows the
 //! merged value and the file that defines it.
 
+mod common;
+
 use std::process::Command;
 use std::time::Duration;
+
+use common::{copy_installer, write_guest_file};
 
 use vm_harness::{Disk, TestAssets};
 
@@ -18,16 +22,8 @@ fn generate_config_in_a_guest_after_the_disk_engine_and_evaluate_it() {
         .start()
         .unwrap();
     m.wait_for_agent().unwrap();
+    copy_installer(&mut m);
     let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("installer");
-    assert!(Command::new("strip")
-        .arg("-o")
-        .arg(&bin)
-        .arg(env!("CARGO_BIN_EXE_installer"))
-        .status()
-        .unwrap()
-        .success());
-    m.copy_to_guest(&bin, "/usr/local/bin/installer").unwrap();
     let tar = dir.path().join("nix.tar");
     let manifest = env!("CARGO_MANIFEST_DIR");
     assert!(Command::new("tar")
@@ -39,9 +35,9 @@ fn generate_config_in_a_guest_after_the_disk_engine_and_evaluate_it() {
         .success());
     m.copy_to_guest(&tar, "/tmp/nix.tar").unwrap();
     m.succeed("mkdir -p /usr/share/installer && tar -C /usr/share/installer -xf /tmp/nix.tar").unwrap();
-    let spec = dir.path().join("spec.toml");
-    std::fs::write(
-        &spec,
+    write_guest_file(
+        &mut m,
+        "/root/spec.toml",
         r#"
 [boot]
 firmware = "uefi"
@@ -68,9 +64,8 @@ name = "root"
 size = "rest"
 content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#,
-    )
-    .unwrap();
-    m.copy_to_guest(&spec, "/root/spec.toml").unwrap();
+        0o644,
+    );
     m.succeed("head -c 64 /dev/urandom > /root/key && chmod 600 /root/key").unwrap();
     m.wait_until_succeeds("udevadm settle && ls /dev/disk/by-id | grep -q CFG1", Duration::from_secs(120))
         .unwrap();

@@ -2,9 +2,13 @@
 //! host kernel cannot do: LUKS1/LUKS2, LVM, LVM on LUKS, RAID1 (also an ESP with metadata 1.0),
 //! vfat, swap; the safety refusals; a power cut half-way through apply.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+
+use common::{copy_installer, write_guest_file};
 
 use vm_harness::{Disk, Machine, TestAssets};
 
@@ -22,15 +26,8 @@ fn guest(name: &str) -> Machine {
         .start()
         .expect("machine starts");
     m.wait_for_agent().expect("agent answers");
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("installer");
-    let st = Command::new("strip").arg("-o").arg(&bin).arg(env!("CARGO_BIN_EXE_installer")).status().unwrap();
-    assert!(st.success());
-    m.copy_to_guest(&bin, "/usr/local/bin/installer").unwrap();
-    let secrets = dir.path().join("secrets.toml");
-    std::fs::write(&secrets, format!("disk = \"{PASSPHRASE}\"\n")).unwrap();
-    std::fs::set_permissions(&secrets, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    m.copy_to_guest(&secrets, "/root/secrets.toml").unwrap();
+    copy_installer(&mut m);
+    write_guest_file(&mut m, "/root/secrets.toml", &format!("disk = \"{PASSPHRASE}\"\n"), 0o600);
     // Serial -> /dev path, as the tests refer to disks by serial.
     m.succeed("udevadm settle && test -e /dev/disk/by-id/virtio-S1 && test -e /dev/disk/by-id/virtio-S3")
         .unwrap();
@@ -38,10 +35,7 @@ fn guest(name: &str) -> Machine {
 }
 
 fn write_spec(m: &mut Machine, spec: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("spec.toml");
-    std::fs::write(&p, spec).unwrap();
-    m.copy_to_guest(&p, "/root/spec.toml").unwrap();
+    write_guest_file(m, "/root/spec.toml", spec, 0o644);
 }
 
 /// SHA-256 of the image files behind disks `indices` (0: the root squashfs, 1-3: S1-S3), read on
@@ -355,19 +349,9 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     m.crash().unwrap();
     m.start().unwrap();
     m.wait_for_agent().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let bin = dir.path().join("installer");
-    assert!(Command::new("strip")
-        .arg("-o")
-        .arg(&bin)
-        .arg(env!("CARGO_BIN_EXE_installer"))
-        .status()
-        .unwrap()
-        .success());
-    m.copy_to_guest(&bin, "/usr/local/bin/installer").unwrap();
-    let secrets = dir.path().join("secrets.toml");
-    std::fs::write(&secrets, format!("disk = \"{PASSPHRASE}\"\n")).unwrap();
-    m.copy_to_guest(&secrets, "/root/secrets.toml").unwrap();
+    // The live system runs from RAM: what was copied in before the power cut is gone.
+    copy_installer(&mut m);
+    write_guest_file(&mut m, "/root/secrets.toml", &format!("disk = \"{PASSPHRASE}\"\n"), 0o600);
     m.succeed("udevadm settle").unwrap();
     // The partition table of the first run survived the power cut.
     assert_eq!(m.succeed("blkid -p -o value -s PTTYPE /dev/vdb").unwrap().trim(), "gpt");

@@ -8,6 +8,36 @@ use crate::squashfs::Layer;
 /// Printed on the console once the live system is up; tests wait for it.
 pub const READY_LINE: &str = "installer ready";
 
+/// Installs authorized keys from the image (`/etc/installer/authorized_keys`, from the profile) and
+/// from `installer.ssh_key=` kernel parameters (percent-encoded, e.g. `ssh-ed25519%20AAAA…`), and
+/// starts sshd only when there is a key, with host keys made at this boot.
+const SSH_KEYS_SCRIPT: &str = r#"#!/bin/bash
+set -eu
+keys=""
+if [ -s /etc/installer/authorized_keys ]; then
+    keys="$(cat /etc/installer/authorized_keys)"
+fi
+for word in $(cat /proc/cmdline); do
+    case "$word" in
+        installer.ssh_key=*)
+            k="${word#installer.ssh_key=}"
+            keys="$keys"$'
+'"$(printf '%b' "$(sed 's/%\([0-9A-Fa-f][0-9A-Fa-f]\)/\\x\1/g' <<< "$k")")"
+            ;;
+    esac
+done
+keys="$(printf '%s
+' "$keys" | sed '/^$/d')"
+[ -n "$keys" ] || exit 0
+install -d -m 0700 /root/.ssh
+printf '%s
+' "$keys" > /root/.ssh/authorized_keys
+chmod 0600 /root/.ssh/authorized_keys
+ssh-keygen -A
+systemctl start --no-block ssh.service
+"#;
+const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or the kernel command line gives a key\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-ssh-keys\n\n[Install]\nWantedBy=multi-user.target\n";
+
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
 pub struct LiveInputs {
@@ -19,6 +49,10 @@ pub struct LiveInputs {
     pub nix_dir: PathBuf,
     /// Test images only: the vm-harness agent, started at boot. Release images never have it.
     pub agent: Option<PathBuf>,
+    /// SSH public keys for root (from the profile); sshd starts only when there is one.
+    pub ssh_authorized_keys: Vec<String>,
+    /// Extra files (from the profile): path in the image → host file.
+    pub files: Vec<(String, PathBuf)>,
 }
 
 impl LiveInputs {
@@ -67,9 +101,28 @@ pub fn layer(inp: &LiveInputs) -> Layer {
             "etc/systemd/system/multi-user.target.wants/installer-ready.service",
             "/etc/systemd/system/installer-ready.service",
         )
-        // sshd stays off unless a profile or kernel parameter gives a key.
+        // sshd stays off unless a profile or kernel parameter gives a key; host keys are made at
+        // boot, never shared by every copy of the image.
         .remove("etc/systemd/system/multi-user.target.wants/ssh.service")
-        .remove("etc/systemd/system/sshd.service");
+        .remove("etc/systemd/system/sshd.service")
+        .remove("etc/ssh/ssh_host_rsa_key")
+        .remove("etc/ssh/ssh_host_rsa_key.pub")
+        .remove("etc/ssh/ssh_host_ecdsa_key")
+        .remove("etc/ssh/ssh_host_ecdsa_key.pub")
+        .remove("etc/ssh/ssh_host_ed25519_key")
+        .remove("etc/ssh/ssh_host_ed25519_key.pub")
+        .file("usr/local/sbin/installer-ssh-keys", 0o755, SSH_KEYS_SCRIPT)
+        .file("etc/systemd/system/installer-ssh-keys.service", 0o644, SSH_KEYS_UNIT)
+        .symlink(
+            "etc/systemd/system/multi-user.target.wants/installer-ssh-keys.service",
+            "/etc/systemd/system/installer-ssh-keys.service",
+        );
+    for (path, host) in &inp.files {
+        l.host_file(path, host, None);
+    }
+    if !inp.ssh_authorized_keys.is_empty() {
+        l.file("etc/installer/authorized_keys", 0o644, inp.ssh_authorized_keys.join("\n") + "\n");
+    }
     if let Some(agent) = &inp.agent {
         l.host_file("usr/local/sbin/vm-harness-agent", agent, Some(0o755))
             .file("etc/systemd/system/vm-harness-agent.service", 0o644, AGENT_UNIT)
@@ -87,4 +140,30 @@ const AGENT_UNIT: &str = "[Unit]\nDescription=vm-harness test agent (test images
 /// Does a squashfs contain the test agent? (release images must not).
 pub fn has_agent(listing: &str) -> bool {
     listing.lines().any(|l| l.ends_with("usr/local/sbin/vm-harness-agent"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(agent: Option<PathBuf>) -> LiveInputs {
+        LiveInputs {
+            kernel_root: "/k".into(),
+            kernel_version: "6.1".into(),
+            installer: "/bin/true".into(),
+            nix_dir: "/nix".into(),
+            agent,
+            ssh_authorized_keys: vec!["ssh-ed25519 AAAA a@b".into()],
+            files: vec![("/etc/motd".into(), "/tmp/motd".into())],
+        }
+    }
+
+    #[test]
+    fn profile_files_and_keys_go_into_the_layer_and_only_test_images_get_the_agent() {
+        let with = format!("{:?}", layer(&inputs(Some("/agent".into()))));
+        let without = format!("{:?}", layer(&inputs(None)));
+        assert!(with.contains("vm-harness-agent") && !without.contains("vm-harness-agent"));
+        assert!(without.contains("\"etc/motd\"") && without.contains("etc/installer/authorized_keys"));
+        assert!(without.contains("etc/ssh/ssh_host_ed25519_key"), "shipped host keys are removed");
+    }
 }

@@ -5,6 +5,9 @@
 //! kernel_params = ["quiet"]            # on every boot entry
 //! serial_console = true                # the serial console on the default entry
 //! agent = false                        # the vm-harness test agent (test images only)
+//! ssh_authorized_keys = ["ssh-ed25519 AAAA… admin@example"]  # sshd on, for these keys
+//! [files]
+//! "/etc/motd" = "motd.txt"             # path in the image = file next to the profile
 //! ```
 
 use serde::Deserialize;
@@ -20,6 +23,12 @@ pub struct Profile {
     pub serial_console: bool,
     #[serde(default)]
     pub agent: bool,
+    /// Root's SSH keys in the live system; sshd starts only when there is one.
+    #[serde(default)]
+    pub ssh_authorized_keys: Vec<String>,
+    /// Files to add: path in the live system → file on the build host (relative to the profile).
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 impl Profile {
@@ -38,5 +47,7 @@ mod tests {
         assert_eq!(p.packages, ["vim"]);
         assert!(p.serial_console && !p.agent);
         assert!(Profile::from_toml("pakages = []").is_err());
+        let f = Profile::from_toml("[files]\n\"/etc/motd\" = \"motd.txt\"\n").unwrap();
+        assert_eq!(f.files["/etc/motd"], std::path::PathBuf::from("motd.txt"));
     }
 }

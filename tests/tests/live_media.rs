@@ -314,3 +314,27 @@ fn test_and_release_images_differ_only_in_the_agent() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&release_initrd.stdout).contains("vm-harness-agent"));
 }
+
+#[test]
+fn sshd_starts_only_with_a_key_from_the_kernel_command_line() {
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bGVzLWFyZS1tYWRlLXRvLWJlLWJyb2tlbg test@example";
+    let label = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    let mut m =
+        direct("ssh-key", &format!("root=live:LABEL={label} installer.ssh_key={}", key.replace(' ', "%20")));
+    m.wait_for_console_text(READY, BOOT).unwrap();
+    m.wait_for_agent().unwrap();
+    m.wait_until_succeeds("systemctl is-active ssh.service", Duration::from_secs(120)).unwrap();
+    assert_eq!(m.succeed("cat /root/.ssh/authorized_keys").unwrap().trim(), key);
+    assert_eq!(m.succeed("stat -c %a /root/.ssh/authorized_keys").unwrap().trim(), "600");
+    // Host keys are made at boot.
+    m.succeed("test -s /etc/ssh/ssh_host_ed25519_key").unwrap();
+}
+
+#[test]
+fn sshd_stays_off_without_a_key() {
+    let mut m = ready(live("no-ssh").cdrom(iso()).cdrom_bootindex(0));
+    m.fail("systemctl is-active ssh.service").unwrap();
+    m.fail("test -e /root/.ssh/authorized_keys").unwrap();
+    // No host keys shipped in the image.
+    m.fail("test -e /etc/ssh/ssh_host_ed25519_key").unwrap();
+}

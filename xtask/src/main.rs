@@ -141,6 +141,8 @@ fn assets() -> Result<TestAssets> {
                     installer: installer.clone(),
                     nix_dir: workspace().join("installer/nix"),
                     agent,
+                    ssh_authorized_keys: vec![],
+                    files: vec![],
                 },
                 stage1: stage1.clone(),
                 busybox: PathBuf::from("/bin/busybox"),

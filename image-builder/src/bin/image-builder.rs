@@ -72,6 +72,16 @@ fn main() -> Result<()> {
             installer: cli.installer,
             nix_dir: cli.nix_dir,
             agent: if profile.agent { cli.agent } else { None },
+            ssh_authorized_keys: profile.ssh_authorized_keys,
+            files: profile
+                .files
+                .iter()
+                .map(|(path, host)| {
+                    let base =
+                        cli.profile.as_deref().and_then(|p| p.parent()).unwrap_or(std::path::Path::new("."));
+                    (path.clone(), base.join(host))
+                })
+                .collect(),
         },
         stage1: cli.stage1,
         busybox: cli.busybox,

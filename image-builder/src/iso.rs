@@ -6,12 +6,7 @@ use std::path::{Path, PathBuf};
 
 use runner::Cmd;
 
-use crate::rootfs::RootfsError;
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
-    let context = context.into();
-    move |source| RootfsError::Io { context, source }
-}
+use crate::rootfs::{io, RootfsError};
 
 /// Boot menu entries: (label, title, extra kernel parameters).
 pub fn menu(serial_default: bool) -> Vec<(&'static str, &'static str, String)> {

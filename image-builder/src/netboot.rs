@@ -6,12 +6,7 @@ use std::path::Path;
 
 use initrd::cpio::Archive;
 
-use crate::rootfs::RootfsError;
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
-    let context = context.into();
-    move |source| RootfsError::Io { context, source }
-}
+use crate::rootfs::{io, RootfsError};
 
 /// The iPXE script. UEFI iPXE hands the initrd to the kernel only when the kernel line names it
 /// (`initrd=initrd`). `params` are extra kernel parameters.

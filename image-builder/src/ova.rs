@@ -5,12 +5,7 @@ use std::path::Path;
 
 use runner::Cmd;
 
-use crate::rootfs::RootfsError;
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
-    let context = context.into();
-    move |source| RootfsError::Io { context, source }
-}
+use crate::rootfs::{io, RootfsError};
 
 pub const OVF_NAME: &str = "installer.ovf";
 pub const VMDK_NAME: &str = "installer-disk1.vmdk";

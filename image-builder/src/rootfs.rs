@@ -16,7 +16,8 @@ pub enum RootfsError {
     Io { context: String, source: std::io::Error },
 }
 
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
+/// Wraps an I/O error with what was being done.
+pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
     let context = context.into();
     move |source| RootfsError::Io { context, source }
 }

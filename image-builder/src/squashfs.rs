@@ -12,12 +12,7 @@ use std::time::Instant;
 
 use runner::Cmd;
 
-use crate::rootfs::RootfsError;
-
-fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RootfsError {
-    let context = context.into();
-    move |source| RootfsError::Io { context, source }
-}
+use crate::rootfs::{io, RootfsError};
 
 #[derive(Debug, Clone, Hash)]
 enum Item {

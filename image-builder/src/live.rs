@@ -124,17 +124,22 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         l.file("etc/installer/authorized_keys", 0o644, inp.ssh_authorized_keys.join("\n") + "\n");
     }
     if let Some(agent) = &inp.agent {
-        l.host_file("usr/local/sbin/vm-harness-agent", agent, Some(0o755))
-            .file("etc/systemd/system/vm-harness-agent.service", 0o644, AGENT_UNIT)
-            .symlink(
-                "etc/systemd/system/sysinit.target.wants/vm-harness-agent.service",
-                "/etc/systemd/system/vm-harness-agent.service",
-            );
+        add_agent(&mut l, agent);
     }
     l
 }
 
-/// Same unit as vm-harness's test images (kept here so the release build needs no test crate).
+/// Adds the vm-harness test agent, started early by systemd (test images only: the live test
+/// image and the harness's Debian test root).
+pub fn add_agent(l: &mut Layer, agent: &std::path::Path) {
+    l.host_file("usr/local/sbin/vm-harness-agent", agent, Some(0o755))
+        .file("etc/systemd/system/vm-harness-agent.service", 0o644, AGENT_UNIT)
+        .symlink(
+            "etc/systemd/system/sysinit.target.wants/vm-harness-agent.service",
+            "/etc/systemd/system/vm-harness-agent.service",
+        );
+}
+
 const AGENT_UNIT: &str = "[Unit]\nDescription=vm-harness test agent (test images only)\nDefaultDependencies=no\nAfter=systemd-remount-fs.service\n\n[Service]\nExecStart=/usr/local/sbin/vm-harness-agent\nRestart=always\nRestartSec=1\n\n[Install]\nWantedBy=sysinit.target\n";
 
 /// Does a squashfs contain the test agent? (release images must not).

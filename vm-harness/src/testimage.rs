@@ -30,26 +30,6 @@ pub const MODULES: &[&str] = &[
     "overlay",
 ];
 
-/// The systemd unit that starts the agent in Debian test roots (never in release images).
-pub const AGENT_UNIT: &str = "[Unit]
-Description=vm-harness test agent (test images only)
-DefaultDependencies=no
-After=systemd-remount-fs.service
-
-[Service]
-ExecStart=/usr/local/sbin/vm-harness-agent
-Restart=always
-RestartSec=1
-
-[Install]
-WantedBy=sysinit.target
-";
-
-/// Where the agent lives in Debian test roots.
-pub const AGENT_PATH: &str = "usr/local/sbin/vm-harness-agent";
-/// Where its unit lives, and the link that enables it.
-pub const AGENT_UNIT_PATH: &str = "etc/systemd/system/vm-harness-agent.service";
-pub const AGENT_UNIT_LINK: &str = "etc/systemd/system/sysinit.target.wants/vm-harness-agent.service";
 /// The serial of the read-only disk that carries a Debian test root (see [`debian_machine`]).
 pub const ROOT_SERIAL: &str = "vmh-root";
 

@@ -117,12 +117,12 @@ fn assets() -> Result<TestAssets> {
         let base =
             image_builder::rootfs::ensure(&image_builder::rootfs::RootfsSpec::live(&[]), &cache_dir())?;
         let mut layer = Layer::new();
-        layer
-            .host_tree(&format!("usr/lib/modules/{}", kernel.version), &kernel.modules_dir())
-            .host_file(testimage::AGENT_PATH, &agent, Some(0o755))
-            .file(testimage::AGENT_UNIT_PATH, 0o644, testimage::AGENT_UNIT)
-            .symlink(testimage::AGENT_UNIT_LINK, "/etc/systemd/system/vm-harness-agent.service")
-            .file("etc/hostname", 0o644, "testvm\n");
+        layer.host_tree(&format!("usr/lib/modules/{}", kernel.version), &kernel.modules_dir()).file(
+            "etc/hostname",
+            0o644,
+            "testvm\n",
+        );
+        image_builder::live::add_agent(&mut layer, &agent);
         let out = target_dir().join("test-root").join("debian-root.squashfs");
         if squashfs::build(&base, &layer, squashfs::Compression::Zstd3, &out)? {
             let size = std::fs::metadata(&out)?.len();
@@ -194,14 +194,28 @@ fn choose_accel(a: &TestAssets) -> Result<&'static str> {
     Ok(v)
 }
 
-fn harness_env(cmd: &mut Command, a: &TestAssets) -> Result<()> {
+/// The environment VM tests and VM-booting commands need.
+fn harness_vars(a: &TestAssets) -> Result<Vec<(&'static str, std::ffi::OsString)>> {
     let accel = choose_accel(a)?;
     eprintln!("xtask: VMs use {accel}");
-    let dir = target_dir().join("vm-harness");
-    cmd.env("VM_HARNESS_ACCEL", accel)
-        .env("VM_HARNESS_ASSETS", manifest_path())
-        .env("VM_HARNESS_DIR", &dir)
-        .env("INSTALLER_CACHE", cache_dir());
+    Ok(vec![
+        ("VM_HARNESS_ACCEL", accel.into()),
+        ("VM_HARNESS_ASSETS", manifest_path().into()),
+        ("VM_HARNESS_DIR", target_dir().join("vm-harness").into()),
+        ("INSTALLER_CACHE", cache_dir().into()),
+    ])
+}
+
+fn harness_env(cmd: &mut Command, a: &TestAssets) -> Result<()> {
+    cmd.envs(harness_vars(a)?);
+    Ok(())
+}
+
+/// The same environment for VMs this process starts itself.
+fn export_harness_env(a: &TestAssets) -> Result<()> {
+    for (k, v) in harness_vars(a)? {
+        std::env::set_var(k, v);
+    }
     Ok(())
 }
 
@@ -241,13 +255,7 @@ fn demo() -> Result<()> {
     // The main job so far: build the live image, boot it like a user would (BIOS, from CD) with a
     // blank disk, and show what the installer sees. (Unattended installs come with issue 6.)
     let a = assets()?;
-    let mut env = cargo();
-    harness_env(&mut env, &a)?;
-    for (k, v) in env.get_envs() {
-        if let Some(v) = v {
-            std::env::set_var(k, v);
-        }
-    }
+    export_harness_env(&a)?;
     let iso = a.live_iso.clone().context("no live ISO was built")?;
     phase("demo VM", || {
         let t = Instant::now();
@@ -272,13 +280,7 @@ fn demo() -> Result<()> {
 /// ISO size and boot-to-`installer ready` time (BIOS, CD, TCG unless KVM was probed to work).
 fn bench_image() -> Result<()> {
     let a = assets()?;
-    let mut env = cargo();
-    harness_env(&mut env, &a)?;
-    for (k, v) in env.get_envs() {
-        if let Some(v) = v {
-            std::env::set_var(k, v);
-        }
-    }
+    export_harness_env(&a)?;
     let iso = a.live_iso.clone().context("no live ISO was built")?;
     let size = std::fs::metadata(&iso)?.len();
     let mut times = vec![];
@@ -328,13 +330,7 @@ fn main() -> Result<()> {
         Cmd::CaptureHw => {
             let a = assets()?;
             run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;
-            let mut env = cargo();
-            harness_env(&mut env, &a)?;
-            for (k, v) in env.get_envs() {
-                if let Some(v) = v {
-                    std::env::set_var(k, v);
-                }
-            }
+            export_harness_env(&a)?;
             capture::capture(&workspace(), &a, &target_dir().join("debug/installer"))
         }
     }

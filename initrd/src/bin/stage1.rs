@@ -262,20 +262,16 @@ impl Stage1 {
             .ok_or_else(|| "the kernel command line has no root=live:LABEL=<volume id>".to_string())?;
         let dev = self.wait_for_medium(&label)?;
         log(&format!("live medium {label:?} on {dev}"));
-        let disk = std::fs::read_link(format!("/sys/class/block/{}", dev.trim_start_matches("/dev/")))
-            .ok()
-            .and_then(|p| {
-                let s = p.to_string_lossy().to_string();
-                // A partition's parent directory is its disk.
-                if Path::new(&format!("/sys/class/block/{}/partition", dev.trim_start_matches("/dev/")))
-                    .exists()
-                {
-                    p.parent().and_then(|d| d.file_name()).map(|d| format!("/dev/{}", d.to_string_lossy()))
-                } else {
-                    Some(s).map(|_| dev.clone())
-                }
-            })
-            .unwrap_or_else(|| dev.clone());
+        // The disk holding the medium: a partition's sysfs parent directory is its disk.
+        let name = dev.trim_start_matches("/dev/");
+        let disk = if Path::new(&format!("/sys/class/block/{name}/partition")).exists() {
+            std::fs::read_link(format!("/sys/class/block/{name}"))
+                .ok()
+                .and_then(|p| p.parent()?.file_name().map(|d| format!("/dev/{}", d.to_string_lossy())))
+                .unwrap_or_else(|| dev.clone())
+        } else {
+            dev.clone()
+        };
         let medium = Path::new("/run/installer/medium");
         let fstype = {
             let mut f = std::fs::File::open(&dev).map_err(|e| format!("opening {dev}: {e}"))?;

@@ -13,8 +13,6 @@ use crate::squashfs::{self, Compression};
 #[derive(Debug, Clone)]
 pub struct BuildInputs {
     pub live: LiveInputs,
-    pub stage1: PathBuf,
-    pub busybox: PathBuf,
     /// Cache directory (Debian root, packages).
     pub cache: PathBuf,
     pub out_dir: PathBuf,
@@ -23,6 +21,9 @@ pub struct BuildInputs {
     /// The serial console on the default boot entry.
     pub serial_default: bool,
     pub kernel_params: Vec<String>,
+    /// The kernel package installed into the Debian root (`linux-image-amd64`, or the concrete
+    /// `linux-image-<abi>-amd64` the test VMs boot).
+    pub kernel_package: String,
     /// Extra Debian packages (from the profile).
     pub packages: Vec<String>,
     /// An answer file embedded on the medium as /answer.toml.
@@ -61,8 +62,9 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     let mut phases = vec![];
     std::fs::create_dir_all(&b.out_dir).with_context(|| format!("creating {}", b.out_dir.display()))?;
     let base = timed(&mut phases, "Debian root (mmdebstrap, cached)", || {
-        Ok(rootfs::ensure(&RootfsSpec::live(&b.packages), &b.cache)?)
+        Ok(rootfs::ensure(&RootfsSpec::live(&b.kernel_package, &b.packages), &b.cache)?)
     })?;
+    let kernel_in_root = rootfs::kernel(&base)?;
     let squash = b.out_dir.join("filesystem.squashfs");
     timed(&mut phases, "squashfs", || {
         let layer = live::layer(&b.live);
@@ -71,11 +73,11 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     })?;
     let initrd = b.out_dir.join("initrd");
     timed(&mut phases, "initrd", || {
-        let data = initrd::live::build(&b.live.modules_dir(), &b.stage1, &b.busybox, &[])?;
+        let data = initrd::live::build(&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox, &[])?;
         std::fs::write(&initrd, data).with_context(|| format!("writing {}", initrd.display()))
     })?;
     let kernel = b.out_dir.join("bzImage");
-    std::fs::copy(b.live.vmlinuz(), &kernel).context("copying the kernel")?;
+    std::fs::copy(&kernel_in_root.vmlinuz, &kernel).context("copying the kernel")?;
     let iso = b.out_dir.join("installer.iso");
     timed(&mut phases, "ISO", || {
         let extra: Vec<(String, PathBuf)> =

@@ -41,27 +41,19 @@ const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or t
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
 pub struct LiveInputs {
-    /// Unpacked kernel package (boot/vmlinuz-<version>, lib/modules/<version>).
-    pub kernel_root: PathBuf,
-    pub kernel_version: String,
     /// The installer binary and our Nix modules (`installer/nix`).
     pub installer: PathBuf,
     pub nix_dir: PathBuf,
+    /// Our stage-1 and a static busybox: in the live initrd, and kept in the live system
+    /// (`/usr/lib/installer/`) so that `installer install` builds the target's initrd from them.
+    pub stage1: PathBuf,
+    pub busybox: PathBuf,
     /// Test images only: the vm-harness agent, started at boot. Release images never have it.
     pub agent: Option<PathBuf>,
     /// SSH public keys for root (from the profile); sshd starts only when there is one.
     pub ssh_authorized_keys: Vec<String>,
     /// Extra files (from the profile): path in the image → host file.
     pub files: Vec<(String, PathBuf)>,
-}
-
-impl LiveInputs {
-    pub fn vmlinuz(&self) -> PathBuf {
-        self.kernel_root.join("boot").join(format!("vmlinuz-{}", self.kernel_version))
-    }
-    pub fn modules_dir(&self) -> PathBuf {
-        self.kernel_root.join("lib/modules").join(&self.kernel_version)
-    }
 }
 
 const AUTOLOGIN_TTY: &str =
@@ -76,11 +68,29 @@ fi
 const NETWORK: &str = "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n";
 const READY_UNIT: &str = "[Unit]\nDescription=Tell the console that the installer is ready\nAfter=getty.target systemd-networkd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'for c in /dev/ttyS0 /dev/console; do echo \"installer ready\" > $c 2>/dev/null; done; true'\n\n[Install]\nWantedBy=multi-user.target\n";
 
+/// What only the live system has: `installer install` removes these from the installed system
+/// (the test agent is not listed: a test image's installed systems keep it for the tests).
+pub const LIVE_ONLY: &[&str] = &[
+    "etc/systemd/system/getty@tty1.service.d/autologin.conf",
+    "etc/systemd/system/serial-getty@.service.d/autologin.conf",
+    "etc/profile.d/installer.sh",
+    "etc/systemd/network/20-wired.network",
+    "etc/systemd/system/installer-ready.service",
+    "etc/systemd/system/multi-user.target.wants/installer-ready.service",
+    "usr/local/sbin/installer-ssh-keys",
+    "etc/systemd/system/installer-ssh-keys.service",
+    "etc/systemd/system/multi-user.target.wants/installer-ssh-keys.service",
+    "etc/installer/authorized_keys",
+    "usr/share/installer/live-only",
+];
+
 /// The layer that turns the Debian root into the live system.
 pub fn layer(inp: &LiveInputs) -> Layer {
     let mut l = Layer::new();
-    l.host_tree(&format!("usr/lib/modules/{}", inp.kernel_version), &inp.modules_dir())
-        .host_file("usr/local/bin/installer", &inp.installer, Some(0o755))
+    l.host_file("usr/local/bin/installer", &inp.installer, Some(0o755))
+        .host_file("usr/lib/installer/stage1", &inp.stage1, Some(0o755))
+        .host_file("usr/lib/installer/busybox", &inp.busybox, Some(0o755))
+        .file("usr/share/installer/live-only", 0o644, LIVE_ONLY.join("\n") + "\n")
         .host_tree("usr/share/installer/nix", &inp.nix_dir)
         .file("etc/hostname", 0o644, "installer\n")
         .file("etc/hosts", 0o644, "127.0.0.1 localhost\n127.0.1.1 installer\n::1 localhost\n")
@@ -153,10 +163,10 @@ mod tests {
 
     fn inputs(agent: Option<PathBuf>) -> LiveInputs {
         LiveInputs {
-            kernel_root: "/k".into(),
-            kernel_version: "6.1".into(),
             installer: "/bin/true".into(),
             nix_dir: "/nix".into(),
+            stage1: "/s".into(),
+            busybox: "/b".into(),
             agent,
             ssh_authorized_keys: vec!["ssh-ed25519 AAAA a@b".into()],
             files: vec![("/etc/motd".into(), "/tmp/motd".into())],

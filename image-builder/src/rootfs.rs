@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use initrd::modules::RootKernel;
 use runner::Cmd;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +15,8 @@ pub enum RootfsError {
     Run(#[from] runner::RunError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error("{0} has no kernel (boot/vmlinuz-<version> with usr/lib/modules/<version>/modules.dep)")]
+    NoKernel(PathBuf),
 }
 
 /// Wraps an I/O error with what was being done.
@@ -23,7 +26,7 @@ pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> R
 }
 
 /// The packages every live image has: systemd, the storage tools the installer drives, bootloaders,
-/// ssh and the Nix evaluator. The kernel is added separately (see [`install_kernel_modules`]).
+/// ssh and the Nix evaluator. The kernel package is named by the caller (see [`RootfsSpec::live`]).
 pub const LIVE_PACKAGES: &[&str] = &[
     "systemd-sysv",
     "udev",
@@ -45,6 +48,8 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "efibootmgr",
     "iproute2",
     "openssh-server",
+    "nftables",
+    "tzdata",
     "nix-bin",
     "procps",
     "less",
@@ -58,9 +63,11 @@ pub struct RootfsSpec {
 }
 
 impl RootfsSpec {
-    /// bookworm minbase with [`LIVE_PACKAGES`] plus `extra`.
-    pub fn live(extra: &[String]) -> Self {
+    /// bookworm minbase with [`LIVE_PACKAGES`], the kernel package (`linux-image-amd64` or a
+    /// concrete `linux-image-<abi>-amd64`) and `extra`.
+    pub fn live(kernel_package: &str, extra: &[String]) -> Self {
         let mut packages: Vec<String> = LIVE_PACKAGES.iter().map(|s| s.to_string()).collect();
+        packages.push(kernel_package.to_string());
         packages.extend(extra.iter().cloned());
         packages.sort();
         packages.dedup();
@@ -75,6 +82,26 @@ impl RootfsSpec {
     }
 }
 
+/// Detaches (lazily, deepest first) every mount at or below `dir`.
+fn unmount_below(dir: &Path) {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else { return };
+    let mut points: Vec<&str> = mounts
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|m| Path::new(m).starts_with(dir))
+        .collect();
+    points.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    for m in points {
+        tracing::warn!("unmounting {m}, left behind by an interrupted build");
+        let _ = Cmd::new("detaching a stale mount", "umount").arg("--lazy").arg(m).run();
+    }
+}
+
+/// Finds the (newest) kernel installed in `root` (see [`initrd::modules::kernel_in_root`]).
+pub fn kernel(root: &Path) -> Result<RootKernel, RootfsError> {
+    initrd::modules::kernel_in_root(root).ok_or_else(|| RootfsError::NoKernel(root.to_path_buf()))
+}
+
 /// Returns the root directory for `spec` under `cache/rootfs/`, running mmdebstrap when absent.
 /// The directory is shared: callers must not modify it (see [`crate::squashfs::Layer`]).
 pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
@@ -86,6 +113,8 @@ pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
     let t = Instant::now();
     tracing::info!("building the Debian root {} with mmdebstrap", spec.key());
     if entry.exists() {
+        // An interrupted mmdebstrap can leave /proc, /sys and /dev mounts inside its root.
+        unmount_below(&entry);
         std::fs::remove_dir_all(&entry).map_err(io(format!("removing {}", entry.display())))?;
     }
     std::fs::create_dir_all(&entry).map_err(io(format!("creating {}", entry.display())))?;
@@ -101,6 +130,8 @@ pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
         .arg(format!("--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/ && cp -a {}/. \"$1\"/var/cache/apt/archives/", archives.display()))
         .arg(format!("--customize-hook=sync-out /var/cache/apt/archives {}", archives.display()))
         .arg("--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb")
+        // Our stage-1 replaces initramfs-tools' initrd (pulled in by the kernel package).
+        .arg("--customize-hook=rm -f \"$1\"/boot/initrd.img-*")
         .arg("--dpkgopt=path-exclude=/usr/share/man/*")
         .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
         .arg("--dpkgopt=path-include=/usr/share/doc/*/copyright")

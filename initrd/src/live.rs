@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::cpio::{Archive, CpioError};
 use crate::modules::{normalize_name, ModuleError, ModuleTree};
+use crate::stage1::config::Config;
 
 /// What CD, USB, SATA, NVMe, virtio and VirtualBox/VMware/Hyper-V machines need to reach a live
 /// medium, plus the filesystems of the medium and the overlay.
@@ -75,11 +76,25 @@ pub fn build(
     busybox: &Path,
     extra: &[String],
 ) -> Result<Vec<u8>, LiveInitrdError> {
-    let tree = ModuleTree::open(modules_dir)?;
     let mut names: Vec<String> = LIVE_MODULES.iter().map(|s| s.to_string()).collect();
     names.extend(extra.iter().cloned());
-    let names: Vec<String> =
-        names.into_iter().filter(|n| tree.path_of(n).is_some() || tree.is_builtin(n)).collect();
+    let mut a = with_modules(modules_dir, stage1, busybox, &names)?;
+    let config = Config { modules: ALWAYS.iter().map(|s| s.to_string()).collect(), root: None };
+    a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
+    Ok(a.to_gzip()?)
+}
+
+/// An archive with stage-1 as `/init`, busybox, and the named modules (those this kernel has)
+/// with their dependencies and the matching `modules.dep`/`modules.alias`/`modules.softdep`.
+pub(crate) fn with_modules(
+    modules_dir: &Path,
+    stage1: &Path,
+    busybox: &Path,
+    names: &[String],
+) -> Result<Archive, LiveInitrdError> {
+    let tree = ModuleTree::open(modules_dir)?;
+    let names: Vec<&String> =
+        names.iter().filter(|n| tree.path_of(n).is_some() || tree.is_builtin(n)).collect();
     let files = tree.resolve(&names)?;
     let kver = modules_dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let read = |p: &Path| {
@@ -116,7 +131,5 @@ pub fn build(
         0o644,
         read(&modules_dir.join("modules.softdep")).unwrap_or_default(),
     )?;
-    let config = format!("{{\"modules\": {:?}}}\n", ALWAYS);
-    a.file("etc/stage1.json", 0o644, config)?;
-    Ok(a.to_gzip()?)
+    Ok(a)
 }

@@ -263,3 +263,29 @@ kernel/drivers/usb/storage/usb-storage.ko: kernel/drivers/scsi/scsi_mod.ko kerne
         assert_eq!(ModuleTree::parse(Path::new("/m"), "a.ko: b.ko\nbogus\n", HashSet::new()).unwrap_err(), 2);
     }
 }
+
+/// The kernel a root filesystem carries (`boot/vmlinuz-<version>`, `usr/lib/modules/<version>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootKernel {
+    pub version: String,
+    pub vmlinuz: std::path::PathBuf,
+    pub modules_dir: std::path::PathBuf,
+}
+
+/// Finds the newest kernel in `root` that has its modules (with `modules.dep`).
+pub fn kernel_in_root(root: &Path) -> Option<RootKernel> {
+    let boot = root.join("boot");
+    let mut versions: Vec<String> = std::fs::read_dir(&boot)
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.strip_prefix("vmlinuz-").map(str::to_string))
+        .filter(|v| root.join("usr/lib/modules").join(v).join("modules.dep").exists())
+        .collect();
+    versions.sort();
+    let version = versions.pop()?;
+    Some(RootKernel {
+        vmlinuz: boot.join(format!("vmlinuz-{version}")),
+        modules_dir: root.join("usr/lib/modules").join(&version),
+        version,
+    })
+}

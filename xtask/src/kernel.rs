@@ -15,6 +15,8 @@ pub struct Kernel {
     pub root: PathBuf,
     /// `uname -r`.
     pub version: String,
+    /// The Debian package, e.g. `linux-image-6.1.0-56-amd64`; the images install the same one.
+    pub package: String,
 }
 
 impl Kernel {
@@ -66,7 +68,9 @@ fn newest_cached(dir: &Path) -> Option<PathBuf> {
 
 fn read_cached(entry: &Path) -> Result<Kernel> {
     let version = std::fs::read_to_string(entry.join(".complete"))?.trim().to_string();
-    Ok(Kernel { root: entry.join("root"), version })
+    let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let package = name.split('_').next().unwrap_or_default().to_string();
+    Ok(Kernel { root: entry.join("root"), version, package })
 }
 
 /// Returns the cached kernel, downloading it first when the archive has a version we lack.
@@ -121,7 +125,7 @@ pub fn ensure(cache: &Path) -> Result<Kernel> {
     std::fs::remove_dir_all(&dl)?;
     std::fs::write(entry.join(".complete"), format!("{version}\n"))?;
     eprintln!("xtask: kernel {version} ready in {:.1}s", t.elapsed().as_secs_f64());
-    Ok(Kernel { root, version })
+    Ok(Kernel { root, version, package: pkg })
 }
 
 fn run(cmd: &mut Command) -> Result<()> {

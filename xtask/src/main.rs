@@ -114,14 +114,19 @@ fn assets() -> Result<TestAssets> {
         Ok(path)
     })?;
     let debian_root = phase("Debian test root", || {
-        let base =
-            image_builder::rootfs::ensure(&image_builder::rootfs::RootfsSpec::live(&[]), &cache_dir())?;
-        let mut layer = Layer::new();
-        layer.host_tree(&format!("usr/lib/modules/{}", kernel.version), &kernel.modules_dir()).file(
-            "etc/hostname",
-            0o644,
-            "testvm\n",
+        let base = image_builder::rootfs::ensure(
+            &image_builder::rootfs::RootfsSpec::live(&kernel.package, &[]),
+            &cache_dir(),
+        )?;
+        let in_root = image_builder::rootfs::kernel(&base)?;
+        anyhow::ensure!(
+            in_root.version == kernel.version,
+            "the Debian root has kernel {} but the VMs boot {}",
+            in_root.version,
+            kernel.version
         );
+        let mut layer = Layer::new();
+        layer.file("etc/hostname", 0o644, "testvm\n");
         image_builder::live::add_agent(&mut layer, &agent);
         let out = target_dir().join("test-root").join("debian-root.squashfs");
         if squashfs::build(&base, &layer, squashfs::Compression::Zstd3, &out)? {
@@ -136,21 +141,20 @@ fn assets() -> Result<TestAssets> {
         let build = |name: &str, agent: Option<PathBuf>| -> Result<PathBuf> {
             let inputs = image_builder::build::BuildInputs {
                 live: image_builder::live::LiveInputs {
-                    kernel_root: kernel.root.clone(),
-                    kernel_version: kernel.version.clone(),
                     installer: installer.clone(),
                     nix_dir: workspace().join("installer/nix"),
+                    stage1: stage1.clone(),
+                    busybox: PathBuf::from("/bin/busybox"),
                     agent,
                     ssh_authorized_keys: vec![],
                     files: vec![],
                 },
-                stage1: stage1.clone(),
-                busybox: PathBuf::from("/bin/busybox"),
                 cache: cache_dir(),
                 out_dir: target_dir().join("images").join(name),
                 release: false,
                 serial_default: true,
                 kernel_params: vec![],
+                kernel_package: kernel.package.clone(),
                 packages: vec![],
                 answer: None,
                 volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),

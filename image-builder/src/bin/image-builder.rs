@@ -29,11 +29,9 @@ struct Cli {
     /// xz+BCJ squashfs (smallest, slow) instead of zstd-3.
     #[arg(long)]
     release: bool,
-    /// The unpacked Debian kernel package (boot/, lib/modules/) and its version.
-    #[arg(long)]
-    kernel_root: PathBuf,
-    #[arg(long)]
-    kernel_version: String,
+    /// The Debian kernel package installed into the image.
+    #[arg(long, default_value = "linux-image-amd64")]
+    kernel_package: String,
     /// Our binaries: the installer and stage-1 (static), and for test images the agent.
     #[arg(long)]
     installer: PathBuf,
@@ -67,10 +65,10 @@ fn main() -> Result<()> {
     }
     let b = BuildInputs {
         live: LiveInputs {
-            kernel_root: cli.kernel_root,
-            kernel_version: cli.kernel_version,
             installer: cli.installer,
             nix_dir: cli.nix_dir,
+            stage1: cli.stage1,
+            busybox: cli.busybox,
             agent: if profile.agent { cli.agent } else { None },
             ssh_authorized_keys: profile.ssh_authorized_keys,
             files: profile
@@ -83,13 +81,12 @@ fn main() -> Result<()> {
                 })
                 .collect(),
         },
-        stage1: cli.stage1,
-        busybox: cli.busybox,
         cache: cli.cache,
         out_dir: cli.out,
         release: cli.release,
         serial_default: profile.serial_console,
         kernel_params: profile.kernel_params,
+        kernel_package: cli.kernel_package,
         packages: profile.packages,
         answer: cli.answer,
         volid: cli.volid,

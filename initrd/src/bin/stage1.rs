@@ -1,4 +1,4 @@
-//! Stage 1 of the live system: PID 1 of our initrd (see `initrd::stage1`).
+//! Stage 1: PID 1 of our initrd, for the live system and for installed systems (see `initrd::stage1`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -7,18 +7,12 @@ use std::time::{Duration, Instant};
 
 use initrd::modules::ModuleTree;
 use initrd::stage1::cmdline::Cmdline;
+use initrd::stage1::config::{mount_options, Config, DeviceRef, RootSpec};
 use initrd::stage1::{modalias, probe, sys};
-
-/// Stage-1's settings, written into the initrd by the builder.
-#[derive(serde::Deserialize, Default)]
-struct Config {
-    /// Modules always loaded (filesystems and helpers the medium needs).
-    #[serde(default)]
-    modules: Vec<String>,
-}
 
 struct Stage1 {
     cmd: Cmdline,
+    config: Config,
     tree: Option<ModuleTree>,
     aliases: Vec<modalias::Alias>,
     loaded: Vec<String>,
@@ -141,7 +135,136 @@ impl Stage1 {
         }
     }
 
+    /// The installed system's root: the initrd's description, overridden by `root=` and friends.
+    fn installed_root(&self) -> Option<RootSpec> {
+        let mut root = self.config.root.clone();
+        if let Some(dev) = &self.cmd.root {
+            let r = root.get_or_insert_with(|| RootSpec {
+                device: dev.clone(),
+                fs_type: "auto".into(),
+                options: vec![],
+                check: false,
+            });
+            r.device = dev.clone();
+        }
+        if let Some(r) = root.as_mut() {
+            if let Some(t) = &self.cmd.root_fs_type {
+                r.fs_type = t.clone();
+            }
+            if let Some(f) = &self.cmd.root_flags {
+                r.options = vec![f.clone()];
+            }
+        }
+        root
+    }
+
+    /// Finds a block device by UUID, label or path, coldplugging until it appears.
+    fn wait_for_device(&mut self, want: &DeviceRef) -> Result<(String, Option<probe::Identity>), String> {
+        let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
+        loop {
+            let new = self.coldplug();
+            let mut seen = vec![];
+            for name in Self::block_devices() {
+                let dev = format!("/dev/{name}");
+                let id = std::fs::File::open(&dev).ok().and_then(|mut f| probe::identify(&mut f));
+                let hit = match (want, &id) {
+                    (DeviceRef::Uuid(u), Some(i)) => i.uuid.eq_ignore_ascii_case(u),
+                    (DeviceRef::Label(l), Some(i)) => i.label.as_deref() == Some(l.as_str()),
+                    (DeviceRef::Path(p), _) => {
+                        std::fs::canonicalize(p).is_ok_and(|c| c == Path::new(&dev)) || p == &dev
+                    }
+                    _ => false,
+                };
+                self.trace(&format!("{dev}: {id:?}"));
+                if hit {
+                    return Ok((dev, id));
+                }
+                seen.push(match id {
+                    Some(i) => format!("{dev} ({} UUID={})", i.fs_type, i.uuid),
+                    None => dev,
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the root device {want} did not appear within {}s; found: {}",
+                    self.cmd.timeout_secs,
+                    if seen.is_empty() { "no block devices".to_string() } else { seen.join(", ") }
+                ));
+            }
+            if new == 0 {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        }
+    }
+
+    /// Checks the root filesystem with the fsck the initrd carries (`e2fsck -p` for ext*).
+    fn fsck(&self, dev: &str, fs_type: &str) -> Result<(), String> {
+        if !fs_type.starts_with("ext") {
+            self.trace(&format!("no check for {fs_type} at boot"));
+            return Ok(());
+        }
+        let e2fsck = Path::new("/sbin/e2fsck");
+        if !e2fsck.exists() {
+            log("this initrd has no e2fsck; not checking the root filesystem");
+            return Ok(());
+        }
+        log(&format!("checking {dev}"));
+        let st =
+            Command::new(e2fsck).args(["-p", dev]).status().map_err(|e| format!("running e2fsck: {e}"))?;
+        match st.code() {
+            Some(0) => Ok(()),
+            Some(1) => {
+                log("e2fsck corrected errors on the root filesystem");
+                Ok(())
+            }
+            Some(2) | Some(3) => {
+                log("e2fsck corrected errors and asks for a reboot");
+                sys::reboot_now();
+                Ok(())
+            }
+            other => Err(format!(
+                "e2fsck found errors on {dev} it could not correct (exit {other:?}); run e2fsck {dev} by hand"
+            )),
+        }
+    }
+
+    fn boot_installed(&mut self, root: &RootSpec) -> Result<(), String> {
+        let want = DeviceRef::parse(&root.device);
+        let (dev, id) = self.wait_for_device(&want)?;
+        let fs_type = match (root.fs_type.as_str(), &id) {
+            ("auto", Some(i)) => i.fs_type.to_string(),
+            (t, _) => t.to_string(),
+        };
+        log(&format!("root {want} on {dev} ({fs_type})"));
+        if root.check {
+            self.fsck(&dev, &fs_type)?;
+        }
+        let (flags, data) = mount_options(&root.options);
+        let sysroot = Path::new("/sysroot");
+        sys::mount(&dev, sysroot, &fs_type, flags, &data)
+            .map_err(|e| format!("mounting {dev} ({fs_type}, {data:?}) on /sysroot: {e}"))?;
+        if !sysroot.join(self.cmd.init.trim_start_matches('/')).exists() {
+            let _ = sys::umount(sysroot);
+            return Err(format!("{dev} has no {}: is it the root filesystem?", self.cmd.init));
+        }
+        self.switch(sysroot, "switching to the installed system")
+    }
+
+    fn switch(&self, root: &Path, what: &str) -> Result<(), String> {
+        for m in ["dev", "proc", "sys", "run"] {
+            sys::move_mount(&Path::new("/").join(m), &root.join(m))
+                .map_err(|e| format!("moving /{m}: {e}"))?;
+        }
+        log(what);
+        Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
+    }
+
     fn boot(&mut self) -> Result<(), String> {
+        if self.cmd.live_label.is_none() && self.cmd.live_url.is_none() && !self.cmd.live_initrd {
+            if let Some(root) = self.installed_root() {
+                return self.boot_installed(&root);
+            }
+        }
         let squash = if self.cmd.live_initrd {
             let p = PathBuf::from("/live/filesystem.squashfs");
             if !p.exists() {
@@ -329,12 +452,7 @@ impl Stage1 {
             ),
         )
         .map_err(|e| format!("mounting the overlay: {e}"))?;
-        for m in ["dev", "proc", "sys", "run"] {
-            sys::move_mount(&Path::new("/").join(m), &root.join(m))
-                .map_err(|e| format!("moving /{m}: {e}"))?;
-        }
-        log("switching to the live system");
-        Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
+        self.switch(root, "switching to the live system")
     }
 }
 
@@ -367,12 +485,13 @@ fn main() {
             .map(|t| modalias::parse_aliases(&t))
             .unwrap_or_default(),
         cmd,
+        config,
         loaded: vec![],
     };
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));
     }
-    for m in config.modules.iter().chain(s.cmd.modules.clone().iter()) {
+    for m in s.config.modules.clone().iter().chain(s.cmd.modules.clone().iter()) {
         if let Err(e) = s.load(m) {
             log(&format!("module {m}: {e}"));
         }

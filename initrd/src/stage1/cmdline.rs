@@ -9,6 +9,12 @@ pub struct Cmdline {
     pub live_url: Option<String>,
     /// `root=live:initrd`: the squashfs is inside the initrd (netboot).
     pub live_initrd: bool,
+    /// `root=UUID=…`, `root=LABEL=…`, `root=/dev/…`: the installed system's root (overrides the
+    /// root description in the initrd).
+    pub root: Option<String>,
+    /// `rootfstype=`, `rootflags=`.
+    pub root_fs_type: Option<String>,
+    pub root_flags: Option<String>,
     /// `findiso=/path/x.iso`: the medium is an ISO file on some filesystem.
     pub findiso: Option<String>,
     pub copytoram: bool,
@@ -39,8 +45,12 @@ impl Cmdline {
                         if u.starts_with("http://") || u.starts_with("https://") {
                             c.live_url = Some(u.to_string());
                         }
+                    } else if !v.is_empty() {
+                        c.root = Some(v.to_string());
                     }
                 }
+                "rootfstype" => c.root_fs_type = Some(v.to_string()),
+                "rootflags" => c.root_flags = Some(v.to_string()),
                 "findiso" => c.findiso = Some(v.to_string()),
                 "copytoram" => c.copytoram = v != "0",
                 "boot.shell_on_fail" => c.shell_on_fail = true,
@@ -72,5 +82,9 @@ mod tests {
         assert_eq!(h.live_url.as_deref(), Some("http://10.0.2.2:8000/live.squashfs"));
         assert!(h.debug1);
         assert_eq!(h.timeout_secs, 5);
+        let i = Cmdline::parse("root=UUID=1234 rootflags=subvol=@ rootfstype=btrfs");
+        assert_eq!(i.root.as_deref(), Some("UUID=1234"));
+        assert_eq!((i.root_fs_type.as_deref(), i.root_flags.as_deref()), (Some("btrfs"), Some("subvol=@")));
+        assert_eq!(i.live_label, None);
     }
 }

@@ -1,0 +1,76 @@
+//! Building an installed system's initrd: our stage-1 with a root description
+//! (`/etc/stage1.json`), the storage drivers and filesystem modules the root chain needs plus
+//! `boot.initrd.availableKernelModules`/`kernelModules`, and optional extra programs (fsck) with
+//! the libraries they link.
+
+use std::path::{Path, PathBuf};
+
+use crate::live::{with_modules, LiveInitrdError};
+use crate::stage1::config::{Config, RootSpec};
+
+/// Drivers that reach disks on common machines (coldplugged by modalias, so only what the machine
+/// has gets loaded).
+pub const STORAGE_MODULES: &[&str] = &[
+    "virtio_pci",
+    "virtio_blk",
+    "virtio_scsi",
+    "ahci",
+    "ata_piix",
+    "ata_generic",
+    "sd_mod",
+    "sr_mod",
+    "nvme",
+    "xhci_pci",
+    "ehci_pci",
+    "ohci_pci",
+    "uhci_hcd",
+    "usb_storage",
+    "uas",
+    "usbhid",
+    "hid_generic",
+    "vmw_pvscsi",
+    "hv_storvsc",
+    "mptspi",
+];
+
+/// What goes into an installed system's initrd.
+#[derive(Debug, Clone)]
+pub struct InstalledInitrd<'a> {
+    pub modules_dir: &'a Path,
+    pub stage1: &'a Path,
+    pub busybox: &'a Path,
+    pub root: RootSpec,
+    /// `boot.initrd.availableKernelModules` (coldplugged when the hardware is there).
+    pub available_modules: Vec<String>,
+    /// `boot.initrd.kernelModules` (always loaded).
+    pub kernel_modules: Vec<String>,
+    /// Extra files: (path in the initrd, host file), e.g. `sbin/e2fsck` and its libraries.
+    pub files: Vec<(String, PathBuf)>,
+}
+
+/// The kernel module for a filesystem type.
+pub fn fs_module(fs_type: &str) -> &str {
+    match fs_type {
+        "ext2" | "ext3" => "ext4",
+        "vfat" => "vfat",
+        other => other,
+    }
+}
+
+/// Builds the initrd (gzip).
+pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
+    let fs = fs_module(&i.root.fs_type).to_string();
+    let mut names: Vec<String> = STORAGE_MODULES.iter().map(|s| s.to_string()).collect();
+    names.extend(i.available_modules.iter().cloned());
+    names.extend(i.kernel_modules.iter().cloned());
+    names.push(fs.clone());
+    let mut a = with_modules(i.modules_dir, i.stage1, i.busybox, &names)?;
+    let mut always = vec![fs, "sd_mod".to_string()];
+    always.extend(i.kernel_modules.iter().cloned());
+    let config = Config { modules: always, root: Some(i.root.clone()) };
+    a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
+    for (path, host) in &i.files {
+        a.host_file(path.trim_start_matches('/'), host)?;
+    }
+    Ok(a.to_gzip()?)
+}

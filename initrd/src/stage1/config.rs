@@ -1,0 +1,101 @@
+//! `/etc/stage1.json`: what the initrd builder tells stage-1 (modules to load; for an installed
+//! system, the root filesystem and how to check it).
+
+use serde::{Deserialize, Serialize};
+
+/// The installed system's root filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RootSpec {
+    /// As in `fileSystems."/".device`: `/dev/disk/by-uuid/…`, `/dev/disk/by-label/…`, `UUID=…`,
+    /// `LABEL=…` or a device path.
+    pub device: String,
+    pub fs_type: String,
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Run fsck before mounting (`boot.initrd.checkJournalingFS` for journaling filesystems).
+    #[serde(default)]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// Modules always loaded.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Present in an installed system's initrd; absent in the live initrd.
+    #[serde(default)]
+    pub root: Option<RootSpec>,
+}
+
+/// How a device is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceRef {
+    Uuid(String),
+    Label(String),
+    Path(String),
+}
+
+impl DeviceRef {
+    pub fn parse(s: &str) -> DeviceRef {
+        if let Some(u) = s.strip_prefix("/dev/disk/by-uuid/").or_else(|| s.strip_prefix("UUID=")) {
+            DeviceRef::Uuid(u.to_string())
+        } else if let Some(l) = s.strip_prefix("/dev/disk/by-label/").or_else(|| s.strip_prefix("LABEL=")) {
+            DeviceRef::Label(l.replace("\\x20", " "))
+        } else {
+            DeviceRef::Path(s.to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DeviceRef::Uuid(u) => write!(f, "UUID={u}"),
+            DeviceRef::Label(l) => write!(f, "LABEL={l}"),
+            DeviceRef::Path(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+/// Mount flags and the data string for mount(2) from fstab-style options.
+pub fn mount_options(options: &[String]) -> (libc::c_ulong, String) {
+    let mut flags = 0;
+    let mut data = vec![];
+    for o in options.iter().flat_map(|o| o.split(',')) {
+        match o {
+            "" | "defaults" | "rw" | "auto" | "nofail" | "x-systemd.automount" => {}
+            "ro" => flags |= libc::MS_RDONLY,
+            "noatime" => flags |= libc::MS_NOATIME,
+            "nodiratime" => flags |= libc::MS_NODIRATIME,
+            "relatime" => flags |= libc::MS_RELATIME,
+            "nosuid" => flags |= libc::MS_NOSUID,
+            "nodev" => flags |= libc::MS_NODEV,
+            "noexec" => flags |= libc::MS_NOEXEC,
+            other => data.push(other.to_string()),
+        }
+    }
+    (flags, data.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_and_options() {
+        assert_eq!(DeviceRef::parse("/dev/disk/by-uuid/ab-cd"), DeviceRef::Uuid("ab-cd".into()));
+        assert_eq!(DeviceRef::parse("LABEL=nixos"), DeviceRef::Label("nixos".into()));
+        assert_eq!(DeviceRef::parse("/dev/vda2"), DeviceRef::Path("/dev/vda2".into()));
+        let (f, d) = mount_options(&["defaults".into(), "noatime,subvol=@,compress=zstd".into()]);
+        assert_eq!(f, libc::MS_NOATIME);
+        assert_eq!(d, "subvol=@,compress=zstd");
+        let c: Config = serde_json::from_str(
+            r#"{"modules":["ext4"],"root":{"device":"UUID=x","fsType":"ext4","options":[],"check":true}}"#,
+        )
+        .unwrap();
+        assert!(c.root.unwrap().check);
+        let live: Config = serde_json::from_str(r#"{"modules":["loop"]}"#).unwrap();
+        assert_eq!(live.root, None);
+    }
+}

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use runner::Secret;
 
 use crate::config;
+use crate::install;
 use crate::storage::{self, apply, probe};
 
 fn nix_value(v: &serde_json::Value) -> String {
@@ -165,6 +166,40 @@ pub enum Command {
     },
     /// Print the reference of every option (Markdown), like the manual's Appendix A.
     Options,
+    /// Install the system onto the target mounted at --root (nixos-install): copy it from the live
+    /// medium, apply <root>/etc/nixos/configuration.nix, build the initrd, install the bootloader.
+    Install {
+        #[arg(long, default_value = "/mnt")]
+        root: PathBuf,
+        /// Do not ask for a root password.
+        #[arg(long)]
+        no_root_passwd: bool,
+        /// Do not install or configure a bootloader (boot sectors and the ESP are not touched).
+        #[arg(long)]
+        no_bootloader: bool,
+        /// The system to copy (default: the live medium's squashfs).
+        #[arg(long, default_value = crate::install::LIVE_SQUASHFS)]
+        source: PathBuf,
+        /// Our stage-1 for the installed system's initrd.
+        #[arg(long, default_value = "/usr/lib/installer/stage1")]
+        stage1: PathBuf,
+        #[arg(long, default_value = "/usr/lib/installer/busybox")]
+        busybox: PathBuf,
+        /// Run a command in the installed system afterwards (nixos-install --chroot).
+        #[arg(long)]
+        chroot: bool,
+        /// The command for --chroot.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+    /// Run a command (or a login shell) inside the installed system (nixos-enter).
+    Enter {
+        #[arg(long, default_value = "/mnt")]
+        root: PathBuf,
+        /// The command; a login shell when empty.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// Unmount the target, close LUKS, deactivate LVM, stop RAID on the given disks.
     Teardown {
         #[arg(long, default_value = "/mnt")]
@@ -322,6 +357,51 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Options => {
             let list = config::reference()?;
             print!("{}", render_reference(&list));
+        }
+        Command::Install {
+            root,
+            no_root_passwd,
+            no_bootloader,
+            source,
+            stage1,
+            busybox,
+            chroot,
+            command,
+        } => {
+            if cli.log.is_none() {
+                let log = root.join("var/log/installer/install.log");
+                runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
+            }
+            let opts = install::InstallOptions {
+                root: root.clone(),
+                source,
+                no_root_passwd,
+                no_bootloader,
+                stage1,
+                busybox,
+            };
+            let r = install::install(&opts)?;
+            println!(
+                "installation finished: generation {}{}, {} files copied ({} MiB), {} already in place; bootloader: {}",
+                r.generation,
+                if r.new_generation { "" } else { " (unchanged)" },
+                r.copy.copied_files,
+                r.copy.copied_bytes >> 20,
+                r.copy.skipped_files,
+                r.bootloader
+            );
+            if chroot {
+                let code = install::enter::enter(&root, &command)?;
+                if code != 0 {
+                    bail!("the command in the installed system exited with {code}");
+                }
+            }
+        }
+        Command::Enter { root, command } => {
+            let code = install::enter::enter(&root, &command)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
         }
     }
     Ok(())

@@ -175,6 +175,8 @@ pub struct User {
     pub extra_groups: Vec<String>,
     pub shell: String,
     pub hashed_password: Option<String>,
+    #[serde(default)]
+    pub initial_hashed_password: Option<String>,
     pub openssh: OpensshUser,
 }
 

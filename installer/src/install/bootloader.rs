@@ -1,0 +1,182 @@
+//! From the evaluated configuration to the boot crate: where the kernels go, what GRUB searches,
+//! which loader to install where.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use boot::install::{self as bi, EspLocation};
+
+use super::generation::Generation;
+use crate::config::system::SystemConfig;
+
+/// A mount from /proc/self/mounts.
+#[derive(Debug, Clone)]
+pub struct Mount {
+    pub source: String,
+    pub target: PathBuf,
+    pub fs_type: String,
+    pub options: String,
+}
+
+pub fn mounts() -> Vec<Mount> {
+    std::fs::read_to_string("/proc/self/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4).then(|| Mount {
+                source: f[0].to_string(),
+                target: PathBuf::from(f[1].replace("\\040", " ")),
+                fs_type: f[2].to_string(),
+                options: f[3].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The mount holding `path` (the longest mount point that is a prefix of it).
+pub fn mount_of(path: &Path) -> Option<Mount> {
+    mounts().into_iter().filter(|m| path.starts_with(&m.target)).max_by_key(|m| m.target.as_os_str().len())
+}
+
+/// The filesystem UUID of a block device (blkid; the live system has udev but we do not rely on it).
+fn fs_uuid(dev: &str) -> Result<String> {
+    let out = runner::Cmd::new(format!("reading the UUID of {dev}"), "blkid")
+        .args(["-p", "-o", "value", "-s", "UUID", dev])
+        .run()?;
+    let u = out.stdout.trim().to_string();
+    if u.is_empty() {
+        bail!("{dev} has no filesystem UUID");
+    }
+    Ok(u)
+}
+
+/// How GRUB reaches a directory of the target: the UUID of the filesystem holding it, and the
+/// path inside that filesystem (with the btrfs subvolume, e.g. `/@/boot/kernels`).
+pub fn grub_path(root: &Path, dir_in_target: &str) -> Result<(String, String)> {
+    let abs = root.join(dir_in_target.trim_start_matches('/'));
+    let m = mount_of(&abs).with_context(|| format!("{} is on no mounted filesystem", abs.display()))?;
+    let rel = abs.strip_prefix(&m.target).expect("mount point is a prefix");
+    let mut path = String::new();
+    if m.fs_type == "btrfs" {
+        if let Some(sv) = m.options.split(',').find_map(|o| o.strip_prefix("subvol=")) {
+            let sv = sv.trim_matches('/');
+            if !sv.is_empty() {
+                path.push('/');
+                path.push_str(sv);
+            }
+        }
+    }
+    path.push('/');
+    path.push_str(&rel.to_string_lossy());
+    let path = path.trim_end_matches('/').to_string();
+    Ok((fs_uuid(&m.source)?, if path.is_empty() { "/".into() } else { path }))
+}
+
+/// The disk and partition number of a partition device, from sysfs.
+fn esp_location(dev: &str) -> Option<EspLocation> {
+    let name = Path::new(dev).file_name()?.to_string_lossy().to_string();
+    let sys = PathBuf::from("/sys/class/block").join(&name);
+    let partition: u32 = std::fs::read_to_string(sys.join("partition")).ok()?.trim().parse().ok()?;
+    let disk = std::fs::canonicalize(&sys).ok()?.parent()?.file_name()?.to_string_lossy().to_string();
+    Some(EspLocation { disk: format!("/dev/{disk}"), partition })
+}
+
+/// The distribution's name for menu entries.
+pub fn title(root: &Path) -> String {
+    std::fs::read_to_string(root.join("etc/os-release"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME=").map(|v| v.trim_matches('"').to_string()))
+        .unwrap_or_else(|| "Linux".into())
+}
+
+/// Writes kernels and the menu for every generation and installs the configured bootloader.
+pub fn install(
+    c: &SystemConfig,
+    root: &Path,
+    source: &Path,
+    gens: &[Generation],
+    serial: Option<boot::Serial>,
+) -> Result<String> {
+    let title = title(root);
+    let loader = &c.boot.loader;
+    if loader.systemd_boot.enable {
+        let esp_mp = &loader.efi.efi_sys_mount_point;
+        let esp = root.join(esp_mp.trim_start_matches('/'));
+        let mount = mount_of(&esp).filter(|m| m.target == esp);
+        let Some(mount) = mount else {
+            bail!("systemd-boot: the ESP ({esp_mp}) is not mounted at {}", esp.display());
+        };
+        let mut entries = vec![];
+        for g in gens {
+            let k = format!("EFI/installer/generation-{}-vmlinuz", g.number);
+            let i = format!("EFI/installer/generation-{}-initrd", g.number);
+            bi::install_file(&g.dir.join("kernel"), &esp.join(&k))?;
+            bi::install_file(&g.dir.join("initrd"), &esp.join(&i))?;
+            entries.push(boot::Generation {
+                number: g.number,
+                date: g.date.clone(),
+                kernel_version: g.kernel_version.clone(),
+                kernel: format!("/{k}"),
+                initrd: format!("/{i}"),
+                params: g.kernel_params.clone(),
+            });
+        }
+        let nvram = if loader.efi.can_touch_efi_variables && bi::efi_variables_writable() {
+            esp_location(&mount.source)
+        } else {
+            None
+        };
+        let efi_binary =
+            [source.join(bi::SYSTEMD_BOOT_EFI.trim_start_matches('/')), PathBuf::from(bi::SYSTEMD_BOOT_EFI)]
+                .into_iter()
+                .find(|p| p.exists())
+                .context("systemd-boot's EFI binary is missing (package systemd-boot-efi)")?;
+        bi::systemd_boot(&esp, &efi_binary, &title, &entries, 5, nvram.as_ref())?;
+        return Ok(format!("systemd-boot on the ESP {esp_mp}"));
+    }
+    if !loader.grub.enable {
+        return Ok("no bootloader configured".into());
+    }
+    let kdir = "/boot/kernels";
+    std::fs::create_dir_all(root.join("boot/kernels")).context("creating /boot/kernels")?;
+    let (uuid, path) = grub_path(root, kdir)?;
+    let mut entries = vec![];
+    for g in gens {
+        let k = format!("generation-{}-vmlinuz", g.number);
+        let i = format!("generation-{}-initrd", g.number);
+        bi::install_file(&g.dir.join("kernel"), &root.join("boot/kernels").join(&k))?;
+        bi::install_file(&g.dir.join("initrd"), &root.join("boot/kernels").join(&i))?;
+        let p = |f: &str| if path == "/" { format!("/{f}") } else { format!("{path}/{f}") };
+        entries.push(boot::Generation {
+            number: g.number,
+            date: g.date.clone(),
+            kernel_version: g.kernel_version.clone(),
+            kernel: p(&k),
+            initrd: p(&i),
+            params: g.kernel_params.clone(),
+        });
+    }
+    let boot_dir = root.join("boot");
+    let mut done = vec![];
+    if loader.grub.efi_support {
+        let esp = root.join(loader.efi.efi_sys_mount_point.trim_start_matches('/'));
+        let removable = loader.grub.efi_install_as_removable
+            || !loader.efi.can_touch_efi_variables
+            || !bi::efi_variables_writable();
+        bi::grub_efi(&boot_dir, &esp, removable, "installer")?;
+        done.push(if removable { "GRUB (UEFI, removable)" } else { "GRUB (UEFI, boot entry)" });
+    }
+    let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
+    if !devices.is_empty() {
+        bi::grub_bios(&boot_dir, &devices)?;
+        done.push("GRUB (BIOS)");
+    }
+    if done.is_empty() {
+        bail!("GRUB is enabled but has neither boot.loader.grub.device(s) nor efiSupport");
+    }
+    let menu = boot::grub::Menu { title, boot_fs_uuid: uuid, timeout_secs: 5, serial, generations: entries };
+    bi::write_atomic(&boot_dir.join("grub/grub.cfg"), &boot::grub::render(&menu)?)?;
+    Ok(format!("{} with /boot/grub/grub.cfg", done.join(" and ")))
+}

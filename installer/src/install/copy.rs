@@ -1,0 +1,299 @@
+//! Copying the system from the live medium's squashfs (the lower layer, so nothing of the live
+//! session leaks in) into the target, preserving owners, modes, timestamps, xattrs and hard links,
+//! and skipping what an earlier run already copied (same type, size, mtime, mode and owner).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+
+/// Totals of a copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CopyStats {
+    pub entries: u64,
+    pub bytes: u64,
+    /// Files copied (not skipped).
+    pub copied_files: u64,
+    pub copied_bytes: u64,
+    pub skipped_files: u64,
+}
+
+/// Progress so far against the totals counted up front.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub entries: u64,
+    pub total_entries: u64,
+    pub bytes: u64,
+    pub total_bytes: u64,
+}
+
+fn walk(
+    root: &Path,
+    exclude: &[PathBuf],
+    f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> Result<()>,
+) -> Result<()> {
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let dir = root.join(&rel);
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()
+            .with_context(|| format!("reading {}", dir.display()))?;
+        names.sort();
+        for name in names.into_iter().rev() {
+            let r = rel.join(&name);
+            let md = std::fs::symlink_metadata(root.join(&r))
+                .with_context(|| format!("reading {}", root.join(&r).display()))?;
+            f(&r, &md)?;
+            if md.is_dir() && !exclude.contains(&r) {
+                stack.push(r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Counts entries and bytes below `src`.
+pub fn measure(src: &Path, exclude: &[PathBuf]) -> Result<(u64, u64)> {
+    let (mut n, mut b) = (0, 0);
+    walk(src, exclude, &mut |_, md| {
+        n += 1;
+        if md.is_file() {
+            b += md.len();
+        }
+        Ok(())
+    })?;
+    Ok((n, b))
+}
+
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    a.file_type() == b.file_type()
+        && a.len() == b.len()
+        && a.mtime() == b.mtime()
+        && a.mtime_nsec() == b.mtime_nsec()
+        && a.mode() == b.mode()
+        && a.uid() == b.uid()
+        && a.gid() == b.gid()
+}
+
+fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
+    let Ok(names) = xattr::list(src) else { return Ok(()) };
+    for name in names {
+        if let Some(value) =
+            xattr::get(src, &name).with_context(|| format!("reading xattrs of {}", src.display()))?
+        {
+            xattr::set(dst, &name, &value)
+                .with_context(|| format!("setting xattr {:?} on {}", name, dst.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn set_meta(dst: &Path, md: &std::fs::Metadata) -> Result<()> {
+    std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()))
+        .with_context(|| format!("chown {}", dst.display()))?;
+    if !md.file_type().is_symlink() {
+        std::fs::set_permissions(dst, std::fs::Permissions::from_mode(md.mode() & 0o7777))
+            .with_context(|| format!("chmod {}", dst.display()))?;
+        let mtime = SystemTime::UNIX_EPOCH
+            + Duration::new(md.mtime().max(0) as u64, md.mtime_nsec().clamp(0, 999_999_999) as u32);
+        let f = std::fs::File::open(dst).with_context(|| format!("opening {}", dst.display()))?;
+        f.set_times(std::fs::FileTimes::new().set_modified(mtime))
+            .with_context(|| format!("setting the time of {}", dst.display()))?;
+    }
+    Ok(())
+}
+
+fn remove_any(p: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(md) if md.is_dir() => {
+            std::fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))
+        }
+        Ok(_) => std::fs::remove_file(p).with_context(|| format!("removing {}", p.display())),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Copies `src` into `dst`. Directories listed in `exclude` (relative) are created but their
+/// contents are not copied. `progress` is called now and then.
+pub fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    exclude: &[PathBuf],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CopyStats> {
+    let (total_entries, total_bytes) = measure(src, exclude)?;
+    let mut stats = CopyStats::default();
+    let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
+    let mut dirs: Vec<(PathBuf, std::fs::Metadata)> = vec![];
+    let mut last = Instant::now();
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    walk(src, exclude, &mut |rel, md| {
+        let s = src.join(rel);
+        let d = dst.join(rel);
+        stats.entries += 1;
+        let existing = std::fs::symlink_metadata(&d).ok();
+        let ft = md.file_type();
+        if ft.is_dir() {
+            if existing.as_ref().is_some_and(|e| !e.is_dir()) {
+                remove_any(&d)?;
+            }
+            if !d.is_dir() {
+                std::fs::create_dir(&d).with_context(|| format!("creating {}", d.display()))?;
+            }
+            dirs.push((d, md.clone()));
+        } else if ft.is_file() {
+            stats.bytes += md.len();
+            if md.nlink() > 1 {
+                if let Some(first) = links.get(&(md.dev(), md.ino())) {
+                    let first_md = std::fs::symlink_metadata(first)
+                        .with_context(|| format!("reading {}", first.display()))?;
+                    if existing
+                        .as_ref()
+                        .is_some_and(|e| e.ino() == first_md.ino() && e.dev() == first_md.dev())
+                    {
+                        stats.skipped_files += 1;
+                    } else {
+                        remove_any(&d)?;
+                        std::fs::hard_link(first, &d)
+                            .with_context(|| format!("linking {} to {}", d.display(), first.display()))?;
+                    }
+                    return Ok(());
+                }
+                links.insert((md.dev(), md.ino()), d.clone());
+            }
+            if existing.as_ref().is_some_and(|e| same_file(md, e)) {
+                stats.skipped_files += 1;
+            } else {
+                if existing.as_ref().is_some_and(|e| e.is_dir()) {
+                    remove_any(&d)?;
+                }
+                let tmp = d.with_file_name(format!(
+                    ".installer-tmp-{}",
+                    d.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+                ));
+                let _ = std::fs::remove_file(&tmp);
+                std::fs::copy(&s, &tmp).with_context(|| format!("copying {}", s.display()))?;
+                copy_xattrs(&s, &tmp)?;
+                set_meta(&tmp, md)?;
+                std::fs::rename(&tmp, &d).with_context(|| format!("renaming to {}", d.display()))?;
+                stats.copied_files += 1;
+                stats.copied_bytes += md.len();
+            }
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&s).with_context(|| format!("reading link {}", s.display()))?;
+            if std::fs::read_link(&d).ok().as_ref() != Some(&target) {
+                remove_any(&d)?;
+                std::os::unix::fs::symlink(&target, &d)
+                    .with_context(|| format!("creating link {}", d.display()))?;
+                std::os::unix::fs::lchown(&d, Some(md.uid()), Some(md.gid()))
+                    .with_context(|| format!("chown {}", d.display()))?;
+            }
+        } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() {
+            if existing.is_none() {
+                let (kind, major, minor) = if ft.is_fifo() {
+                    ("p", 0, 0)
+                } else {
+                    let rdev = md.rdev();
+                    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+                    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+                    (if ft.is_char_device() { "c" } else { "b" }, major, minor)
+                };
+                let mut cmd =
+                    runner::Cmd::new(format!("creating {}", d.display()), "mknod").arg(&d).arg(kind);
+                if kind != "p" {
+                    cmd = cmd.arg(major.to_string()).arg(minor.to_string());
+                }
+                cmd.run()?;
+                set_meta(&d, md)?;
+            }
+        }
+        if last.elapsed() > Duration::from_millis(500) {
+            last = Instant::now();
+            progress(Progress { entries: stats.entries, total_entries, bytes: stats.bytes, total_bytes });
+        }
+        Ok(())
+    })?;
+    // Directory times last, deepest first, once nothing more is written into them.
+    for (d, md) in dirs.iter().rev() {
+        set_meta(d, md)?;
+        if let Ok(names) = xattr::list(src.join(d.strip_prefix(dst).unwrap_or(d))) {
+            if names.count() > 0 {
+                copy_xattrs(&src.join(d.strip_prefix(dst).unwrap_or(d)), d)?;
+            }
+        }
+    }
+    progress(Progress { entries: stats.entries, total_entries, bytes: stats.bytes, total_bytes });
+    Ok(stats)
+}
+
+/// A progress printer: a bar redrawn in place on a terminal, a line every 10% otherwise.
+pub fn progress_printer(what: &'static str) -> impl FnMut(Progress) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let mut last_decile = u64::MAX;
+    move |p: Progress| {
+        let pct = if p.total_bytes == 0 { 100 } else { p.bytes * 100 / p.total_bytes };
+        let line = format!(
+            "{what}: {}/{} files, {}/{} MiB ({pct}%)",
+            p.entries,
+            p.total_entries,
+            p.bytes >> 20,
+            p.total_bytes >> 20
+        );
+        let mut err = std::io::stderr().lock();
+        if tty {
+            let width = 30;
+            let filled = (pct as usize * width / 100).min(width);
+            let _ = write!(err, "\r[{}{}] {line}", "#".repeat(filled), " ".repeat(width - filled));
+            if p.entries == p.total_entries {
+                let _ = writeln!(err);
+            }
+        } else if pct / 10 != last_decile {
+            last_decile = pct / 10;
+            let _ = writeln!(err, "{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_links_modes_and_skips_on_rerun() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        let dst = t.path().join("dst");
+        std::fs::create_dir_all(src.join("etc/sub")).unwrap();
+        std::fs::create_dir_all(src.join("boot")).unwrap();
+        std::fs::write(src.join("boot/vmlinuz"), b"k").unwrap();
+        std::fs::write(src.join("etc/a"), b"hello").unwrap();
+        std::os::unix::fs::chown(src.join("etc/a"), Some(12), Some(34)).unwrap();
+        std::fs::set_permissions(src.join("etc/a"), std::fs::Permissions::from_mode(0o4750)).unwrap();
+        std::fs::hard_link(src.join("etc/a"), src.join("etc/sub/b")).unwrap();
+        std::os::unix::fs::symlink("../a", src.join("etc/sub/l")).unwrap();
+        let mut calls = 0;
+        let s = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| calls += 1).unwrap();
+        assert!(calls >= 1);
+        assert_eq!(s.copied_files, 1, "{s:?}");
+        let a = std::fs::metadata(dst.join("etc/a")).unwrap();
+        assert_eq!((a.mode() & 0o7777, a.uid(), a.gid()), (0o4750, 12, 34));
+        assert_eq!(a.ino(), std::fs::metadata(dst.join("etc/sub/b")).unwrap().ino());
+        assert_eq!(std::fs::read_link(dst.join("etc/sub/l")).unwrap(), Path::new("../a"));
+        assert!(dst.join("boot").is_dir() && !dst.join("boot/vmlinuz").exists());
+        assert_eq!(std::fs::metadata(src.join("etc/a")).unwrap().mtime(), a.mtime(), "times are kept");
+        let again = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| {}).unwrap();
+        assert_eq!((again.copied_files, again.skipped_files), (0, 2), "{again:?}");
+        std::fs::write(dst.join("etc/sub/b"), b"changed").unwrap();
+        std::fs::remove_file(dst.join("etc/sub/l")).unwrap();
+        let third = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| {}).unwrap();
+        assert_eq!(third.copied_files, 1, "{third:?}");
+        assert_eq!(std::fs::read(dst.join("etc/sub/b")).unwrap(), b"hello");
+        assert!(dst.join("etc/sub/l").exists());
+    }
+}

@@ -1,0 +1,316 @@
+//! `installer install` (nixos-install): evaluate the target's configuration, copy the system from
+//! the live medium, activate the configuration, build the initrd, make a generation, install the
+//! bootloader, set the root password. Every step can run again: a second install onto the same
+//! target succeeds and changes nothing that matters.
+
+pub mod activate;
+pub mod bootloader;
+pub mod copy;
+pub mod enter;
+pub mod generation;
+pub mod users;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use initrd::stage1::config::RootSpec;
+
+use crate::config::{self, SystemConfig};
+
+/// Where the live system's squashfs (the copy source) is mounted by our stage-1.
+pub const LIVE_SQUASHFS: &str = "/run/installer/squashfs";
+
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    pub root: PathBuf,
+    /// The system to copy (default: the live squashfs).
+    pub source: PathBuf,
+    pub no_root_passwd: bool,
+    pub no_bootloader: bool,
+    /// Our stage-1 and busybox for the target's initrd.
+    pub stage1: PathBuf,
+    pub busybox: PathBuf,
+}
+
+/// What an install did.
+#[derive(Debug, Clone)]
+pub struct InstallReport {
+    pub copy: copy::CopyStats,
+    pub generation: u32,
+    pub new_generation: bool,
+    pub bootloader: String,
+}
+
+/// Writes a file through a temporary name and a rename, with `mode`.
+pub fn write_file(path: &Path, content: &str, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.installer-tmp",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    std::fs::write(&tmp, content).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Reads and evaluates `<root>/etc/nixos/configuration.nix`.
+pub fn evaluate(root: &Path) -> Result<SystemConfig> {
+    let file = root.join("etc/nixos/configuration.nix");
+    if !file.is_file() {
+        bail!(
+            "{} does not exist; run `installer generate-config --root {}` first",
+            file.display(),
+            root.display()
+        );
+    }
+    let v = config::evaluate(&file, None).with_context(|| format!("evaluating {}", file.display()))?;
+    serde_json::from_value(v).with_context(|| format!("reading the evaluated {}", file.display()))
+}
+
+/// The serial console the live system runs on (`console=ttyS0,115200` on its command line).
+pub fn live_serial_console() -> Option<boot::Serial> {
+    let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
+    cmdline.split_whitespace().filter_map(|w| w.strip_prefix("console=ttyS")).last().map(|rest| {
+        let (unit, speed) = rest.split_once(',').unwrap_or((rest, "115200"));
+        let speed = speed.trim_end_matches(|c: char| !c.is_ascii_digit());
+        boot::Serial { unit: unit.parse().unwrap_or(0), speed: speed.parse().unwrap_or(115200) }
+    })
+}
+
+/// The kernel command line of the new generation.
+pub fn kernel_params(c: &SystemConfig, serial: Option<boot::Serial>) -> String {
+    let mut p: Vec<String> = vec![];
+    if let Some(s) = serial {
+        p.push("console=tty0".into());
+        p.push(format!("console=ttyS{},{}", s.unit, s.speed));
+    }
+    p.extend(c.boot.kernel_params.iter().cloned());
+    p.join(" ")
+}
+
+/// Checks the configuration against the target before anything is written.
+fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
+    if !c.file_systems.contains_key("/") {
+        bail!("fileSystems.\"/\" is not defined");
+    }
+    if let Some(tz) = &c.time.time_zone {
+        if !o.source.join("usr/share/zoneinfo").join(tz).is_file() {
+            bail!("time.timeZone = {tz:?} is not a known time zone");
+        }
+    }
+    if !o.no_bootloader {
+        let l = &c.boot.loader;
+        if l.grub.enable && !l.systemd_boot.enable {
+            for d in l.grub.devices.iter().filter(|d| *d != "nodev") {
+                let dev = Path::new(d);
+                use std::os::unix::fs::FileTypeExt;
+                if !std::fs::metadata(dev).is_ok_and(|m| m.file_type().is_block_device()) {
+                    bail!("boot.loader.grub.device {d:?} is not a block device on this machine");
+                }
+            }
+        }
+        if l.systemd_boot.enable || l.grub.efi_support {
+            let esp = o.root.join(l.efi.efi_sys_mount_point.trim_start_matches('/'));
+            if !bootloader::mount_of(&esp).is_some_and(|m| m.target == esp) {
+                bail!(
+                    "boot.loader.efi.efiSysMountPoint ({}) is not mounted at {}",
+                    l.efi.efi_sys_mount_point,
+                    esp.display()
+                );
+            }
+        }
+    }
+    for p in [&o.stage1, &o.busybox] {
+        if !p.is_file() {
+            bail!("{} is missing (it goes into the installed system's initrd)", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// The root description stage-1 reads.
+pub fn root_spec(c: &SystemConfig) -> Result<RootSpec> {
+    let fs = c.file_systems.get("/").context("fileSystems.\"/\" is not defined")?;
+    let device = match (&fs.device, &fs.label) {
+        (Some(d), _) => d.clone(),
+        (None, Some(l)) => format!("LABEL={l}"),
+        (None, None) => bail!("fileSystems.\"/\" has neither device nor label"),
+    };
+    Ok(RootSpec {
+        device,
+        fs_type: fs.fs_type.clone(),
+        options: fs.options.clone(),
+        check: c.boot.initrd.check_journaling_fs && fs.fs_type.starts_with("ext"),
+    })
+}
+
+/// Files for the initrd: e2fsck and the libraries it links (read from the target).
+fn fsck_files(root: &Path, fs_type: &str) -> Result<Vec<(String, PathBuf)>> {
+    if !fs_type.starts_with("ext") {
+        return Ok(vec![]);
+    }
+    let bin = root.join("usr/sbin/e2fsck");
+    let out = runner::Cmd::new("listing e2fsck's libraries", "ldd").arg(&bin).run()?;
+    let mut files = vec![("sbin/e2fsck".to_string(), bin)];
+    for l in out.stdout.lines() {
+        let path = match l.split_once("=>") {
+            Some((_, rhs)) => rhs.split_whitespace().next().unwrap_or(""),
+            None => l.split_whitespace().next().unwrap_or(""),
+        };
+        if path.starts_with('/') {
+            let in_root = root.join(path.trim_start_matches('/'));
+            let host = if in_root.exists() { in_root } else { PathBuf::from(path) };
+            files.push((
+                path.trim_start_matches('/').to_string(),
+                std::fs::canonicalize(&host).unwrap_or(host),
+            ));
+        }
+    }
+    Ok(files)
+}
+
+/// The evaluated system as saved in a generation: without password hashes.
+fn system_json(c: &SystemConfig) -> String {
+    let mut c = c.clone();
+    for u in c.users.users.values_mut() {
+        if u.hashed_password.is_some() {
+            u.hashed_password = Some("<hashed>".into());
+        }
+        if u.initial_hashed_password.is_some() {
+            u.initial_hashed_password = Some("<hashed>".into());
+        }
+    }
+    serde_json::to_string_pretty(&c).expect("serializable") + "\n"
+}
+
+fn step(msg: &str) {
+    eprintln!("installer: {msg}");
+    tracing::info!("{msg}");
+}
+
+/// Runs the whole install.
+pub fn install(o: &InstallOptions) -> Result<InstallReport> {
+    let root = &o.root;
+    if !o.source.join("usr").is_dir() {
+        bail!(
+            "the system to copy ({}) is not there: run the install from the live system, or pass --source",
+            o.source.display()
+        );
+    }
+    step("evaluating the configuration");
+    let c = evaluate(root)?;
+    for w in &c.warnings {
+        eprintln!("warning: {w}");
+    }
+    validate(&c, o)?;
+
+    step(&format!("copying the system from {} to {}", o.source.display(), root.display()));
+    let mut printer = copy::progress_printer("copying");
+    let stats = copy::copy_tree(&o.source, root, &[PathBuf::from("boot")], &mut printer)?;
+    step(&format!(
+        "copied {} files ({} MiB), {} already in place",
+        stats.copied_files,
+        stats.copied_bytes >> 20,
+        stats.skipped_files
+    ));
+
+    step("activating the configuration");
+    activate::activate(&c, &o.source, root)?;
+
+    step("building the initrd");
+    let kernel =
+        initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
+    let spec = root_spec(&c)?;
+    let files = fsck_files(root, &spec.fs_type)?;
+    let initrd_bytes = initrd::installed::build(&initrd::installed::InstalledInitrd {
+        modules_dir: &kernel.modules_dir,
+        stage1: &o.stage1,
+        busybox: &o.busybox,
+        root: spec,
+        available_modules: c.boot.initrd.available_kernel_modules.clone(),
+        kernel_modules: c.boot.initrd.kernel_modules.clone(),
+        files,
+    })
+    .context("building the initrd")?;
+
+    let serial = live_serial_console();
+    let confdir = root.join("etc/nixos");
+    let mut configuration = vec![];
+    for e in std::fs::read_dir(&confdir).with_context(|| format!("reading {}", confdir.display()))?.flatten()
+    {
+        if e.path().is_file() {
+            configuration.push((e.file_name().to_string_lossy().to_string(), std::fs::read(e.path())?));
+        }
+    }
+    configuration.sort();
+    let content = generation::GenerationContent {
+        kernel: std::fs::read(&kernel.vmlinuz)
+            .with_context(|| format!("reading {}", kernel.vmlinuz.display()))?,
+        initrd: initrd_bytes,
+        kernel_version: kernel.version.clone(),
+        kernel_params: kernel_params(&c, serial),
+        system_json: system_json(&c),
+        configuration,
+    };
+    let (g, new_generation) = generation::ensure(root, &content)?;
+    step(&format!("generation {} ({})", g.number, if new_generation { "new" } else { "unchanged" }));
+
+    let bootloader = if o.no_bootloader {
+        "not installed (--no-bootloader)".to_string()
+    } else {
+        step("installing the bootloader");
+        bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
+    };
+    step(&format!("bootloader: {bootloader}"));
+
+    let root_hash = c.users.users.get("root").and_then(|u| u.hashed_password.clone());
+    if !o.no_root_passwd && root_hash.is_none() {
+        set_root_password(root)?;
+    }
+
+    write_file(&root.join("etc/NIXOS"), "", 0o644)?;
+    write_file(
+        &root.join("var/log/installer/installed"),
+        &format!(
+            "installer {}\ngeneration {}\ndate {}\nbootloader {}\n",
+            env!("CARGO_PKG_VERSION"),
+            g.number,
+            g.date,
+            bootloader
+        ),
+        0o644,
+    )?;
+    Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader })
+}
+
+/// Asks for the root password on the terminal and sets it with chpasswd (on stdin, never argv).
+fn set_root_password(root: &Path) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        eprintln!("installer: no terminal to ask for a root password; root cannot log in with a password (use --no-root-passwd to silence this)");
+        return Ok(());
+    }
+    for _ in 0..3 {
+        let a = rpassword::prompt_password("New root password: ").context("reading the password")?;
+        let b = rpassword::prompt_password("Retype new root password: ").context("reading the password")?;
+        if a != b {
+            eprintln!("The passwords do not match.");
+            continue;
+        }
+        if a.is_empty() {
+            eprintln!("Empty password; try again.");
+            continue;
+        }
+        let secret = runner::Secret::new(format!("root:{a}\n").into_bytes());
+        runner::Cmd::new("setting the root password", "chpasswd")
+            .arg("--root")
+            .arg(root)
+            .stdin_secret(&secret)
+            .run()?;
+        return Ok(());
+    }
+    bail!("the root password was not set")
+}

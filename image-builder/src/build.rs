@@ -26,6 +26,8 @@ pub struct BuildInputs {
     pub kernel_package: String,
     /// Extra Debian packages (from the profile).
     pub packages: Vec<String>,
+    /// CA certificates (PEM) stage-1 trusts for `root=live:https://`, concatenated into the initrd.
+    pub ca_certificates: Vec<PathBuf>,
     /// An answer file embedded on the medium as /answer.toml.
     pub answer: Option<PathBuf>,
     pub volid: String,
@@ -73,7 +75,19 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     })?;
     let initrd = b.out_dir.join("initrd");
     timed(&mut phases, "initrd", || {
-        let data = initrd::live::build(&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox, &[])?;
+        let mut files = vec![];
+        if !b.ca_certificates.is_empty() {
+            let mut pem = Vec::new();
+            for c in &b.ca_certificates {
+                pem.extend(std::fs::read(c).with_context(|| format!("reading {}", c.display()))?);
+                pem.push(b'\n');
+            }
+            let bundle = b.out_dir.join("installer-ca.pem");
+            std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
+            files.push((initrd::stage1::http::EXTRA_CA.to_string(), bundle));
+        }
+        let data =
+            initrd::live::build(&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox, &[], &files)?;
         std::fs::write(&initrd, data).with_context(|| format!("writing {}", initrd.display()))
     })?;
     let kernel = b.out_dir.join("bzImage");

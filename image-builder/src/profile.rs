@@ -6,6 +6,7 @@
 //! serial_console = true                # the serial console on the default entry
 //! agent = false                        # the vm-harness test agent (test images only)
 //! ssh_authorized_keys = ["ssh-ed25519 AAAA… admin@example"]  # sshd on, for these keys
+//! ca_certificates = ["corp-ca.pem"]   # trusted by stage-1 for root=live:https:// (besides Mozilla's)
 //! [files]
 //! "/etc/motd" = "motd.txt"             # path in the image = file next to the profile
 //! ```
@@ -26,6 +27,9 @@ pub struct Profile {
     /// Root's SSH keys in the live system; sshd starts only when there is one.
     #[serde(default)]
     pub ssh_authorized_keys: Vec<String>,
+    /// CA certificates (PEM files, relative to the profile) stage-1 trusts for `root=live:https://`.
+    #[serde(default)]
+    pub ca_certificates: Vec<std::path::PathBuf>,
     /// Files to add: path in the live system → file on the build host (relative to the profile).
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, std::path::PathBuf>,

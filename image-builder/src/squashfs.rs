@@ -219,4 +219,23 @@ mod tests {
             assert!(listing.contains(p), "{p} not in {listing}");
         }
     }
+
+    #[test]
+    fn development_builds_use_zstd_and_release_builds_xz_with_the_x86_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("root");
+        std::fs::create_dir_all(base.join("usr/bin")).unwrap();
+        std::fs::copy("/bin/sh", base.join("usr/bin/sh")).unwrap();
+        let layer = Layer::new();
+        let stats = |comp: Compression, name: &str| {
+            let out = dir.path().join(name);
+            build(&base, &layer, comp, &out).unwrap();
+            Cmd::new("t", "unsquashfs").arg("-s").arg(&out).run().unwrap().stdout
+        };
+        let dev = stats(Compression::Zstd3, "dev.squashfs");
+        assert!(dev.contains("Compression zstd") && dev.contains("compression-level 3"), "{dev}");
+        let rel = stats(Compression::XzBcj, "release.squashfs");
+        assert!(rel.contains("Compression xz") && rel.contains("Filters selected: x86"), "{rel}");
+        assert!(rel.contains("Block size 1048576"), "{rel}");
+    }
 }

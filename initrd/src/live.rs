@@ -69,16 +69,21 @@ pub enum LiveInitrdError {
     Read { path: String, source: std::io::Error },
 }
 
-/// Builds the live initrd (gzip) for the kernel whose module directory is `modules_dir`.
+/// Builds the live initrd (gzip) for the kernel whose module directory is `modules_dir`, with
+/// extra `files` (path in the initrd, host file), e.g. CA certificates for `root=live:https://`.
 pub fn build(
     modules_dir: &Path,
     stage1: &Path,
     busybox: &Path,
     extra: &[String],
+    files: &[(String, std::path::PathBuf)],
 ) -> Result<Vec<u8>, LiveInitrdError> {
     let mut names: Vec<String> = LIVE_MODULES.iter().map(|s| s.to_string()).collect();
     names.extend(extra.iter().cloned());
     let mut a = with_modules(modules_dir, stage1, busybox, &names)?;
+    for (path, host) in files {
+        a.host_file(path.trim_start_matches('/'), host)?;
+    }
     let config = Config { modules: ALWAYS.iter().map(|s| s.to_string()).collect(), root: None };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     Ok(a.to_gzip()?)

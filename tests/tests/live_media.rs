@@ -338,3 +338,53 @@ fn sshd_stays_off_without_a_key() {
     // No host keys shipped in the image.
     m.fail("test -e /etc/ssh/ssh_host_ed25519_key").unwrap();
 }
+
+/// `root=live:https://…`: stage-1 brings up DHCP, fetches the squashfs over TLS from a host server
+/// whose certificate the test CA signed (the test image's initrd trusts that CA), and boots.
+#[test]
+fn initrd_http_fetches_the_squashfs_over_https() {
+    let a = TestAssets::load().expect("test assets");
+    let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
+    let nb = netboot_dir();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    struct Server(std::process::Child);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _server = Server(
+        std::process::Command::new("openssl")
+            .current_dir(&nb)
+            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(ca.join("server.pem"))
+            .arg("-key")
+            .arg(ca.join("server.key"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut m = live("https-root")
+        .memory_mib(1536)
+        .net(vm_harness::Net::user())
+        .kernel(
+            nb.join("bzImage"),
+            Some(nb.join("initrd-http")),
+            &format!(
+                "root=live:https://10.0.2.2:{port}/filesystem.squashfs boot.shell_on_fail console=ttyS0,115200"
+            ),
+        )
+        .start()
+        .unwrap();
+    m.wait_for_console_text(READY, Duration::from_secs(600)).expect("booted from the https download");
+    m.wait_for_agent().unwrap();
+    assert!(m.succeed("cat /proc/cmdline").unwrap().contains("root=live:https://10.0.2.2:"));
+    assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
+    let log = std::fs::read_to_string(m.serial_log()).unwrap();
+    assert!(
+        log.contains(&format!("stage-1: downloading https://10.0.2.2:{port}/filesystem.squashfs")),
+        "{log}"
+    );
+}

@@ -29,6 +29,10 @@ pub struct TestAssets {
     /// The same image built as a release (no agent), for comparison.
     #[serde(default)]
     pub release_iso: Option<PathBuf>,
+    /// A test CA the live test image's stage-1 trusts, with a server certificate (for the
+    /// guest's view of the host, 10.0.2.2) signed by it: `ca.pem`, `server.pem`, `server.key`.
+    #[serde(default)]
+    pub test_ca: Option<PathBuf>,
 }
 
 impl TestAssets {

@@ -6,8 +6,36 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 
 /// Debian packages the test suite and the demo need on the host.
-pub const HOST_PACKAGES: &[&str] =
-    &["qemu-system-x86", "qemu-utils", "ovmf", "ipxe-qemu", "busybox-static", "kmod", "cpio"];
+pub const HOST_PACKAGES: &[&str] = &[
+    // VMs.
+    "qemu-system-x86",
+    "qemu-utils",
+    "ovmf",
+    "ipxe-qemu",
+    // Initrds and kernel modules.
+    "busybox-static",
+    "kmod",
+    "cpio",
+    "binutils",
+    // Images: the Debian root, squashfs, ISO (isolinux + GRUB EFI on a FAT image), test CA.
+    "mmdebstrap",
+    "squashfs-tools",
+    "xorriso",
+    "isolinux",
+    "syslinux-common",
+    "grub-common",
+    "grub-pc-bin",
+    "grub-efi-amd64-bin",
+    "mtools",
+    "openssl",
+    // The disk engine's host tests and generate-config/eval on the host.
+    "util-linux",
+    "e2fsprogs",
+    "xfsprogs",
+    "btrfs-progs",
+    "dosfstools",
+    "nix-bin",
+];
 
 fn installed(pkg: &str) -> bool {
     Command::new("dpkg-query")

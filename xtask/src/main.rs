@@ -97,6 +97,58 @@ fn build_static(package: &str, bin: &str) -> Result<PathBuf> {
     Ok(dir.join(triple).join("release").join(bin))
 }
 
+/// A CA and a server certificate for the guest's view of the host (IP 10.0.2.2), made once with
+/// openssl into `target/test-ca/`.
+fn test_ca() -> Result<PathBuf> {
+    let dir = target_dir().join("test-ca");
+    if dir.join("server.pem").exists() {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let ext = dir.join("server.ext");
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:10.0.2.2\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )?;
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    run(Command::new("openssl").current_dir(&dir).args(["req", "-x509"]).args(ec).args([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=installer test CA",
+    ]))?;
+    run(Command::new("openssl").current_dir(&dir).arg("req").args(ec).args([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=10.0.2.2",
+    ]))?;
+    run(Command::new("openssl").current_dir(&dir).args([
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "3650",
+        "-extfile",
+        "server.ext",
+    ]))?;
+    Ok(dir)
+}
+
 fn manifest_path() -> PathBuf {
     target_dir().join(vm_harness::assets::MANIFEST_NAME)
 }
@@ -135,10 +187,13 @@ fn assets() -> Result<TestAssets> {
         }
         Ok(out)
     })?;
+    let test_ca = phase("test CA", test_ca)?;
     let (live_iso, release_iso) = phase("live test and release ISOs", || {
         let stage1 = build_static("initrd", "stage1")?;
         let installer = build_static("installer", "installer")?;
         let build = |name: &str, agent: Option<PathBuf>| -> Result<PathBuf> {
+            // Only the test image trusts the test CA (for root=live:https:// tests).
+            let ca_certificates = if agent.is_some() { vec![test_ca.join("ca.pem")] } else { vec![] };
             let inputs = image_builder::build::BuildInputs {
                 live: image_builder::live::LiveInputs {
                     installer: installer.clone(),
@@ -155,6 +210,7 @@ fn assets() -> Result<TestAssets> {
                 serial_default: true,
                 kernel_params: vec![],
                 kernel_package: kernel.package.clone(),
+                ca_certificates,
                 packages: vec![],
                 answer: None,
                 volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
@@ -166,6 +222,7 @@ fn assets() -> Result<TestAssets> {
     let a = TestAssets {
         live_iso: Some(live_iso),
         release_iso: Some(release_iso),
+        test_ca: Some(test_ca.clone()),
         debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),

@@ -87,6 +87,13 @@ fn main() -> Result<()> {
         serial_default: profile.serial_console,
         kernel_params: profile.kernel_params,
         kernel_package: cli.kernel_package,
+        ca_certificates: profile
+            .ca_certificates
+            .iter()
+            .map(|c| {
+                cli.profile.as_deref().and_then(|p| p.parent()).unwrap_or(std::path::Path::new(".")).join(c)
+            })
+            .collect(),
         packages: profile.packages,
         answer: cli.answer,
         volid: cli.volid,

@@ -243,7 +243,7 @@ impl Stage1 {
         let sysroot = Path::new("/sysroot");
         sys::mount(&dev, sysroot, &fs_type, flags, &data)
             .map_err(|e| format!("mounting {dev} ({fs_type}, {data:?}) on /sysroot: {e}"))?;
-        if !sysroot.join(self.cmd.init.trim_start_matches('/')).exists() {
+        if !initrd::stage1::sys::exists_in_root(sysroot, &self.cmd.init) {
             let _ = sys::umount(sysroot);
             return Err(format!("{dev} has no {}: is it the root filesystem?", self.cmd.init));
         }
@@ -456,7 +456,7 @@ impl Stage1 {
     }
 }
 
-const UDHCPC_SCRIPT: &str = "#!/bin/sh\ncase \"$1\" in\n  bound|renew)\n    /bin/busybox ifconfig \"$interface\" \"$ip\" netmask \"${subnet:-255.255.255.0}\" up\n    for r in $router; do /bin/busybox route add default gw \"$r\" dev \"$interface\"; break; done\n    ;;\nesac\nexit 0\n";
+const UDHCPC_SCRIPT: &str = "#!/bin/sh\ncase \"$1\" in\n  bound|renew)\n    /bin/busybox ifconfig \"$interface\" \"$ip\" netmask \"${subnet:-255.255.255.0}\" up\n    for r in $router; do /bin/busybox route add default gw \"$r\" dev \"$interface\"; break; done\n    : > /etc/resolv.conf; for d in $dns; do echo \"nameserver $d\" >> /etc/resolv.conf; done\n    ;;\nesac\nexit 0\n";
 
 fn shell(reason: &str) {
     log(&format!("{reason}; starting a shell (exit it to continue)"));

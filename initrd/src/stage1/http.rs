@@ -1,104 +1,80 @@
-//! A small HTTP/1.x client for stage-1's `root=live:http://…` (plain HTTP, as PXE setups serve it):
-//! follows redirects, checks Content-Length, streams to a file.
+//! Stage-1's download of `root=live:http(s)://…` with reqwest (rustls with Mozilla's roots plus
+//! any CA certificates the image carries in [`EXTRA_CA`], DNS from the DHCP lease via
+//! hickory): follows redirects, checks Content-Length, streams to a file.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-fn split_url(url: &str) -> Result<(String, u16, String), String> {
-    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported in stage-1")?;
-    let (hostport, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) => (h.to_string(), p.parse().map_err(|_| format!("bad port in {url}"))?),
-        None => (hostport.to_string(), 80),
-    };
-    Ok((host, port, path.to_string()))
+/// CA certificates (PEM) added by the image builder (profile `ca_certificates`), trusted besides
+/// the built-in Mozilla roots.
+pub const EXTRA_CA: &str = "/etc/ssl/installer-ca.pem";
+
+fn client(extra_ca: Option<&Path>) -> Result<reqwest::blocking::Client, String> {
+    let mut b = reqwest::blocking::Client::builder()
+        .user_agent("installer-stage1")
+        .connect_timeout(Duration::from_secs(20))
+        .timeout(None::<Duration>)
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if let Some(p) = extra_ca.filter(|p| p.exists()) {
+        let pem = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
+        for cert in
+            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{}: {e}", p.display()))?
+        {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    b.build().map_err(|e| format!("setting up the HTTP client: {e}"))
 }
 
-/// Downloads `url` into `dest`; returns the number of bytes.
+/// Downloads `url` (http or https) into `dest`; returns the number of bytes.
 pub fn download(url: &str, dest: &Path) -> Result<u64, String> {
-    let mut url = url.to_string();
-    for _ in 0..5 {
-        let (host, port, path) = split_url(&url)?;
-        let addr = (host.as_str(), port)
-            .to_socket_addrs()
-            .map_err(|e| format!("resolving {host}: {e}"))?
-            .next()
-            .ok_or("no address")?;
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(20))
-            .map_err(|e| format!("connecting to {addr}: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| e.to_string())?;
-        let req = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: installer-stage1\r\n\r\n");
-        s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-        let mut r = BufReader::new(s);
-        let mut status = String::new();
-        r.read_line(&mut status).map_err(|e| e.to_string())?;
-        let code: u16 = status
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or(format!("bad status line {status:?}"))?;
-        let mut length = None;
-        let mut location = None;
-        loop {
-            let mut h = String::new();
-            r.read_line(&mut h).map_err(|e| e.to_string())?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                match k.trim().to_ascii_lowercase().as_str() {
-                    "content-length" => length = v.trim().parse::<u64>().ok(),
-                    "location" => location = Some(v.trim().to_string()),
-                    _ => {}
-                }
-            }
-        }
-        if (300..400).contains(&code) {
-            url = location.ok_or("redirect without Location")?;
-            continue;
-        }
-        if code != 200 {
-            return Err(format!("HTTP {code}"));
-        }
-        let mut f = std::fs::File::create(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut n = 0u64;
-        loop {
-            let k = r.read(&mut buf).map_err(|e| format!("after {n} bytes: {e}"))?;
-            if k == 0 {
-                break;
-            }
-            f.write_all(&buf[..k]).map_err(|e| e.to_string())?;
-            n += k as u64;
-        }
-        if let Some(l) = length {
-            if l != n {
-                return Err(format!("short download: {n} of {l} bytes"));
-            }
-        }
-        return Ok(n);
+    download_with(url, dest, Some(Path::new(EXTRA_CA)))
+}
+
+/// [`download`] trusting the CA certificates in `extra_ca` (PEM) too.
+pub fn download_with(url: &str, dest: &Path, extra_ca: Option<&Path>) -> Result<u64, String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(format!("{url}: only http:// and https:// URLs are supported"));
     }
-    Err("too many redirects".into())
+    let mut resp = client(extra_ca)?.get(url).send().map_err(|e| error_chain(&e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    let length = resp.content_length();
+    let mut f = std::fs::File::create(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
+    let n = resp.copy_to(&mut f).map_err(|e| format!("reading the body: {}", error_chain(&e)))?;
+    f.flush().map_err(|e| e.to_string())?;
+    if let Some(l) = length {
+        if l != n {
+            return Err(format!("short download: {n} of {l} bytes"));
+        }
+    }
+    Ok(n)
+}
+
+/// The error with its causes (reqwest's top-level message alone says little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use std::io::Read;
+
     #[test]
-    fn splits_urls() {
-        assert_eq!(
-            split_url("http://10.0.2.2:8080/a/b.squashfs").unwrap(),
-            ("10.0.2.2".into(), 8080, "/a/b.squashfs".into())
-        );
-        assert_eq!(split_url("http://host").unwrap(), ("host".into(), 80, "/".into()));
-        assert!(split_url("ftp://x/y").is_err());
+    fn refuses_other_schemes() {
+        assert!(download("ftp://x/y", Path::new("/nonexistent")).unwrap_err().contains("only http"));
     }
 
     #[test]
@@ -117,7 +93,7 @@ mod tests {
                     }
                 }
                 if i == 0 {
-                    let _ = write!(c, "HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1:{port}/real\r\n\r\n");
+                    let _ = write!(c, "HTTP/1.0 302 Found\r\nContent-Length: 0\r\nLocation: http://127.0.0.1:{port}/real\r\n\r\n");
                 } else {
                     let _ = write!(c, "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello");
                 }

@@ -145,3 +145,63 @@ pub fn reboot_now() {
         libc::reboot(libc::RB_AUTOBOOT);
     }
 }
+
+/// Whether `path` exists inside `root`, following symlinks as they would resolve after
+/// switch_root (absolute link targets are relative to `root`, not to the initrd).
+pub fn exists_in_root(root: &Path, path: &str) -> bool {
+    let mut parts: Vec<String> =
+        path.split('/').filter(|p| !p.is_empty()).map(str::to_string).rev().collect();
+    let mut cur = PathBuf::new();
+    let mut hops = 0;
+    while let Some(part) = parts.pop() {
+        match part.as_str() {
+            "." => continue,
+            ".." => {
+                cur.pop();
+                continue;
+            }
+            _ => {}
+        }
+        let next = cur.join(&part);
+        let full = root.join(&next);
+        match std::fs::symlink_metadata(&full) {
+            Err(_) => return false,
+            Ok(md) if md.file_type().is_symlink() => {
+                hops += 1;
+                if hops > 40 {
+                    return false;
+                }
+                let Ok(target) = std::fs::read_link(&full) else { return false };
+                let t = target.to_string_lossy().to_string();
+                if t.starts_with('/') {
+                    cur = PathBuf::new();
+                }
+                parts.extend(t.split('/').filter(|p| !p.is_empty()).map(str::to_string).rev());
+            }
+            Ok(_) => cur = next,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlinks_resolve_inside_the_new_root() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        std::fs::create_dir_all(r.join("usr/sbin")).unwrap();
+        std::fs::create_dir_all(r.join("usr/lib/systemd")).unwrap();
+        std::fs::write(r.join("usr/lib/systemd/systemd"), "").unwrap();
+        std::os::unix::fs::symlink("usr/sbin", r.join("sbin")).unwrap();
+        std::os::unix::fs::symlink("/lib/systemd/systemd", r.join("usr/sbin/init")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", r.join("lib")).unwrap();
+        assert!(exists_in_root(r, "/sbin/init"));
+        std::fs::remove_file(r.join("usr/lib/systemd/systemd")).unwrap();
+        assert!(!exists_in_root(r, "/sbin/init"));
+        std::os::unix::fs::symlink("/loop", r.join("loop")).unwrap();
+        assert!(!exists_in_root(r, "/loop"));
+    }
+}

@@ -380,7 +380,8 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             fstype = "none".into();
             options.push("bind".to_string());
         } else {
-            let b = by_devno(&m.devno);
+            // btrfs mounts carry an anonymous device number: find the device by its name then.
+            let b = by_devno(&m.devno).or_else(|| by_name(m.source.rsplit('/').next().unwrap_or_default()));
             device = b.map(|b| stable(b, &m.source)).unwrap_or_else(|| m.source.clone());
             if let Some(b) = b {
                 walk(b, &by_name, &mut chains);

@@ -14,7 +14,7 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/nvme0n1p2";
+    { device = "/dev/disk/by-uuid/6b6f6fc9-69aa-47c7-91a4-7659a4f26b8a";
       fsType = "btrfs";
       options = [ "subvol=@" ];
     };
@@ -26,7 +26,7 @@
     };
 
   fileSystems."/home" =
-    { device = "/dev/nvme0n1p2";
+    { device = "/dev/disk/by-uuid/6b6f6fc9-69aa-47c7-91a4-7659a4f26b8a";
       fsType = "btrfs";
       options = [ "subvol=@home" ];
     };

@@ -1,0 +1,430 @@
+//! `installer install` for real: the live test image boots (our stage-1, the live squashfs), the
+//! disk engine partitions a blank disk, generate-config writes the hardware configuration, we add
+//! the scenario's settings, install, power off, and boot the installed disk alone — then check,
+//! through the test agent the installed system keeps, hostname, mounts by UUID, accounts, fstab,
+//! the boot menu's generation 1 and that it reached multi-user.target.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{copy_installer, write_guest_file};
+use vm_harness::{machine, Disk, Machine, MachineBuilder, TestAssets};
+
+const BOOT: Duration = Duration::from_secs(300);
+const INSTALL: Duration = Duration::from_secs(900);
+const HASH: &str = "$6$rounds=1000$saltsalt$0mbkSRWsF8QHNpSO5C4LcZgoQuyPGAz2wgz/EvmbR5KsxqvRJM5MN3rkUm85YrHmnAIcunrMuxi9NeBbsHlQb0";
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7yCqHQc2xW2k8Jv0qmVw7I0dx1x8XxvNbHc5pKuHb test@host";
+
+fn assets() -> TestAssets {
+    TestAssets::load().expect("test assets (run `cargo xtask assets`)")
+}
+
+/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET).
+fn live(name: &str, uefi: bool) -> Machine {
+    let iso = assets().live_iso.expect("the live test ISO (cargo xtask assets builds it)");
+    let dir = iso.parent().unwrap().to_path_buf();
+    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    let mut b = machine(name)
+        .memory_mib(1536)
+        .kernel(
+            dir.join("bzImage"),
+            Some(dir.join("initrd")),
+            &format!("root=live:LABEL={volid} console=ttyS0,115200"),
+        )
+        .cdrom(&iso)
+        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"));
+    if uefi {
+        b = b.uefi();
+    }
+    let mut m = b.start().unwrap();
+    m.wait_for_console_text("installer ready", BOOT).expect("the live system is ready");
+    m.wait_for_agent().unwrap();
+    copy_installer(&mut m);
+    m
+}
+
+/// Partitions with the disk engine and writes the configuration: generate-config's hardware file
+/// plus `settings`.
+fn prepare(m: &mut Machine, storage: &str, settings: &str) {
+    write_guest_file(m, "/root/storage.toml", storage, 0o644);
+    m.wait_until_succeeds("udevadm settle && ls /dev/disk/by-id | grep -q TARGET", Duration::from_secs(120))
+        .unwrap();
+    m.succeed("installer partition --storage /root/storage.toml --yes >/dev/null").unwrap();
+    m.succeed("udevadm settle && installer generate-config --root /mnt").unwrap();
+    let config = format!(
+        r#"{{ config, pkgs, ... }}:
+{{
+  imports = [ ./hardware-configuration.nix ];
+{settings}
+  users.users.alice = {{
+    isNormalUser = true;
+    extraGroups = [ "wheel" ];
+    hashedPassword = "{HASH}";
+    openssh.authorizedKeys.keys = [ "{KEY}" ];
+  }};
+  time.timeZone = "Europe/Amsterdam";
+  services.openssh.enable = true;
+  networking.firewall.allowedTCPPorts = [ 80 ];
+  system.stateVersion = "16.09";
+}}
+"#
+    );
+    write_guest_file(m, "/mnt/etc/nixos/configuration.nix", &config, 0o644);
+}
+
+fn install(m: &mut Machine, extra: &str) -> String {
+    let out = m
+        .execute_with_timeout(
+            &format!("installer install --root /mnt --no-root-passwd {extra} 2>&1"),
+            INSTALL,
+        )
+        .unwrap();
+    assert_eq!(out.status, 0, "install failed:\n{}", out.stdout);
+    out.stdout
+}
+
+/// Powers the live machine off cleanly and moves the target disk out of its state directory
+/// (removed with the machine).
+fn finish(mut m: Machine) -> (tempfile::TempDir, PathBuf) {
+    m.succeed("sync && umount -R /mnt && swapoff -a").unwrap();
+    let disk = m.disk_path(0).unwrap().to_path_buf();
+    m.shutdown().unwrap();
+    let keep = tempfile::tempdir().unwrap();
+    let dest = keep.path().join("target.qcow2");
+    std::fs::rename(&disk, &dest).or_else(|_| std::fs::copy(&disk, &dest).map(|_| ())).unwrap();
+    (keep, dest)
+}
+
+/// Boots the installed disk alone.
+fn boot_installed(name: &str, disk: PathBuf, uefi: bool) -> Machine {
+    let mut b: MachineBuilder = machine(name).memory_mib(768).disk(Disk::file(disk, "qcow2").bootindex(0));
+    if uefi {
+        b = b.uefi();
+    }
+    let mut m = b.agent_timeout(BOOT).start().unwrap();
+    m.wait_for_agent().expect("the installed system boots and its agent answers");
+    m.wait_until_succeeds(
+        "systemctl is-active multi-user.target && test \"$(systemctl is-system-running)\" != starting",
+        BOOT,
+    )
+    .expect("the installed system reaches multi-user.target");
+    m
+}
+
+/// What every installed system must show.
+fn check_installed(m: &mut Machine, host: &str) {
+    assert_eq!(m.succeed("hostname").unwrap().trim(), host);
+    assert_eq!(m.succeed("cat /etc/hostname").unwrap().trim(), host);
+    // Not the live system: root on a disk, no overlay, no autologin, no live units.
+    assert_ne!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
+    m.fail("test -e /etc/systemd/system/getty@tty1.service.d/autologin.conf").unwrap();
+    m.fail("test -e /etc/systemd/system/installer-ready.service").unwrap();
+    // fstab by UUID, and every entry is mounted from the device it names.
+    let fstab = m.succeed("grep -v '^#' /etc/fstab").unwrap();
+    for line in fstab.lines().filter(|l| !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(f[0].starts_with("/dev/disk/by-uuid/"), "fstab entry not by UUID: {line}");
+        if f[2] == "swap" {
+            let dev = m.succeed(&format!("readlink -f {}", f[0])).unwrap();
+            assert!(m.succeed("cat /proc/swaps").unwrap().contains(dev.trim()), "swap {line} not active");
+        } else {
+            let src = m.succeed(&format!("findmnt -n -o SOURCE --target {}", f[1])).unwrap();
+            let dev = m.succeed(&format!("readlink -f {}", f[0])).unwrap();
+            assert!(
+                src.trim().starts_with(dev.trim()),
+                "{} is mounted from {src}, fstab says {}",
+                f[1],
+                dev.trim()
+            );
+        }
+    }
+    // Accounts.
+    assert_eq!(m.succeed("id -u alice").unwrap().trim(), "1000");
+    assert!(m.succeed("id -nG alice").unwrap().split_whitespace().any(|g| g == "wheel"));
+    assert_eq!(m.succeed("getent shadow alice | cut -d: -f2").unwrap().trim(), HASH);
+    assert_eq!(m.succeed("stat -c '%U %a' /home/alice").unwrap().trim(), "alice 700");
+    assert_eq!(m.succeed("cat /home/alice/.ssh/authorized_keys").unwrap().trim(), KEY);
+    // Time zone, sshd, firewall.
+    assert_eq!(m.succeed("readlink /etc/localtime").unwrap().trim(), "/usr/share/zoneinfo/Europe/Amsterdam");
+    m.succeed("systemctl is-active ssh.service").unwrap();
+    let rules = m.succeed("nft list ruleset").unwrap();
+    if !(rules.contains("policy drop") && rules.contains("tcp dport { 22, 80 } accept")) {
+        let why = m
+            .execute(
+                "systemctl status nftables; journalctl -b -u nftables --no-pager; cat /etc/nftables.conf",
+            )
+            .unwrap()
+            .1;
+        panic!("the firewall is not loaded: {rules}\n{why}");
+    }
+    // Generation 1 is the current system.
+    assert_eq!(m.succeed("readlink /nix/var/nix/profiles/system").unwrap().trim(), "system-1-link");
+    m.succeed(
+        "test -s /nix/var/installer/generations/1/initrd && test -s /nix/var/installer/generations/1/kernel",
+    )
+    .unwrap();
+    m.succeed("test -e /etc/NIXOS && test -s /var/log/installer/install.log").unwrap();
+    // The kernel the live system runs.
+    assert!(m.succeed("cat /proc/cmdline").unwrap().contains("console=ttyS0,115200"));
+}
+
+fn check_grub_menu(m: &mut Machine, boot_path: &str) {
+    let cfg = m.succeed("cat /boot/grub/grub.cfg").unwrap();
+    assert!(cfg.contains("All configurations"), "{cfg}");
+    assert!(cfg.contains("Generation 1 ("), "{cfg}");
+    assert!(cfg.contains(&format!("linux {boot_path}/generation-1-vmlinuz")), "{cfg}");
+    // GRUB printed its menu on the serial console.
+    let log = std::fs::read_to_string(m.serial_log()).unwrap();
+    assert!(log.contains("All configurations"), "GRUB's menu was not on the serial console");
+}
+
+#[test]
+fn bios_gpt_ext4_grub_installed_twice() {
+    let mut m = live("install-bios-gpt", false);
+    prepare(
+        &mut m,
+        r#"
+[[disk]]
+match = { serial = "TARGET" }
+table = "gpt"
+[[disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#,
+        r#"  boot.loader.grub.enable = true;
+  boot.loader.grub.device = "/dev/vda";
+  networking.hostName = "biosgpt";"#,
+    );
+    let first = install(&mut m, "");
+    assert!(first.contains("generation 1"), "{first}");
+    // Installing again onto the same target succeeds and changes nothing that matters.
+    let before = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/*").unwrap();
+    let second = install(&mut m, "");
+    assert!(second.contains("generation 1 (unchanged)"), "{second}");
+    assert!(second.contains(" 0 files copied") || second.contains("already in place"), "{second}");
+    let after = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/*").unwrap();
+    assert_eq!(before, after);
+    assert_eq!(
+        m.succeed("ls /mnt/nix/var/nix/profiles").unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["system", "system-1-link"]
+    );
+    // nixos-enter.
+    assert_eq!(m.succeed("installer enter --root /mnt -- cat /etc/hostname").unwrap().trim(), "biosgpt");
+    let (_keep, disk) = finish(m);
+    let mut b = boot_installed("installed-bios-gpt", disk, false);
+    check_installed(&mut b, "biosgpt");
+    check_grub_menu(&mut b, "/boot/kernels");
+    assert_eq!(b.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "ext4");
+}
+
+#[test]
+fn bios_mbr_ext4_swap_no_bootloader_then_grub() {
+    let mut m = live("install-bios-mbr", false);
+    prepare(
+        &mut m,
+        r#"
+[[disk]]
+match = { serial = "TARGET" }
+table = "mbr"
+[[disk.partition]]
+size = "256MiB"
+type = "swap"
+content = { type = "swap" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#,
+        r#"  boot.loader.grub.enable = true;
+  boot.loader.grub.device = "/dev/vda";
+  networking.hostName = "biosmbr";"#,
+    );
+    // --no-bootloader leaves the boot code area of the MBR, the gap after it and /boot/grub alone.
+    let sectors = "dd if=/dev/vda bs=512 count=2048 2>/dev/null | head -c 440 | sha256sum; dd if=/dev/vda bs=512 skip=1 count=2047 2>/dev/null | sha256sum";
+    let before = m.succeed(sectors).unwrap();
+    let out = install(&mut m, "--no-bootloader");
+    assert!(out.contains("not installed (--no-bootloader)"), "{out}");
+    assert_eq!(m.succeed(sectors).unwrap(), before, "--no-bootloader wrote boot sectors");
+    m.fail("test -e /mnt/boot/grub || test -e /mnt/boot/kernels").unwrap();
+    assert_eq!(m.succeed("installer enter --root /mnt -- cat /etc/hostname").unwrap().trim(), "biosmbr");
+    // Then with the bootloader: the same generation, now bootable.
+    let out = install(&mut m, "");
+    assert!(out.contains("generation 1 (unchanged)") && out.contains("GRUB (BIOS)"), "{out}");
+    assert_ne!(m.succeed(sectors).unwrap(), before, "GRUB was not written to the MBR");
+    let (_keep, disk) = finish(m);
+    let mut b = boot_installed("installed-bios-mbr", disk, false);
+    check_installed(&mut b, "biosmbr");
+    check_grub_menu(&mut b, "/boot/kernels");
+    let swaps = b.succeed("swapon --show=NAME,TYPE --noheadings").unwrap();
+    assert!(swaps.contains("partition"), "swap is not active: {swaps:?}");
+}
+
+#[test]
+fn bios_separate_boot_partition() {
+    let mut m = live("install-bios-boot", false);
+    prepare(
+        &mut m,
+        r#"
+[[disk]]
+match = { serial = "TARGET" }
+table = "gpt"
+[[disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[disk.partition]]
+size = "300MiB"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/boot" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#,
+        r#"  boot.loader.grub.enable = true;
+  boot.loader.grub.device = "/dev/vda";
+  networking.hostName = "sepboot";"#,
+    );
+    install(&mut m, "");
+    let (_keep, disk) = finish(m);
+    let mut b = boot_installed("installed-bios-boot", disk, false);
+    check_installed(&mut b, "sepboot");
+    // GRUB reads the kernels from the /boot filesystem, where they are at /kernels.
+    check_grub_menu(&mut b, "/kernels");
+    assert_eq!(b.succeed("findmnt -n -o FSTYPE /boot").unwrap().trim(), "ext4");
+}
+
+#[test]
+fn btrfs_root_with_subvolumes() {
+    let mut m = live("install-btrfs", false);
+    prepare(
+        &mut m,
+        r#"
+[[disk]]
+match = { serial = "TARGET" }
+table = "gpt"
+[[disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[disk.partition]]
+size = "rest"
+type = "linux"
+[disk.partition.content]
+type = "filesystem"
+format = "btrfs"
+subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "/home" }]
+"#,
+        r#"  boot.loader.grub.enable = true;
+  boot.loader.grub.device = "/dev/vda";
+  networking.hostName = "butter";"#,
+    );
+    install(&mut m, "");
+    let (_keep, disk) = finish(m);
+    let mut b = boot_installed("installed-btrfs", disk, false);
+    check_installed(&mut b, "butter");
+    check_grub_menu(&mut b, "/@/boot/kernels");
+    let mounts = b.succeed("findmnt -n -o TARGET,FSTYPE,OPTIONS / /home").unwrap();
+    assert!(
+        mounts.contains("subvol=/@\n")
+            || mounts.contains("subvol=/@,")
+            || mounts.lines().next().unwrap_or("").ends_with("subvol=/@"),
+        "{mounts}"
+    );
+    assert!(mounts.contains("subvol=/@home"), "{mounts}");
+}
+
+#[test]
+fn uefi_systemd_boot_with_the_esp_on_boot() {
+    let mut m = live("install-uefi-sdboot", true);
+    prepare(
+        &mut m,
+        r#"
+[boot]
+firmware = "uefi"
+[[disk]]
+match = { serial = "TARGET" }
+[[disk.partition]]
+size = "256MiB"
+type = "esp"
+content = { type = "filesystem", format = "vfat", mountpoint = "/boot" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#,
+        r#"  boot.loader.systemd-boot.enable = true;
+  boot.loader.efi.canTouchEfiVariables = true;
+  networking.hostName = "sdboot";"#,
+    );
+    install(&mut m, "");
+    // A boot entry was added in the (writable) EFI variables.
+    assert!(m.succeed("efibootmgr").unwrap().contains("Linux Boot Manager"));
+    let (_keep, disk) = finish(m);
+    // A fresh firmware (new variables) boots the removable path EFI/BOOT/BOOTX64.EFI.
+    let mut b = boot_installed("installed-uefi-sdboot", disk, true);
+    check_installed(&mut b, "sdboot");
+    assert_eq!(b.succeed("findmnt -n -o FSTYPE /boot").unwrap().trim(), "vfat");
+    let entry = b.succeed("cat /boot/loader/entries/installer-generation-1.conf").unwrap();
+    assert!(
+        entry.contains("version Generation 1") && entry.contains("linux /EFI/installer/generation-1-vmlinuz"),
+        "{entry}"
+    );
+    assert!(b
+        .succeed("cat /boot/loader/loader.conf")
+        .unwrap()
+        .contains("default installer-generation-1.conf"));
+    // systemd-boot (not another loader) started this system.
+    assert!(b
+        .succeed("cat /sys/firmware/efi/efivars/LoaderInfo-* | tr -d '\\0'")
+        .unwrap()
+        .contains("systemd-boot"));
+}
+
+#[test]
+fn uefi_grub_removable_without_efi_variables() {
+    let mut m = live("install-uefi-grub", true);
+    prepare(
+        &mut m,
+        r#"
+[boot]
+firmware = "uefi"
+[[disk]]
+match = { serial = "TARGET" }
+[[disk.partition]]
+size = "256MiB"
+type = "esp"
+content = { type = "filesystem", format = "vfat", mountpoint = "/boot/efi" }
+[[disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#,
+        r#"  boot.loader.grub.enable = true;
+  boot.loader.grub.device = "nodev";
+  boot.loader.grub.efiSupport = true;
+  boot.loader.grub.efiInstallAsRemovable = true;
+  boot.loader.efi.efiSysMountPoint = "/boot/efi";
+  boot.loader.efi.canTouchEfiVariables = false;
+  networking.hostName = "grubefi";"#,
+    );
+    let entries_before = m.succeed("efibootmgr | grep -c '^Boot[0-9]' || true").unwrap();
+    let out = install(&mut m, "");
+    assert!(out.contains("GRUB (UEFI, removable)"), "{out}");
+    assert_eq!(
+        m.succeed("efibootmgr | grep -c '^Boot[0-9]' || true").unwrap(),
+        entries_before,
+        "EFI variables were touched"
+    );
+    m.succeed("test -s /mnt/boot/efi/EFI/BOOT/BOOTX64.EFI").unwrap();
+    let (_keep, disk) = finish(m);
+    let mut b = boot_installed("installed-uefi-grub", disk, true);
+    check_installed(&mut b, "grubefi");
+    check_grub_menu(&mut b, "/boot/kernels");
+    b.succeed("test -d /sys/firmware/efi").unwrap();
+}

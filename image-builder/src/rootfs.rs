@@ -49,6 +49,7 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "iproute2",
     "openssh-server",
     "nftables",
+    "netbase",
     "tzdata",
     "nix-bin",
     "procps",

@@ -90,7 +90,7 @@ pub fn render_networkd(net: &Networking) -> Vec<(String, String)> {
 /// `/etc/nftables.conf` from `networking.firewall`.
 pub fn render_nftables(fw: &Firewall) -> String {
     let ports = |p: &[u16]| p.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
-    let mut s = String::from("#!/usr/sbin/nft -f\n# Written by the installer from networking.firewall.\nflush ruleset\n\ntable inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    iifname \"lo\" accept\n    ct state established,related accept\n    ct state invalid drop\n    meta l4proto ipv6-icmp accept\n    udp dport 546 accept comment \"DHCPv6 client\"\n");
+    let mut s = String::from("#!/usr/sbin/nft -f\n# Written by the installer from networking.firewall.\nflush ruleset\n\ntable inet filter {\n  chain input {\n    type filter hook input priority 0; policy drop;\n    iifname \"lo\" accept\n    ct state established,related accept\n    ct state invalid drop\n    meta l4proto 58 accept comment \"ICMPv6\"\n    udp dport 546 accept comment \"DHCPv6 client\"\n");
     if fw.allow_ping {
         s.push_str("    icmp type echo-request accept\n");
     }
@@ -238,7 +238,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
 
     // Firewall.
     if c.networking.firewall.enable {
-        write_file(&etc.join("nftables.conf"), &render_nftables(&c.networking.firewall), 0o755)?;
+        let conf = etc.join("nftables.conf");
+        write_file(&conf, &render_nftables(&c.networking.firewall), 0o755)?;
+        // Check the rules with the same nft now rather than find them rejected at boot.
+        if Path::new("/usr/sbin/nft").exists() {
+            Cmd::new("checking the firewall rules", "/usr/sbin/nft").arg("-c").arg("-f").arg(&conf).run()?;
+        }
     }
     enable_unit(root, "sysinit.target", "nftables.service", c.networking.firewall.enable)?;
 

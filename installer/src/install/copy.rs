@@ -193,24 +193,21 @@ pub fn copy_tree(
                 std::os::unix::fs::lchown(&d, Some(md.uid()), Some(md.gid()))
                     .with_context(|| format!("chown {}", d.display()))?;
             }
-        } else if ft.is_char_device() || ft.is_block_device() || ft.is_fifo() {
-            if existing.is_none() {
-                let (kind, major, minor) = if ft.is_fifo() {
-                    ("p", 0, 0)
-                } else {
-                    let rdev = md.rdev();
-                    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-                    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-                    (if ft.is_char_device() { "c" } else { "b" }, major, minor)
-                };
-                let mut cmd =
-                    runner::Cmd::new(format!("creating {}", d.display()), "mknod").arg(&d).arg(kind);
-                if kind != "p" {
-                    cmd = cmd.arg(major.to_string()).arg(minor.to_string());
-                }
-                cmd.run()?;
-                set_meta(&d, md)?;
+        } else if (ft.is_char_device() || ft.is_block_device() || ft.is_fifo()) && existing.is_none() {
+            let (kind, major, minor) = if ft.is_fifo() {
+                ("p", 0, 0)
+            } else {
+                let rdev = md.rdev();
+                let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
+                let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
+                (if ft.is_char_device() { "c" } else { "b" }, major, minor)
+            };
+            let mut cmd = runner::Cmd::new(format!("creating {}", d.display()), "mknod").arg(&d).arg(kind);
+            if kind != "p" {
+                cmd = cmd.arg(major.to_string()).arg(minor.to_string());
             }
+            cmd.run()?;
+            set_meta(&d, md)?;
         }
         if last.elapsed() > Duration::from_millis(500) {
             last = Instant::now();
@@ -237,7 +234,7 @@ pub fn progress_printer(what: &'static str) -> impl FnMut(Progress) {
     let tty = std::io::stderr().is_terminal();
     let mut last_decile = u64::MAX;
     move |p: Progress| {
-        let pct = if p.total_bytes == 0 { 100 } else { p.bytes * 100 / p.total_bytes };
+        let pct = (p.bytes * 100).checked_div(p.total_bytes).unwrap_or(100);
         let line = format!(
             "{what}: {}/{} files, {}/{} MiB ({pct}%)",
             p.entries,

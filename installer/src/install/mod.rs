@@ -73,7 +73,7 @@ pub fn evaluate(root: &Path) -> Result<SystemConfig> {
 /// The serial console the live system runs on (`console=ttyS0,115200` on its command line).
 pub fn live_serial_console() -> Option<boot::Serial> {
     let cmdline = std::fs::read_to_string("/proc/cmdline").ok()?;
-    cmdline.split_whitespace().filter_map(|w| w.strip_prefix("console=ttyS")).last().map(|rest| {
+    cmdline.split_whitespace().filter_map(|w| w.strip_prefix("console=ttyS")).next_back().map(|rest| {
         let (unit, speed) = rest.split_once(',').unwrap_or((rest, "115200"));
         let speed = speed.trim_end_matches(|c: char| !c.is_ascii_digit());
         boot::Serial { unit: unit.parse().unwrap_or(0), speed: speed.parse().unwrap_or(115200) }
@@ -114,7 +114,7 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
         }
         if l.systemd_boot.enable || l.grub.efi_support {
             let esp = o.root.join(l.efi.efi_sys_mount_point.trim_start_matches('/'));
-            if !bootloader::mount_of(&esp).is_some_and(|m| m.target == esp) {
+            if bootloader::mount_of(&esp).is_none_or(|m| m.target != esp) {
                 bail!(
                     "boot.loader.efi.efiSysMountPoint ({}) is not mounted at {}",
                     l.efi.efi_sys_mount_point,

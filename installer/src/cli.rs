@@ -100,8 +100,12 @@ pub enum Command {
     },
     /// Show what a storage spec would do on this machine (a dry run; nothing is touched).
     Plan {
+        /// A storage spec.
+        #[arg(long, required_unless_present = "answer", conflicts_with = "answer")]
+        storage: Option<PathBuf>,
+        /// An answer file: validation, the storage plan and the configuration.nix it would write.
         #[arg(long)]
-        storage: PathBuf,
+        answer: Option<PathBuf>,
         /// Mount root for the new system.
         #[arg(long, default_value = "/mnt")]
         root: PathBuf,
@@ -192,6 +196,28 @@ pub enum Command {
         #[arg(last = true)]
         command: Vec<String>,
     },
+    /// Check an answer file: every problem with file:line:col and the field; nothing is probed
+    /// or touched. Exit status 1 when there are problems.
+    Validate { file: PathBuf },
+    /// The unattended install from an answer file: partition, configure, install, finish.
+    Auto {
+        #[arg(long)]
+        answer: PathBuf,
+        /// Do not ask before erasing the disks in the plan.
+        #[arg(long)]
+        yes: bool,
+        #[arg(long, default_value = "/mnt")]
+        root: PathBuf,
+        #[arg(long, default_value = crate::install::LIVE_SQUASHFS)]
+        source: PathBuf,
+        #[arg(long, default_value = "/usr/lib/installer/stage1")]
+        stage1: PathBuf,
+        #[arg(long, default_value = "/usr/lib/installer/busybox")]
+        busybox: PathBuf,
+        /// Skip the answer file's on-finish action (reboot/poweroff).
+        #[arg(long)]
+        no_finish: bool,
+    },
     /// Run a command (or a login shell) inside the installed system (nixos-enter).
     Enter {
         #[arg(long, default_value = "/mnt")]
@@ -261,7 +287,31 @@ pub fn run(cli: Cli) -> Result<()> {
                 print_disks(&p);
             }
         }
-        Command::Plan { storage: path, root, json } => {
+        Command::Plan { storage: None, answer: Some(path), root, json: _ } => {
+            let (a, _) = crate::answer::load(&path).map_err(|p| anyhow::anyhow!("{p}"))?;
+            let spec = crate::answer::storage_spec(&a);
+            let p = probe::probe_system()?;
+            let plan = storage::plan(&spec, &p, &root)
+                .map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display()))?;
+            print!("{plan}");
+            let boot = crate::answer::BootTarget {
+                loader: plan.bootloader,
+                uefi: plan.firmware == storage::plan::Firmware::Uefi,
+                esp: crate::answer::esp_mountpoint(&spec),
+                grub_devices: plan.boot_disks.clone(),
+            };
+            println!("\n{}/etc/nixos/configuration.nix would be:\n", root.display());
+            match &a.nix.file {
+                Some(f) => println!("(the file {} as it is)", f.display()),
+                None => print!("{}", crate::answer::configuration_nix(&a, &boot)),
+            }
+            println!(
+                "\nDry run: nothing was changed. `installer auto --answer {} --yes` installs.",
+                path.display()
+            );
+        }
+        Command::Plan { storage, root, json, .. } => {
+            let path = storage.context("--storage or --answer")?;
             let spec = read_spec(&path)?;
             let p = probe::probe_system()?;
             let plan =
@@ -396,6 +446,24 @@ pub fn run(cli: Cli) -> Result<()> {
                     bail!("the command in the installed system exited with {code}");
                 }
             }
+        }
+        Command::Validate { file } => match crate::answer::load(&file) {
+            Ok(_) => println!("{}: ok", file.display()),
+            Err(p) => {
+                eprintln!("{p}");
+                std::process::exit(1);
+            }
+        },
+        Command::Auto { answer, yes, root, source, stage1, busybox, no_finish } => {
+            crate::auto::auto(&crate::auto::AutoOptions {
+                answer,
+                yes,
+                root,
+                source,
+                stage1,
+                busybox,
+                no_finish,
+            })?;
         }
         Command::Enter { root, command } => {
             let code = install::enter::enter(&root, &command)?;

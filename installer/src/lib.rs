@@ -1,6 +1,8 @@
 //! The installer: the disk engine (`storage`), and later configuration, install, and the TUI and
 //! unattended front ends.
 
+pub mod answer;
+pub mod auto;
 pub mod cli;
 pub mod config;
 pub mod install;

@@ -237,6 +237,11 @@ pub fn set_log_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Stops logging to the file (so that its filesystem can be unmounted).
+pub fn close_log_file() {
+    *LOG.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
 fn log_line(line: &str) {
     if let Some(f) = LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         let _ = writeln!(f, "{line}");

@@ -1,0 +1,637 @@
+//! Answer file v1: one TOML file drives an unattended install (`installer validate|plan --answer|
+//! auto`). It holds the disk engine's storage spec, system settings, users and groups, extra Nix
+//! configuration, what to do at the end, and secrets referenced by name (LUKS passphrases, password
+//! hashes) that never reach logs, argv or Nix files.
+//!
+//! ```toml
+//! version = 1
+//!
+//! [system]
+//! hostname = "web1"
+//! timezone = "Europe/Amsterdam"
+//! bootloader = "auto"            # auto | grub | systemd-boot
+//!
+//! [network]
+//! dhcp = true
+//!
+//! [[user]]
+//! name = "alice"
+//! groups = ["wheel"]
+//! password = "alice-hash"        # the name of a secret holding a crypt(3) hash
+//! ssh_keys = ["ssh-ed25519 AAAA… alice@laptop"]
+//!
+//! [finish]
+//! action = "reboot"              # reboot | poweroff | none
+//!
+//! [storage]                      # the disk engine's spec (see storage::spec)
+//! [[storage.disk]]
+//! match = { largest = true }
+//! # …
+//!
+//! [secrets]
+//! alice-hash = "$6$…"
+//! ```
+
+mod render;
+
+pub use render::{configuration_nix, BootTarget};
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::storage::spec::{BootloaderChoice, Content, StorageSpec};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    pub version: u32,
+    pub storage: StorageSpec,
+    #[serde(default)]
+    pub system: SystemSection,
+    #[serde(default)]
+    pub network: NetworkSection,
+    #[serde(default)]
+    pub root: RootSection,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserSection>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupSection>,
+    #[serde(default)]
+    pub nix: NixSection,
+    #[serde(default)]
+    pub finish: FinishSection,
+    /// Named secrets (never logged, never written into Nix files).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// A TOML file of further secrets (`name = "value"`), relative to the answer file.
+    #[serde(default)]
+    pub secrets_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSection {
+    #[serde(default = "default_hostname")]
+    pub hostname: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    #[serde(default = "default_keymap")]
+    pub keymap: String,
+    #[serde(default)]
+    pub bootloader: BootloaderChoice,
+    #[serde(default)]
+    pub kernel_params: Vec<String>,
+    /// Enable sshd in the installed system.
+    #[serde(default)]
+    pub ssh: bool,
+}
+
+fn default_hostname() -> String {
+    "nixos".into()
+}
+fn default_locale() -> String {
+    "en_US.UTF-8".into()
+}
+fn default_keymap() -> String {
+    "us".into()
+}
+
+impl Default for SystemSection {
+    fn default() -> Self {
+        SystemSection {
+            hostname: default_hostname(),
+            timezone: None,
+            locale: default_locale(),
+            keymap: default_keymap(),
+            bootloader: BootloaderChoice::Auto,
+            kernel_params: vec![],
+            ssh: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// DHCP on every wired interface not configured statically.
+    #[serde(default = "yes")]
+    pub dhcp: bool,
+    #[serde(default, rename = "interface")]
+    pub interfaces: Vec<InterfaceSection>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub firewall: FirewallSection,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            dhcp: true,
+            interfaces: vec![],
+            gateway: None,
+            nameservers: vec![],
+            firewall: FirewallSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceSection {
+    pub name: String,
+    /// `address/prefix`, e.g. `192.168.1.10/24`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub dhcp: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallSection {
+    #[serde(default = "yes")]
+    pub enable: bool,
+    #[serde(default)]
+    pub tcp_ports: Vec<u16>,
+    #[serde(default)]
+    pub udp_ports: Vec<u16>,
+}
+
+impl Default for FirewallSection {
+    fn default() -> Self {
+        FirewallSection { enable: true, tcp_ports: vec![], udp_ports: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RootSection {
+    /// The name of a secret holding root's password hash; without it root has no password.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSection {
+    pub name: String,
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The name of a secret holding the password hash (crypt(3)).
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+    #[serde(default)]
+    pub shell: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSection {
+    pub name: String,
+    #[serde(default)]
+    pub gid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NixSection {
+    /// Nix attribute definitions added to the generated configuration.nix.
+    #[serde(default)]
+    pub extra: Option<String>,
+    /// A configuration.nix to use as it is (it should import ./hardware-configuration.nix).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinishAction {
+    #[default]
+    Reboot,
+    Poweroff,
+    None,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishSection {
+    #[serde(default)]
+    pub action: FinishAction,
+}
+
+/// One problem in an answer file, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    /// The field, e.g. `storage.disk[0].partition[1].size`.
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)
+        } else {
+            write!(f, "{}:{}:{}: {}: {}", self.file, self.line, self.col, self.field, self.message)
+        }
+    }
+}
+
+/// All the problems of an answer file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct Problems(pub Vec<Problem>);
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+/// A step of a field path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn render_path(path: &[Seg]) -> String {
+    let mut s = String::new();
+    for p in path {
+        match p {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// The span of the field at `path` in the parsed document: its key when the path ends at a key,
+/// else the deepest element found.
+fn span_of(doc: &toml_edit::ImDocument<String>, path: &[Seg]) -> Option<Range<usize>> {
+    span_in(doc.as_table(), path)
+}
+
+fn span_in(t: &dyn toml_edit::TableLike, path: &[Seg]) -> Option<Range<usize>> {
+    let Some((Seg::Key(k), rest)) = path.split_first() else { return None };
+    let (key, item) = t.get_key_value(k)?;
+    if rest.is_empty() {
+        return key.span().or_else(|| item.span());
+    }
+    span_item(item, rest).or_else(|| key.span())
+}
+
+fn span_item(item: &toml_edit::Item, path: &[Seg]) -> Option<Range<usize>> {
+    match path.first()? {
+        Seg::Key(_) => span_in(item.as_table_like()?, path),
+        Seg::Index(i) => match item {
+            toml_edit::Item::ArrayOfTables(a) => {
+                let t = a.get(*i)?;
+                if path.len() == 1 {
+                    t.span()
+                } else {
+                    span_in(t, &path[1..]).or_else(|| t.span())
+                }
+            }
+            _ => span_value(item.as_array()?.get(*i)?, &path[1..]),
+        },
+    }
+}
+
+fn span_value(v: &toml_edit::Value, path: &[Seg]) -> Option<Range<usize>> {
+    match path.first() {
+        None => v.span(),
+        Some(Seg::Key(_)) => span_in(v.as_inline_table()?, path).or_else(|| v.span()),
+        Some(Seg::Index(i)) => span_value(v.as_array()?.get(*i)?, &path[1..]).or_else(|| v.span()),
+    }
+}
+
+/// Parses and checks an answer file: TOML syntax and types (first error with its position), then
+/// every semantic problem at once.
+pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
+    let problem = |span: Option<Range<usize>>, field: String, message: String| {
+        let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        Problem { file: file.to_string(), line, col, field, message }
+    };
+    let doc = match toml_edit::ImDocument::parse(text.to_string()) {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(Problems(vec![problem(e.span(), String::new(), e.message().trim().to_string())]))
+        }
+    };
+    // Version first: a file of another version gets no other advice.
+    match doc.get("version").map(|v| v.as_integer()) {
+        None => {
+            return Err(Problems(vec![problem(
+                Some(0..0),
+                "version".into(),
+                "missing: add `version = 1` at the top".into(),
+            )]))
+        }
+        Some(Some(1)) => {}
+        Some(other) => {
+            return Err(Problems(vec![problem(
+                doc.get("version").and_then(|v| v.span()),
+                "version".into(),
+                format!(
+                    "this installer reads version 1 answer files, not {}",
+                    other.map(|v| v.to_string()).unwrap_or_else(|| "a non-integer".into())
+                ),
+            )]))
+        }
+    }
+    let answer: Answer = match toml::from_str(text) {
+        Ok(a) => a,
+        Err(e) => {
+            let msg = e.message().trim().to_string();
+            return Err(Problems(vec![problem(e.span(), String::new(), msg)]));
+        }
+    };
+    let mut problems = vec![];
+    for (path, message) in semantic_problems(&answer) {
+        problems.push(problem(span_of(&doc, &path), render_path(&path), message));
+    }
+    problems.sort_by_key(|p| (p.line, p.col));
+    if problems.is_empty() {
+        Ok(answer)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+/// What types cannot say: one root, sizes, secret references, names.
+fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
+    let mut out = vec![];
+    // Mount points, and the secrets LUKS names.
+    let mut roots = vec![];
+    let mut mounts: BTreeMap<String, Vec<Seg>> = BTreeMap::new();
+    let mut visit = |content: &Content, at: Vec<Seg>, out: &mut Vec<(Vec<Seg>, String)>| {
+        let mut stack = vec![(content, at)];
+        while let Some((c, at)) = stack.pop() {
+            match c {
+                Content::Filesystem { mountpoint, subvolumes, .. } => {
+                    let mut mps: Vec<(Option<&String>, Vec<Seg>)> =
+                        vec![(mountpoint.as_ref(), [at.clone(), vec![key("mountpoint")]].concat())];
+                    for (i, sv) in subvolumes.iter().enumerate() {
+                        mps.push((
+                            sv.mountpoint.as_ref(),
+                            [at.clone(), vec![key("subvolumes"), Seg::Index(i), key("mountpoint")]].concat(),
+                        ));
+                    }
+                    for (mp, p) in mps {
+                        let Some(mp) = mp else { continue };
+                        if !mp.starts_with('/') {
+                            out.push((p.clone(), format!("mount point {mp:?} is not an absolute path")));
+                        }
+                        if mp == "/" {
+                            roots.push(p.clone());
+                        }
+                        if let Some(first) = mounts.insert(mp.clone(), p.clone()) {
+                            if mp != "/" {
+                                out.push((p, format!("{mp} is already mounted by {}", render_path(&first))));
+                            }
+                        }
+                    }
+                }
+                Content::Luks { passphrase, content, .. } => {
+                    if let Some(name) = passphrase {
+                        if !a.secrets.contains_key(name) && a.secrets_file.is_none() {
+                            out.push((
+                                [at.clone(), vec![key("passphrase")]].concat(),
+                                format!("no secret named {name:?} in [secrets]"),
+                            ));
+                        }
+                    }
+                    stack.push((content, [at, vec![key("content")]].concat()));
+                }
+                _ => {}
+            }
+        }
+    };
+    for (i, d) in a.storage.disks.iter().enumerate() {
+        for (j, p) in d.partitions.iter().enumerate() {
+            if let Some(c) = &p.content {
+                visit(
+                    c,
+                    vec![
+                        key("storage"),
+                        key("disk"),
+                        Seg::Index(i),
+                        key("partition"),
+                        Seg::Index(j),
+                        key("content"),
+                    ],
+                    &mut out,
+                );
+            }
+        }
+    }
+    for (i, r) in a.storage.raids.iter().enumerate() {
+        visit(&r.content, vec![key("storage"), key("raid"), Seg::Index(i), key("content")], &mut out);
+    }
+    for (i, vg) in a.storage.vgs.iter().enumerate() {
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            visit(
+                &lv.content,
+                vec![key("storage"), key("vg"), Seg::Index(i), key("lv"), Seg::Index(j), key("content")],
+                &mut out,
+            );
+        }
+    }
+    if a.storage.disks.is_empty() {
+        out.push((vec![key("storage")], "names no disk ([[storage.disk]])".into()));
+    }
+    match roots.len() {
+        0 if a.nix.file.is_none() => out.push((vec![key("storage")], "nothing is mounted on /".into())),
+        n if n > 1 => {
+            for r in &roots[1..] {
+                out.push((
+                    r.clone(),
+                    format!("a second root file system (the first is {})", render_path(&roots[0])),
+                ));
+            }
+        }
+        _ => {}
+    }
+    // Secrets referenced by users and root.
+    let has = |n: &str| a.secrets.contains_key(n) || a.secrets_file.is_some();
+    if let Some(n) = &a.root.password {
+        if !has(n) {
+            out.push((vec![key("root"), key("password")], format!("no secret named {n:?} in [secrets]")));
+        }
+    }
+    let mut names = vec![];
+    for (i, u) in a.users.iter().enumerate() {
+        if let Some(n) = &u.password {
+            if !has(n) {
+                out.push((
+                    vec![key("user"), Seg::Index(i), key("password")],
+                    format!("no secret named {n:?} in [secrets]"),
+                ));
+            }
+        }
+        let valid = !u.name.is_empty()
+            && u.name.len() <= 32
+            && u.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            && !u.name.starts_with('-');
+        if !valid || u.name == "root" {
+            out.push((
+                vec![key("user"), Seg::Index(i), key("name")],
+                format!("{:?} is not a valid new user name", u.name),
+            ));
+        }
+        if names.contains(&u.name) {
+            out.push((
+                vec![key("user"), Seg::Index(i), key("name")],
+                format!("user {:?} is listed twice", u.name),
+            ));
+        }
+        names.push(u.name.clone());
+    }
+    // Secrets must look like what they are used for.
+    for (name, value) in &a.secrets {
+        let used_as_hash = a.root.password.as_deref() == Some(name)
+            || a.users.iter().any(|u| u.password.as_deref() == Some(name));
+        if used_as_hash && !value.starts_with('$') && value != "!" {
+            out.push((vec![key("secrets"), key(name)], "a password secret must hold a crypt(3) hash (e.g. from `mkpasswd -m sha-512`), not a plain password".into()));
+        }
+    }
+    let h = &a.system.hostname;
+    if h.is_empty()
+        || h.len() > 63
+        || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        || h.starts_with('-')
+    {
+        out.push((vec![key("system"), key("hostname")], format!("{h:?} is not a valid host name")));
+    }
+    for (i, iface) in a.network.interfaces.iter().enumerate() {
+        for (j, addr) in iface.addresses.iter().enumerate() {
+            let ok = addr.split_once('/').is_some_and(|(ip, p)| {
+                ip.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128)
+            });
+            if !ok {
+                out.push((
+                    vec![key("network"), key("interface"), Seg::Index(i), key("addresses"), Seg::Index(j)],
+                    format!("{addr:?} is not address/prefix"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Reads an answer file and its secrets file.
+pub fn load(path: &Path) -> Result<(Answer, BTreeMap<String, String>), Problems> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem {
+            file: file.clone(),
+            line: 1,
+            col: 1,
+            field: String::new(),
+            message: e.to_string(),
+        }])
+    })?;
+    let a = parse(&text, &file)?;
+    let mut secrets = a.secrets.clone();
+    if let Some(sf) = &a.secrets_file {
+        let sp = path.parent().unwrap_or(Path::new(".")).join(sf);
+        let stext = std::fs::read_to_string(&sp).map_err(|e| {
+            Problems(vec![Problem {
+                file: file.clone(),
+                line: 1,
+                col: 1,
+                field: "secrets_file".into(),
+                message: format!("{}: {e}", sp.display()),
+            }])
+        })?;
+        let more: BTreeMap<String, String> = toml::from_str(&stext).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(&stext, s.start)).unwrap_or((1, 1));
+            Problems(vec![Problem {
+                file: sp.display().to_string(),
+                line,
+                col,
+                field: String::new(),
+                message: e.message().to_string(),
+            }])
+        })?;
+        secrets.extend(more);
+    }
+    Ok((a, secrets))
+}
+
+/// The storage spec with the answer's bootloader choice applied (when the spec leaves it `auto`).
+pub fn storage_spec(a: &Answer) -> StorageSpec {
+    let mut spec = a.storage.clone();
+    if spec.boot.bootloader == BootloaderChoice::Auto {
+        spec.boot.bootloader = a.system.bootloader;
+    }
+    spec
+}
+
+/// The ESP's mount point in the spec, if any.
+pub fn esp_mountpoint(spec: &StorageSpec) -> Option<String> {
+    spec.disks.iter().flat_map(|d| &d.partitions).find_map(|p| match (&p.kind, &p.content) {
+        (crate::storage::spec::PartType::Esp, Some(Content::Filesystem { mountpoint, .. })) => {
+            mountpoint.clone()
+        }
+        _ => None,
+    })
+}
+
+/// The answer without its secrets, as saved into the installed system.
+pub fn redacted(a: &Answer) -> String {
+    let mut a = a.clone();
+    for v in a.secrets.values_mut() {
+        *v = "<redacted>".into();
+    }
+    format!(
+        "# The answer file this system was installed from (secrets removed).\n{}",
+        toml::to_string_pretty(&a).unwrap_or_default()
+    )
+}

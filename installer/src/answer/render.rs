@@ -1,0 +1,136 @@
+//! The `configuration.nix` an answer file stands for (secrets are not in it: password hashes are
+//! set after the install, LUKS passphrases are only used to format).
+
+use super::Answer;
+use crate::storage::plan::Bootloader;
+
+fn s(v: &str) -> String {
+    serde_json::to_string(v).expect("string").replace("${", "\\${")
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "[ ]".into()
+    } else {
+        format!("[ {} ]", items.iter().map(|i| s(i)).collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// Where the machine boots from, as the storage plan decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootTarget {
+    pub loader: Bootloader,
+    pub uefi: bool,
+    /// The ESP's mount point (UEFI).
+    pub esp: Option<String>,
+    /// Disks for GRUB's BIOS boot code.
+    pub grub_devices: Vec<String>,
+}
+
+/// Renders configuration.nix (it imports ./hardware-configuration.nix).
+pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
+    let mut o = String::from(
+        "# Written by `installer auto` from an answer file; edit it and run `installer install` again.\n{ config, pkgs, ... }:\n\n{\n  imports = [ ./hardware-configuration.nix ];\n\n",
+    );
+    let esp = boot.esp.clone().unwrap_or_else(|| "/boot".into());
+    match boot.loader {
+        Bootloader::None => o.push_str("  boot.loader.grub.enable = false;\n"),
+        Bootloader::SystemdBoot => {
+            o.push_str("  boot.loader.systemd-boot.enable = true;\n  boot.loader.grub.enable = false;\n");
+            o.push_str("  boot.loader.efi.canTouchEfiVariables = true;\n");
+            o.push_str(&format!("  boot.loader.efi.efiSysMountPoint = {};\n", s(&esp)));
+        }
+        Bootloader::Grub if boot.uefi => {
+            o.push_str("  boot.loader.grub.enable = true;\n  boot.loader.grub.efiSupport = true;\n  boot.loader.grub.device = \"nodev\";\n");
+            o.push_str("  boot.loader.efi.canTouchEfiVariables = true;\n");
+            o.push_str(&format!("  boot.loader.efi.efiSysMountPoint = {};\n", s(&esp)));
+        }
+        Bootloader::Grub => {
+            o.push_str("  boot.loader.grub.enable = true;\n");
+            o.push_str(&format!("  boot.loader.grub.devices = {};\n", list(&boot.grub_devices)));
+        }
+    }
+    if !a.system.kernel_params.is_empty() {
+        o.push_str(&format!("  boot.kernelParams = {};\n", list(&a.system.kernel_params)));
+    }
+    o.push('\n');
+    o.push_str(&format!("  networking.hostName = {};\n", s(&a.system.hostname)));
+    o.push_str(&format!("  networking.useDHCP = {};\n", a.network.dhcp));
+    for i in &a.network.interfaces {
+        let addrs: Vec<String> = i
+            .addresses
+            .iter()
+            .filter_map(|a| a.split_once('/'))
+            .map(|(ip, p)| format!("{{ address = {}; prefixLength = {p}; }}", s(ip)))
+            .collect();
+        o.push_str(&format!(
+            "  networking.interfaces.{}.ipv4.addresses = [ {} ];\n",
+            s(&i.name),
+            addrs.join(" ")
+        ));
+        if let Some(d) = i.dhcp {
+            o.push_str(&format!("  networking.interfaces.{}.useDHCP = {d};\n", s(&i.name)));
+        }
+    }
+    if let Some(g) = &a.network.gateway {
+        o.push_str(&format!("  networking.defaultGateway = {};\n", s(g)));
+    }
+    if !a.network.nameservers.is_empty() {
+        o.push_str(&format!("  networking.nameservers = {};\n", list(&a.network.nameservers)));
+    }
+    let fw = &a.network.firewall;
+    o.push_str(&format!("  networking.firewall.enable = {};\n", fw.enable));
+    let ports = |p: &[u16]| format!("[ {} ]", p.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" "));
+    if !fw.tcp_ports.is_empty() {
+        o.push_str(&format!("  networking.firewall.allowedTCPPorts = {};\n", ports(&fw.tcp_ports)));
+    }
+    if !fw.udp_ports.is_empty() {
+        o.push_str(&format!("  networking.firewall.allowedUDPPorts = {};\n", ports(&fw.udp_ports)));
+    }
+    o.push('\n');
+    if let Some(tz) = &a.system.timezone {
+        o.push_str(&format!("  time.timeZone = {};\n", s(tz)));
+    }
+    o.push_str(&format!("  i18n.defaultLocale = {};\n", s(&a.system.locale)));
+    o.push_str(&format!("  i18n.consoleKeyMap = {};\n", s(&a.system.keymap)));
+    o.push_str(&format!("  services.openssh.enable = {};\n\n", a.system.ssh));
+    for g in &a.groups {
+        match g.gid {
+            Some(gid) => o.push_str(&format!("  users.groups.{}.gid = {gid};\n", s(&g.name))),
+            None => o.push_str(&format!("  users.groups.{} = {{ }};\n", s(&g.name))),
+        }
+    }
+    if !a.root.ssh_keys.is_empty() {
+        o.push_str(&format!(
+            "  users.users.root.openssh.authorizedKeys.keys = {};\n",
+            list(&a.root.ssh_keys)
+        ));
+    }
+    for u in &a.users {
+        o.push_str(&format!("  users.users.{} = {{\n    isNormalUser = true;\n", s(&u.name)));
+        if let Some(uid) = u.uid {
+            o.push_str(&format!("    uid = {uid};\n"));
+        }
+        if !u.description.is_empty() {
+            o.push_str(&format!("    description = {};\n", s(&u.description)));
+        }
+        if !u.groups.is_empty() {
+            o.push_str(&format!("    extraGroups = {};\n", list(&u.groups)));
+        }
+        if let Some(sh) = &u.shell {
+            o.push_str(&format!("    shell = {};\n", s(sh)));
+        }
+        if !u.ssh_keys.is_empty() {
+            o.push_str(&format!("    openssh.authorizedKeys.keys = {};\n", list(&u.ssh_keys)));
+        }
+        o.push_str("  };\n");
+    }
+    if let Some(extra) = &a.nix.extra {
+        o.push_str("\n  # From the answer file's [nix] extra.\n");
+        for l in extra.trim_end().lines() {
+            o.push_str(&format!("  {l}\n"));
+        }
+    }
+    o.push_str("\n  system.stateVersion = \"16.09\";\n}\n");
+    o
+}

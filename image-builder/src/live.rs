@@ -38,6 +38,55 @@ systemctl start --no-block ssh.service
 "#;
 const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or the kernel command line gives a key\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-ssh-keys\n\n[Install]\nWantedBy=multi-user.target\n";
 
+/// Starts `installer auto` at boot when the kernel command line has `installer.answer=`:
+/// `file:/path` (on the live medium, e.g. embedded with `image-builder --answer`, or in the live
+/// system) or `label:LABEL:/path` (on a filesystem with that label, e.g. a USB stick). It asks for
+/// one confirmation on the console unless `installer.yes=1` is given too.
+const AUTOSTART_SCRIPT: &str = r#"#!/bin/bash
+set -u
+answer=""
+yes=""
+for word in $(cat /proc/cmdline); do
+    case "$word" in
+        installer.answer=*) answer="${word#installer.answer=}" ;;
+        installer.yes=1) yes="--yes" ;;
+    esac
+done
+file=""
+case "$answer" in
+    file:*)
+        p="${answer#file:}"
+        for base in /run/installer/medium ""; do
+            if [ -f "$base$p" ]; then file="$base$p"; break; fi
+        done
+        ;;
+    label:*)
+        rest="${answer#label:}"
+        label="${rest%%:*}"
+        p="${rest#*:}"
+        udevadm settle
+        for _ in $(seq 60); do
+            [ -e "/dev/disk/by-label/$label" ] && break
+            sleep 1
+        done
+        mkdir -p /run/installer/answer-media
+        if mount -o ro "/dev/disk/by-label/$label" /run/installer/answer-media; then
+            file="/run/installer/answer-media$p"
+        fi
+        ;;
+esac
+if [ -z "$file" ] || [ ! -f "$file" ]; then
+    echo "installer: no answer file at installer.answer=$answer"
+    exit 1
+fi
+echo "installer: unattended install from installer.answer=$answer"
+/usr/local/bin/installer auto --answer "$file" $yes
+status=$?
+[ $status -eq 0 ] || echo "installer: the unattended install failed (exit $status); log in to see why"
+exit $status
+"#;
+const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
+
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
 pub struct LiveInputs {
@@ -78,6 +127,9 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/system/installer-ready.service",
     "etc/systemd/system/multi-user.target.wants/installer-ready.service",
     "usr/local/sbin/installer-ssh-keys",
+    "usr/local/sbin/installer-autostart",
+    "etc/systemd/system/installer-auto.service",
+    "etc/systemd/system/multi-user.target.wants/installer-auto.service",
     "etc/systemd/system/installer-ssh-keys.service",
     "etc/systemd/system/multi-user.target.wants/installer-ssh-keys.service",
     "etc/installer/authorized_keys",
@@ -121,6 +173,12 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .remove("etc/ssh/ssh_host_ecdsa_key.pub")
         .remove("etc/ssh/ssh_host_ed25519_key")
         .remove("etc/ssh/ssh_host_ed25519_key.pub")
+        .file("usr/local/sbin/installer-autostart", 0o755, AUTOSTART_SCRIPT)
+        .file("etc/systemd/system/installer-auto.service", 0o644, AUTOSTART_UNIT)
+        .symlink(
+            "etc/systemd/system/multi-user.target.wants/installer-auto.service",
+            "/etc/systemd/system/installer-auto.service",
+        )
         .file("usr/local/sbin/installer-ssh-keys", 0o755, SSH_KEYS_SCRIPT)
         .file("etc/systemd/system/installer-ssh-keys.service", 0o644, SSH_KEYS_UNIT)
         .symlink(

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::live::{with_modules, LiveInitrdError};
-use crate::stage1::config::{Config, RootSpec};
+use crate::stage1::config::{Config, LuksSpec, RootSpec};
 
 /// Drivers that reach disks on common machines (coldplugged by modalias, so only what the machine
 /// has gets loaded).
@@ -44,9 +44,28 @@ pub struct InstalledInitrd<'a> {
     pub available_modules: Vec<String>,
     /// `boot.initrd.kernelModules` (always loaded).
     pub kernel_modules: Vec<String>,
-    /// Extra files: (path in the initrd, host file), e.g. `sbin/e2fsck` and its libraries.
+    /// Extra files: (path in the initrd, host file), e.g. `sbin/e2fsck`, `sbin/cryptsetup`, their
+    /// libraries, `etc/mdadm/mdadm.conf`.
     pub files: Vec<(String, PathBuf)>,
+    /// The storage under the root (see [`Config`]).
+    pub luks: Vec<LuksSpec>,
+    pub mdadm: bool,
+    pub lvm: bool,
 }
+
+/// Modules for LUKS (dm-crypt with the usual ciphers, also without AES-NI), LVM and md RAID.
+pub const LUKS_MODULES: &[&str] = &[
+    "dm_mod",
+    "dm_crypt",
+    "xts",
+    "aes_generic",
+    "aesni_intel",
+    "sha256_generic",
+    "af_alg",
+    "algif_skcipher",
+];
+pub const LVM_MODULES: &[&str] = &["dm_mod", "dm_snapshot"];
+pub const RAID_MODULES: &[&str] = &["md_mod", "raid0", "raid1", "raid10", "raid456"];
 
 /// The kernel module for a filesystem type.
 pub fn fs_module(fs_type: &str) -> &str {
@@ -64,10 +83,21 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
     names.extend(i.available_modules.iter().cloned());
     names.extend(i.kernel_modules.iter().cloned());
     names.push(fs.clone());
+    for (on, list) in [(!i.luks.is_empty(), LUKS_MODULES), (i.lvm, LVM_MODULES), (i.mdadm, RAID_MODULES)] {
+        if on {
+            names.extend(list.iter().map(|s| s.to_string()));
+        }
+    }
     let mut a = with_modules(i.modules_dir, i.stage1, i.busybox, &names)?;
     let mut always = vec![fs, "sd_mod".to_string()];
     always.extend(i.kernel_modules.iter().cloned());
-    let config = Config { modules: always, root: Some(i.root.clone()) };
+    let config = Config {
+        modules: always,
+        root: Some(i.root.clone()),
+        luks: i.luks.clone(),
+        mdadm: i.mdadm,
+        lvm: i.lvm,
+    };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     for (path, host) in &i.files {
         a.host_file(path.trim_start_matches('/'), host)?;

@@ -84,7 +84,7 @@ pub fn build(
     for (path, host) in files {
         a.host_file(path.trim_start_matches('/'), host)?;
     }
-    let config = Config { modules: ALWAYS.iter().map(|s| s.to_string()).collect(), root: None };
+    let config = Config { modules: ALWAYS.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     Ok(a.to_gzip()?)
 }

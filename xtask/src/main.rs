@@ -97,6 +97,36 @@ fn build_static(package: &str, bin: &str) -> Result<PathBuf> {
     Ok(dir.join(triple).join("release").join(bin))
 }
 
+/// The inputs of one of our images: `agent` for test images (which also trust `test_ca`).
+fn image_inputs(
+    name: &str,
+    kernel: &kernel::Kernel,
+    agent: Option<&Path>,
+    test_ca: Option<&Path>,
+) -> Result<image_builder::build::BuildInputs> {
+    Ok(image_builder::build::BuildInputs {
+        live: image_builder::live::LiveInputs {
+            installer: build_static("installer", "installer")?,
+            nix_dir: workspace().join("installer/nix"),
+            stage1: build_static("initrd", "stage1")?,
+            busybox: PathBuf::from("/bin/busybox"),
+            agent: agent.map(Path::to_path_buf),
+            ssh_authorized_keys: vec![],
+            files: vec![],
+        },
+        cache: cache_dir(),
+        out_dir: target_dir().join("images").join(name),
+        release: false,
+        serial_default: true,
+        kernel_params: vec![],
+        kernel_package: kernel.package.clone(),
+        ca_certificates: test_ca.map(|c| vec![c.join("ca.pem")]).unwrap_or_default(),
+        packages: vec![],
+        answer: None,
+        volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
+    })
+}
+
 /// A CA and a server certificate for the guest's view of the host (IP 10.0.2.2), made once with
 /// openssl into `target/test-ca/`.
 fn test_ca() -> Result<PathBuf> {
@@ -189,35 +219,9 @@ fn assets() -> Result<TestAssets> {
     })?;
     let test_ca = phase("test CA", test_ca)?;
     let (live_iso, release_iso) = phase("live test and release ISOs", || {
-        let stage1 = build_static("initrd", "stage1")?;
-        let installer = build_static("installer", "installer")?;
-        let build = |name: &str, agent: Option<PathBuf>| -> Result<PathBuf> {
-            // Only the test image trusts the test CA (for root=live:https:// tests).
-            let ca_certificates = if agent.is_some() { vec![test_ca.join("ca.pem")] } else { vec![] };
-            let inputs = image_builder::build::BuildInputs {
-                live: image_builder::live::LiveInputs {
-                    installer: installer.clone(),
-                    nix_dir: workspace().join("installer/nix"),
-                    stage1: stage1.clone(),
-                    busybox: PathBuf::from("/bin/busybox"),
-                    agent,
-                    ssh_authorized_keys: vec![],
-                    files: vec![],
-                },
-                cache: cache_dir(),
-                out_dir: target_dir().join("images").join(name),
-                release: false,
-                serial_default: true,
-                kernel_params: vec![],
-                kernel_package: kernel.package.clone(),
-                ca_certificates,
-                packages: vec![],
-                answer: None,
-                volid: format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_")),
-            };
-            Ok(image_builder::build::iso(&inputs)?.iso)
-        };
-        Ok((build("test", Some(agent.clone()))?, build("release", None)?))
+        let test = image_inputs("test", &kernel, Some(&agent), Some(&test_ca))?;
+        let release = image_inputs("release", &kernel, None, None)?;
+        Ok((image_builder::build::iso(&test)?.iso, image_builder::build::iso(&release)?.iso))
     })?;
     let a = TestAssets {
         live_iso: Some(live_iso),
@@ -313,29 +317,60 @@ fn test(args: Vec<String>) -> Result<()> {
 }
 
 fn demo() -> Result<()> {
-    // The main job so far: build the live image, boot it like a user would (BIOS, from CD) with a
-    // blank disk, and show what the installer sees. (Unattended installs come with issue 6.)
+    // The main job: build the image with the default answer file embedded, boot it from CD (BIOS)
+    // with a blank disk, install with no hands, then boot the installed disk alone and show it.
+    // The demo image is the test image (it carries the vm-harness agent, which the installed
+    // system keeps, so the harness can ask it questions) plus the answer and its trigger.
     let a = assets()?;
     export_harness_env(&a)?;
-    let iso = a.live_iso.clone().context("no live ISO was built")?;
-    phase("demo VM", || {
-        let t = Instant::now();
-        let mut m = vm_harness::machine("demo")
-            .memory_mib(1024)
+    let kernel = kernel::ensure(&cache_dir())?;
+    let mut inputs = image_inputs("demo", &kernel, Some(&a.agent), None)?;
+    inputs.answer = Some(workspace().join("xtask/demo-answer.toml"));
+    inputs.kernel_params = vec!["installer.answer=file:/answer.toml".into(), "installer.yes=1".into()];
+    let iso = phase("demo image (default answer embedded)", || Ok(image_builder::build::iso(&inputs)?.iso))?;
+    let t0 = Instant::now();
+    let disk = phase("unattended install", || {
+        let mut m = vm_harness::machine("demo-install")
+            .memory_mib(1536)
             .cdrom(&iso)
             .cdrom_bootindex(0)
             .disk(vm_harness::Disk::new_qcow2(8 << 30).serial("DEMO-DISK"))
             .start()?;
+        println!("serial log: {}", m.serial_log().display());
         m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
-        println!(
-            "live system ready after {:.1}s (serial log: {})",
-            t.elapsed().as_secs_f64(),
-            m.serial_log().display()
+        println!("live system ready after {:.1}s; installing", t0.elapsed().as_secs_f64());
+        m.wait_for_console_text("installer: installed generation", Duration::from_secs(1800))?;
+        m.wait_for_shutdown(Duration::from_secs(300))?;
+        let log = String::from_utf8_lossy(&std::fs::read(m.serial_log())?).to_string();
+        for l in log.lines().filter(|l| l.starts_with("installer: ")) {
+            println!("  {}", l.trim_end());
+        }
+        let src = m.disk_path(0).context("the demo disk")?.to_path_buf();
+        let dest = target_dir().join("demo-disk.qcow2");
+        std::fs::rename(&src, &dest).or_else(|_| std::fs::copy(&src, &dest).map(|_| ()))?;
+        Ok(dest)
+    })?;
+    phase("first boot of the installed disk", || {
+        let t = Instant::now();
+        let mut m = vm_harness::machine("demo-installed")
+            .memory_mib(1024)
+            .disk(vm_harness::Disk::file(&disk, "qcow2").bootindex(0))
+            .agent_timeout(Duration::from_secs(600))
+            .start()?;
+        m.wait_for_agent()?;
+        m.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300))?;
+        println!("installed system up after {:.1}s; from inside it:", t.elapsed().as_secs_f64());
+        print!(
+            "{}",
+            m.succeed(
+                "echo \"hostname: $(hostname)\"; echo \"kernel: $(uname -r)\"; lsblk -o NAME,SIZE,TYPE,FSTYPE,MOUNTPOINTS; echo 'install phases:'; cat /var/log/installer/phases"
+            )?
         );
-        print!("{}", m.succeed("echo \"$(hostname): $(uname -r)\"; installer disks")?);
         m.shutdown()?;
         Ok(())
-    })
+    })?;
+    println!("demo finished in {:.0}s; the installed disk is {}", t0.elapsed().as_secs_f64(), disk.display());
+    Ok(())
 }
 
 /// ISO size and boot-to-`installer ready` time (BIOS, CD, TCG unless KVM was probed to work).

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use initrd::modules::ModuleTree;
 use initrd::stage1::cmdline::Cmdline;
-use initrd::stage1::config::{mount_options, Config, DeviceRef, RootSpec};
+use initrd::stage1::config::{mount_options, Config, DeviceRef, LuksSpec, RootSpec};
 use initrd::stage1::{modalias, probe, sys};
 
 struct Stage1 {
@@ -164,6 +164,13 @@ impl Stage1 {
         loop {
             let new = self.coldplug();
             let mut seen = vec![];
+            if let DeviceRef::Path(p) = want {
+                // Device-mapper and md nodes made by the tools themselves (no udev here).
+                if Path::new(p).exists() {
+                    let id = std::fs::File::open(p).ok().and_then(|mut f| probe::identify(&mut f));
+                    return Ok((p.clone(), id));
+                }
+            }
             for name in Self::block_devices() {
                 let dev = format!("/dev/{name}");
                 let id = std::fs::File::open(&dev).ok().and_then(|mut f| probe::identify(&mut f));
@@ -228,7 +235,107 @@ impl Stage1 {
         }
     }
 
+    /// Opens a LUKS device: with its key file, or with a passphrase asked on the console (three
+    /// tries). The passphrase goes to cryptsetup on stdin.
+    fn unlock(&mut self, l: &LuksSpec) -> Result<(), String> {
+        if Path::new("/dev/mapper").join(&l.name).exists() {
+            return Ok(());
+        }
+        let (dev, _) = self.wait_for_device(&DeviceRef::parse(&l.device))?;
+        let _ = std::fs::create_dir_all("/run/cryptsetup");
+        let open = |key: &[u8], key_file: Option<&str>| -> Result<bool, String> {
+            let mut c = Command::new("/sbin/cryptsetup");
+            c.args(["open", "--type", "luks", &dev, &l.name]);
+            if l.allow_discards {
+                c.arg("--allow-discards");
+            }
+            match key_file {
+                Some(f) => {
+                    c.arg(format!("--key-file={f}"));
+                }
+                None => {
+                    c.arg("--key-file=-");
+                }
+            }
+            c.stdin(std::process::Stdio::piped());
+            let mut child = c.spawn().map_err(|e| format!("running cryptsetup: {e}"))?;
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(key);
+            }
+            Ok(child.wait().map_err(|e| e.to_string())?.success())
+        };
+        if let Some(f) = &l.key_file {
+            if open(b"", Some(f))? {
+                return Ok(());
+            }
+            log(&format!("the key file {f} does not open {dev}; asking for the passphrase"));
+        }
+        for attempt in 1..=3 {
+            let pass = sys::read_secret(&format!("Passphrase for {} ({dev}): ", l.name))
+                .map_err(|e| format!("reading the passphrase: {e}"))?;
+            if open(&pass, None)? {
+                log(&format!("{} opened", l.name));
+                return Ok(());
+            }
+            log(&format!("wrong passphrase for {} ({attempt} of 3)", l.name));
+        }
+        Err(format!("could not open {} ({dev}) after 3 tries", l.name))
+    }
+
+    /// RAID, LUKS and LVM under the root, in the order the root description gives.
+    fn storage_chain(&mut self) -> Result<(), String> {
+        let cfg = self.config.clone();
+        if cfg.mdadm {
+            for m in ["md_mod", "raid0", "raid1", "raid10", "raid456"] {
+                let _ = self.load(m);
+            }
+            self.coldplug();
+            let st = Command::new("/sbin/mdadm").args(["--assemble", "--scan", "--run"]).status();
+            self.trace(&format!("mdadm --assemble --scan: {st:?}"));
+        }
+        if !cfg.luks.is_empty() {
+            for m in [
+                "dm_mod",
+                "dm_crypt",
+                "xts",
+                "aes_generic",
+                "aesni_intel",
+                "sha256_generic",
+                "af_alg",
+                "algif_skcipher",
+            ] {
+                let _ = self.load(m);
+            }
+        }
+        for l in cfg.luks.iter().filter(|l| l.pre_lvm) {
+            self.unlock(l)?;
+        }
+        if cfg.lvm {
+            for m in ["dm_mod", "dm_snapshot"] {
+                let _ = self.load(m);
+            }
+            let st = Command::new("/sbin/lvm")
+                .args([
+                    "vgchange",
+                    "-ay",
+                    "--sysinit",
+                    "--config",
+                    "activation { udev_sync = 0 udev_rules = 0 }",
+                ])
+                .status();
+            self.trace(&format!("lvm vgchange -ay: {st:?}"));
+            let _ = Command::new("/sbin/lvm")
+                .args(["vgmknodes", "--config", "activation { udev_sync = 0 udev_rules = 0 }"])
+                .status();
+        }
+        for l in cfg.luks.iter().filter(|l| !l.pre_lvm) {
+            self.unlock(l)?;
+        }
+        Ok(())
+    }
+
     fn boot_installed(&mut self, root: &RootSpec) -> Result<(), String> {
+        self.storage_chain()?;
         let want = DeviceRef::parse(&root.device);
         let (dev, id) = self.wait_for_device(&want)?;
         let fs_type = match (root.fs_type.as_str(), &id) {

@@ -26,6 +26,36 @@ pub struct Config {
     /// Present in an installed system's initrd; absent in the live initrd.
     #[serde(default)]
     pub root: Option<RootSpec>,
+    /// The storage under the root, set up in this order: RAID arrays (`mdadm --assemble --scan`
+    /// with the initrd's mdadm.conf), LUKS devices marked `preLvm`, LVM volume groups, the other
+    /// LUKS devices.
+    #[serde(default)]
+    pub mdadm: bool,
+    #[serde(default)]
+    pub luks: Vec<LuksSpec>,
+    #[serde(default)]
+    pub lvm: bool,
+}
+
+/// A LUKS device to open before the root is mounted (`boot.initrd.luks.devices`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LuksSpec {
+    /// The /dev/mapper name.
+    pub name: String,
+    /// The encrypted device (by-uuid path, UUID=…, or a path).
+    pub device: String,
+    /// A key file inside the initrd; without it the passphrase is asked on the console.
+    #[serde(default)]
+    pub key_file: Option<String>,
+    #[serde(default)]
+    pub allow_discards: bool,
+    #[serde(default = "yes")]
+    pub pre_lvm: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How a device is named.
@@ -97,5 +127,11 @@ mod tests {
         assert!(c.root.unwrap().check);
         let live: Config = serde_json::from_str(r#"{"modules":["loop"]}"#).unwrap();
         assert_eq!(live.root, None);
+        assert!(live.luks.is_empty() && !live.lvm && !live.mdadm);
+        let chain: Config = serde_json::from_str(
+            r#"{"luks":[{"name":"cryptroot","device":"/dev/disk/by-uuid/u"}],"lvm":true}"#,
+        )
+        .unwrap();
+        assert!(chain.luks[0].pre_lvm && chain.luks[0].key_file.is_none() && chain.lvm);
     }
 }

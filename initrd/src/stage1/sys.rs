@@ -146,6 +146,41 @@ pub fn reboot_now() {
     }
 }
 
+/// Asks on the console (stdin) for a line without echoing it; the trailing newline is dropped.
+pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Write};
+    let mut out = io::stdout().lock();
+    out.write_all(prompt.as_bytes())?;
+    out.flush()?;
+    let fd = 0;
+    // SAFETY: termios is plain data; tcgetattr fills it, or fails and we do not echo-toggle.
+    let mut term: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
+    let saved = term;
+    if have_tty {
+        term.c_lflag &= !libc::ECHO;
+        term.c_lflag |= libc::ECHONL;
+        // SAFETY: a valid termios for this descriptor.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+    }
+    let mut line = vec![];
+    let mut b = [0u8; 1];
+    let r = loop {
+        match io::stdin().lock().read(&mut b) {
+            Ok(0) => break Ok(()),
+            Ok(_) if b[0] == b'\n' || b[0] == b'\r' => break Ok(()),
+            Ok(_) => line.push(b[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Err(e),
+        }
+    };
+    if have_tty {
+        // SAFETY: restoring the settings read above.
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    }
+    r.map(|_| line)
+}
+
 /// Whether `path` exists inside `root`, following symlinks as they would resolve after
 /// switch_root (absolute link targets are relative to `root`, not to the initrd).
 pub fn exists_in_root(root: &Path, path: &str) -> bool {

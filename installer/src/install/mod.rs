@@ -147,26 +147,46 @@ pub fn root_spec(c: &SystemConfig) -> Result<RootSpec> {
     })
 }
 
-/// Files for the initrd: e2fsck and the libraries it links (read from the target).
-fn fsck_files(root: &Path, fs_type: &str) -> Result<Vec<(String, PathBuf)>> {
-    if !fs_type.starts_with("ext") {
-        return Ok(vec![]);
+/// What lies under a block device: (LUKS, LVM, md RAID) anywhere in its chain of holders' slaves.
+pub fn storage_chain(dev: &Path) -> (bool, bool, bool) {
+    let (mut luks, mut lvm, mut md) = (false, false, false);
+    let Ok(real) = std::fs::canonicalize(dev) else { return (luks, lvm, md) };
+    let mut stack = vec![real.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()];
+    while let Some(name) = stack.pop() {
+        let sys = PathBuf::from("/sys/class/block").join(&name);
+        let uuid = std::fs::read_to_string(sys.join("dm/uuid")).unwrap_or_default();
+        luks |= uuid.starts_with("CRYPT-LUKS");
+        lvm |= uuid.starts_with("LVM-");
+        md |= name.starts_with("md");
+        for e in std::fs::read_dir(sys.join("slaves")).into_iter().flatten().flatten() {
+            stack.push(e.file_name().to_string_lossy().to_string());
+        }
     }
-    let bin = root.join("usr/sbin/e2fsck");
-    let out = runner::Cmd::new("listing e2fsck's libraries", "ldd").arg(&bin).run()?;
-    let mut files = vec![("sbin/e2fsck".to_string(), bin)];
-    for l in out.stdout.lines() {
-        let path = match l.split_once("=>") {
-            Some((_, rhs)) => rhs.split_whitespace().next().unwrap_or(""),
-            None => l.split_whitespace().next().unwrap_or(""),
-        };
-        if path.starts_with('/') {
-            let in_root = root.join(path.trim_start_matches('/'));
-            let host = if in_root.exists() { in_root } else { PathBuf::from(path) };
-            files.push((
-                path.trim_start_matches('/').to_string(),
-                std::fs::canonicalize(&host).unwrap_or(host),
-            ));
+    (luks, lvm, md)
+}
+
+/// Programs for the initrd (paths in the target, e.g. `usr/sbin/e2fsck`) as `sbin/<name>`, with
+/// the libraries they link (read from the target).
+fn program_files(root: &Path, programs: &[&str]) -> Result<Vec<(String, PathBuf)>> {
+    let mut files: Vec<(String, PathBuf)> = vec![];
+    for p in programs {
+        let bin = root.join(p);
+        let name = Path::new(p).file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        files.push((format!("sbin/{name}"), bin.clone()));
+        let out = runner::Cmd::new(format!("listing {name}'s libraries"), "ldd").arg(&bin).run()?;
+        for l in out.stdout.lines() {
+            let path = match l.split_once("=>") {
+                Some((_, rhs)) => rhs.split_whitespace().next().unwrap_or(""),
+                None => l.split_whitespace().next().unwrap_or(""),
+            };
+            if path.starts_with('/') && !files.iter().any(|(f, _)| f == path.trim_start_matches('/')) {
+                let in_root = root.join(path.trim_start_matches('/'));
+                let host = if in_root.exists() { in_root } else { PathBuf::from(path) };
+                files.push((
+                    path.trim_start_matches('/').to_string(),
+                    std::fs::canonicalize(&host).unwrap_or(host),
+                ));
+            }
         }
     }
     Ok(files)
@@ -224,7 +244,51 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
     let kernel =
         initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
     let spec = root_spec(&c)?;
-    let files = fsck_files(root, &spec.fs_type)?;
+    // What lies under the root (and /boot, /nix, … needed for boot) on this machine.
+    let (mut luks, mut lvm, mut md) = (false, false, false);
+    for (mp, fs) in &c.file_systems {
+        let needed = mp == "/" || fs.needed_for_boot;
+        if let (true, Some(dev)) = (needed, &fs.device) {
+            let (l, v, m) = storage_chain(Path::new(dev));
+            luks |= l;
+            lvm |= v;
+            md |= m;
+        }
+    }
+    let luks_devices: Vec<initrd::stage1::config::LuksSpec> = c
+        .boot
+        .initrd
+        .luks
+        .devices
+        .iter()
+        .map(|(name, d)| initrd::stage1::config::LuksSpec {
+            name: name.clone(),
+            device: d.device.clone(),
+            key_file: d.key_file.clone(),
+            allow_discards: d.allow_discards,
+            pre_lvm: d.pre_lvm,
+        })
+        .collect();
+    if luks && luks_devices.is_empty() {
+        bail!("the root is on LUKS but boot.initrd.luks.devices names no device (run generate-config again)");
+    }
+    let mut programs = vec![];
+    if spec.fs_type.starts_with("ext") {
+        programs.push("usr/sbin/e2fsck");
+    }
+    if !luks_devices.is_empty() {
+        programs.push("usr/sbin/cryptsetup");
+    }
+    if lvm {
+        programs.push("usr/sbin/lvm");
+    }
+    if md {
+        programs.push("usr/sbin/mdadm");
+    }
+    let mut files = program_files(root, &programs)?;
+    if md {
+        files.push(("etc/mdadm/mdadm.conf".into(), root.join("etc/mdadm/mdadm.conf")));
+    }
     let initrd_bytes = initrd::installed::build(&initrd::installed::InstalledInitrd {
         modules_dir: &kernel.modules_dir,
         stage1: &o.stage1,
@@ -233,6 +297,9 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
         available_modules: c.boot.initrd.available_kernel_modules.clone(),
         kernel_modules: c.boot.initrd.kernel_modules.clone(),
         files,
+        luks: luks_devices,
+        mdadm: md,
+        lvm,
     })
     .context("building the initrd")?;
 

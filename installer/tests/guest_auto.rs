@@ -1,0 +1,246 @@
+//! Unattended installs: the live test image boots with `installer.answer=label:ANSWERS:/answer.toml
+//! installer.yes=1`, finds the answer on a second disk, installs with no hands and powers off; the
+//! installed disk then boots alone. Secrets end up only where they belong.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use vm_harness::{machine, Disk, Machine, TestAssets};
+
+const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
+
+/// An ext4 image labelled ANSWERS holding `answer.toml`.
+fn answer_disk(dir: &Path, answer: &str) -> PathBuf {
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join("answer.toml"), answer).unwrap();
+    let img = dir.join("answers.img");
+    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    let st = Command::new("mkfs.ext4")
+        .args(["-q", "-L", "ANSWERS", "-d"])
+        .arg(&content)
+        .arg(&img)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    img
+}
+
+fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine {
+    let a = TestAssets::load().expect("test assets");
+    let iso = a.live_iso.expect("live test ISO");
+    let dir = iso.parent().unwrap().to_path_buf();
+    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    let mut b = machine(name)
+        .memory_mib(1536)
+        .kernel(
+            dir.join("bzImage"),
+            Some(dir.join("initrd")),
+            &format!("root=live:LABEL={volid} console=ttyS0,115200 installer.answer=label:ANSWERS:/answer.toml {extra}"),
+        )
+        .cdrom(&iso)
+        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
+        .disk(Disk::file(answer_img, "raw").serial("ANSWERS"));
+    if uefi {
+        b = b.uefi();
+    }
+    b.start().unwrap()
+}
+
+fn keep_disk(m: &Machine) -> (tempfile::TempDir, PathBuf) {
+    let disk = m.disk_path(0).unwrap().to_path_buf();
+    let keep = tempfile::tempdir().unwrap();
+    let dest = keep.path().join("target.qcow2");
+    std::fs::rename(&disk, &dest).or_else(|_| std::fs::copy(&disk, &dest).map(|_| ())).unwrap();
+    (keep, dest)
+}
+
+#[test]
+fn uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation() {
+    let t = tempfile::tempdir().unwrap();
+    let answer = format!(
+        r#"version = 1
+[system]
+hostname = "auto1"
+timezone = "UTC"
+[[user]]
+name = "alice"
+groups = ["wheel"]
+password = "alice-hash"
+[finish]
+action = "poweroff"
+[storage.boot]
+firmware = "uefi"
+[[storage.disk]]
+match = {{ serial = "TARGET" }}
+[[storage.disk.partition]]
+size = "256MiB"
+type = "esp"
+content = {{ type = "filesystem", format = "vfat", mountpoint = "/boot" }}
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
+[secrets]
+alice-hash = "{HASH}"
+"#
+    );
+    let img = answer_disk(t.path(), &answer);
+    let mut m = live_auto("auto-uefi", true, &img, "installer.yes=1");
+    m.wait_for_console_text(
+        "installer: unattended install from installer.answer=label:ANSWERS:/answer.toml",
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    let log = String::from_utf8_lossy(&std::fs::read(m.serial_log()).unwrap()).to_string();
+    assert!(!log.contains(HASH), "the password hash reached the console");
+    let (_keep, disk) = keep_disk(&m);
+    drop(m);
+
+    let mut b = machine("auto-uefi-installed")
+        .uefi()
+        .memory_mib(768)
+        .disk(Disk::file(disk, "qcow2").bootindex(0))
+        .agent_timeout(Duration::from_secs(300))
+        .start()
+        .unwrap();
+    b.wait_for_agent().unwrap();
+    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "auto1");
+    assert_eq!(b.succeed("getent shadow alice | cut -d: -f2").unwrap().trim(), HASH);
+    assert!(b.succeed("id -nG alice").unwrap().split_whitespace().any(|g| g == "wheel"));
+    assert!(b.succeed("cat /boot/loader/loader.conf").unwrap().contains("installer-generation-1.conf"));
+    // The answer is kept without its secrets, with the log and the phase times.
+    let saved = b.succeed("cat /var/log/installer/answer.toml").unwrap();
+    assert!(saved.contains("<redacted>") && !saved.contains(HASH), "{saved}");
+    b.succeed(
+        "test -s /var/log/installer/install.log && grep -q 'installing the system' /var/log/installer/phases",
+    )
+    .unwrap();
+    // The hash is in /etc/shadow and nowhere else on the installed system.
+    let found = b
+        .succeed(&format!("grep -rlF -- '{}' /etc /var /root /home /nix 2>/dev/null || true", &HASH[20..60]))
+        .unwrap();
+    assert_eq!(found.trim(), "/etc/shadow", "the hash is in: {found}");
+    // Nothing of the answer disk was touched: it is still an ext4 labelled ANSWERS with the file.
+    let out = Command::new("debugfs").args(["-R", "cat /answer.toml"]).arg(&img).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), answer);
+}
+
+/// Boots the installed disk alone (BIOS) without waiting for the agent.
+fn boot_disk(name: &str, disk: &Path, uefi: bool) -> Machine {
+    let mut b = machine(name)
+        .memory_mib(1024)
+        .disk(Disk::file(disk, "qcow2").bootindex(0))
+        .agent_timeout(Duration::from_secs(300));
+    if uefi {
+        b = b.uefi();
+    }
+    b.start().unwrap()
+}
+
+fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let img = answer_disk(t.path(), answer);
+    let mut m = live_auto(name, false, &img, "installer.yes=1");
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    let (keep, disk) = keep_disk(&m);
+    (t, keep, disk)
+}
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+#[test]
+fn luks2_root_asks_for_the_passphrase_at_boot() {
+    let answer = format!(
+        r#"version = 1
+[system]
+hostname = "vault"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = {{ serial = "TARGET" }}
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "300MiB"
+type = "linux"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/boot" }}
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+[storage.disk.partition.content]
+type = "luks"
+name = "cryptroot"
+version = 2
+pbkdf = "pbkdf2"
+iter_time_ms = 200
+passphrase = "disk"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
+[secrets]
+disk = "{PASSPHRASE}"
+"#
+    );
+    let (_t, _keep, disk) = install_unattended("auto-luks", &answer);
+    let mut b = boot_disk("auto-luks-installed", &disk, false);
+    b.wait_for_console_text("Passphrase for cryptroot", Duration::from_secs(300)).unwrap();
+    b.send_console("not the passphrase\n").unwrap();
+    b.wait_for_console_text("wrong passphrase for cryptroot", Duration::from_secs(120)).unwrap();
+    b.wait_for_console_text("Passphrase for cryptroot", Duration::from_secs(60)).unwrap();
+    b.send_console(&format!("{PASSPHRASE}\n")).unwrap();
+    b.wait_for_agent().unwrap();
+    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "vault");
+    assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/cryptroot");
+    assert_eq!(b.succeed("lsblk -n -o TYPE /dev/mapper/cryptroot").unwrap().trim(), "crypt");
+    assert!(b.succeed("cryptsetup luksDump /dev/vda3").unwrap().contains("Version:       \t2"));
+    // The passphrase is nowhere on the installed system, nor on the console.
+    let found = b
+        .succeed(&format!("grep -rlF -- '{PASSPHRASE}' /etc /var /root /boot /nix 2>/dev/null || true"))
+        .unwrap();
+    assert_eq!(found.trim(), "", "the passphrase is in {found}");
+    let log = String::from_utf8_lossy(&std::fs::read(b.serial_log()).unwrap()).to_string();
+    assert!(!log.contains(PASSPHRASE), "the passphrase was echoed on the console");
+}
+
+#[test]
+fn lvm_root_with_a_separate_home_volume() {
+    let answer = r#"version = 1
+[system]
+hostname = "lvm1"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "lvm"
+content = { type = "lvm-pv", vg = "sys" }
+[[storage.vg]]
+name = "sys"
+[[storage.vg.lv]]
+name = "root"
+size = "2GiB"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+[[storage.vg.lv]]
+name = "home"
+size = "rest"
+content = { type = "filesystem", format = "xfs", mountpoint = "/home" }
+"#;
+    let (_t, _keep, disk) = install_unattended("auto-lvm", answer);
+    let mut b = boot_disk("auto-lvm-installed", &disk, false);
+    b.wait_for_agent().unwrap();
+    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "lvm1");
+    assert_eq!(b.succeed("lsblk -n -o TYPE $(findmnt -n -o SOURCE /)").unwrap().trim(), "lvm");
+    assert_eq!(b.succeed("findmnt -n -o FSTYPE /home").unwrap().trim(), "xfs");
+    assert_eq!(b.succeed("lvs --noheadings -o lv_name sys | xargs").unwrap().trim(), "home root");
+}

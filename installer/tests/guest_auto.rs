@@ -244,3 +244,39 @@ content = { type = "filesystem", format = "xfs", mountpoint = "/home" }
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /home").unwrap().trim(), "xfs");
     assert_eq!(b.succeed("lvs --noheadings -o lv_name sys | xargs").unwrap().trim(), "home root");
 }
+
+#[test]
+fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
+    let t = tempfile::tempdir().unwrap();
+    let answer = r#"version = 1
+[system]
+hostname = "phoenix"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+    let img = answer_disk(t.path(), answer);
+    let mut m = live_auto("auto-crash", false, &img, "installer.yes=1");
+    // Cut the power once the copy is under way.
+    m.wait_for_console_text(r"copying: \d+/\d+ files, \d+/\d+ MiB \([1-9]\d*%\)", Duration::from_secs(900))
+        .unwrap();
+    m.crash().unwrap();
+    // The same machine, the same answer: the install starts over and finishes.
+    m.start().unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    let (_keep, disk) = keep_disk(&m);
+    let mut b = boot_disk("auto-crash-installed", &disk, false);
+    b.wait_for_agent().unwrap();
+    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "phoenix");
+    b.succeed("test -e /etc/NIXOS && readlink /nix/var/nix/profiles/system").unwrap();
+}

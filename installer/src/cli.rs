@@ -196,6 +196,8 @@ pub enum Command {
         #[arg(last = true)]
         command: Vec<String>,
     },
+    /// Print the JSON Schema of answer files (version 1).
+    Schema,
     /// Check an answer file: every problem with file:line:col and the field; nothing is probed
     /// or touched. Exit status 1 when there are problems.
     Validate { file: PathBuf },
@@ -446,6 +448,9 @@ pub fn run(cli: Cli) -> Result<()> {
                     bail!("the command in the installed system exited with {code}");
                 }
             }
+        }
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&schemars::schema_for!(crate::answer::Answer))?);
         }
         Command::Validate { file } => match crate::answer::load(&file) {
             Ok(_) => println!("{}: ok", file.display()),

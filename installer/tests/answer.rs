@@ -76,3 +76,17 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
     let red = installer::answer::redacted(&a);
     assert!(!red.contains("correct horse") && !red.contains("$6$") && red.contains("<redacted>"), "{red}");
 }
+
+#[test]
+fn the_schema_describes_version_1_answer_files() {
+    let out = installer().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let required: Vec<&str> = v["required"].as_array().unwrap().iter().filter_map(|x| x.as_str()).collect();
+    assert_eq!(required, ["storage", "version"]);
+    assert_eq!(v["additionalProperties"], serde_json::json!(false), "unknown keys are rejected");
+    let text = serde_json::to_string(&v).unwrap();
+    for word in ["hostname", "luks", "lvm-pv", "passphrase", "bios-boot", "reboot", "secrets_file"] {
+        assert!(text.contains(word), "the schema lacks {word}");
+    }
+}

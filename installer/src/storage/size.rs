@@ -117,7 +117,7 @@ impl<'de> Deserialize<'de> for Size {
 }
 
 /// A size range for disk selection: `"100GiB"` (exact) or `{ min = "..", max = ".." }`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SizeMatch {
     Exact(Size),
@@ -170,5 +170,24 @@ mod tests {
         let r = SizeMatch::Range { min: Some(Size::Bytes(10 * GIB)), max: Some(Size::Bytes(20 * GIB)) };
         assert!(r.matches(16 * GIB) && !r.matches(8 * GIB) && !r.matches(30 * GIB));
         assert!(SizeMatch::Exact(Size::Bytes(GIB)).matches(GIB));
+    }
+}
+
+impl schemars::JsonSchema for Size {
+    fn schema_name() -> String {
+        "Size".into()
+    }
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        let mut o = schemars::schema::SchemaObject {
+            instance_type: Some(
+                vec![schemars::schema::InstanceType::String, schemars::schema::InstanceType::Integer].into(),
+            ),
+            ..Default::default()
+        };
+        o.metadata().description = Some(
+            "Bytes, or a string: \"512MiB\", \"20GiB\", \"10%\" (of the disk), \"rest\" (what is left)"
+                .into(),
+        );
+        o.into()
     }
 }

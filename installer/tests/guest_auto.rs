@@ -28,6 +28,11 @@ fn answer_disk(dir: &Path, answer: &str) -> PathBuf {
 }
 
 fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine {
+    live_auto_disks(name, uefi, answer_img, extra, &[])
+}
+
+/// The live machine with TARGET (disk 0), the answer disk (1) and more blank disks (2…).
+fn live_auto_disks(name: &str, uefi: bool, answer_img: &Path, extra: &str, more: &[&str]) -> Machine {
     let a = TestAssets::load().expect("test assets");
     let iso = a.live_iso.expect("live test ISO");
     let dir = iso.parent().unwrap().to_path_buf();
@@ -42,6 +47,9 @@ fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine 
         .cdrom(&iso)
         .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
         .disk(Disk::file(answer_img, "raw").serial("ANSWERS"));
+    for serial in more {
+        b = b.disk(Disk::new_qcow2(4 << 30).serial(serial));
+    }
     if uefi {
         b = b.uefi();
     }
@@ -279,4 +287,62 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
     assert_eq!(b.succeed("hostname").unwrap().trim(), "phoenix");
     b.succeed("test -e /etc/NIXOS && readlink /nix/var/nix/profiles/system").unwrap();
+}
+
+#[test]
+fn raid1_root_boots_from_either_disk_alone() {
+    let t = tempfile::tempdir().unwrap();
+    let answer = r#"version = 1
+[system]
+hostname = "mirror"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+[[storage.disk]]
+match = { serial = "TARGET2" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+[[storage.raid]]
+name = "root"
+level = 1
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+    let img = answer_disk(t.path(), answer);
+    let mut m = live_auto_disks("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    let keep = tempfile::tempdir().unwrap();
+    let disks: Vec<PathBuf> = [0usize, 2]
+        .iter()
+        .map(|&i| {
+            let src = m.disk_path(i).unwrap().to_path_buf();
+            let dest = keep.path().join(format!("disk{i}.qcow2"));
+            std::fs::rename(&src, &dest).or_else(|_| std::fs::copy(&src, &dest).map(|_| ())).unwrap();
+            dest
+        })
+        .collect();
+    drop(m);
+    for (i, d) in disks.iter().enumerate() {
+        let mut b = boot_disk(&format!("auto-raid-disk{i}"), d, false);
+        b.wait_for_agent().unwrap();
+        b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+        assert_eq!(b.succeed("hostname").unwrap().trim(), "mirror");
+        let src = b.succeed("findmnt -n -o SOURCE /").unwrap();
+        let detail = b.succeed(&format!("mdadm --detail {}", src.trim())).unwrap();
+        assert!(detail.contains("raid1") && detail.contains("degraded"), "disk {i}: {detail}");
+        assert!(b.succeed("cat /etc/mdadm/mdadm.conf").unwrap().contains("ARRAY"));
+    }
 }

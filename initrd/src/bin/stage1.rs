@@ -161,8 +161,20 @@ impl Stage1 {
     /// Finds a block device by UUID, label or path, coldplugging until it appears.
     fn wait_for_device(&mut self, want: &DeviceRef) -> Result<(String, Option<probe::Identity>), String> {
         let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
+        let mut last_scan = Instant::now();
         loop {
             let new = self.coldplug();
+            // Disks appear a little after their drivers load: assemble arrays and activate volume
+            // groups again until what we wait for shows up.
+            if last_scan.elapsed() > Duration::from_secs(2) && (self.config.mdadm || self.config.lvm) {
+                last_scan = Instant::now();
+                if self.config.mdadm {
+                    self.assemble_md();
+                }
+                if self.config.lvm {
+                    self.activate_lvm();
+                }
+            }
             let mut seen = vec![];
             if let DeviceRef::Path(p) = want {
                 // Device-mapper and md nodes made by the tools themselves (no udev here).
@@ -282,6 +294,24 @@ impl Stage1 {
         Err(format!("could not open {} ({dev}) after 3 tries", l.name))
     }
 
+    /// Assembles the md arrays of the initrd's mdadm.conf (degraded ones too); run again while
+    /// their members are still appearing.
+    fn assemble_md(&mut self) {
+        let st = run_with_timeout(Command::new("/sbin/mdadm").args(["--assemble", "--scan", "--run"]), 120);
+        self.trace(&format!("mdadm --assemble --scan: {st:?}"));
+    }
+
+    /// Activates every LVM volume group and makes its /dev nodes (no udev here).
+    fn activate_lvm(&mut self) {
+        let conf = "devices { obtain_device_list_from_udev = 0 } activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }";
+        let st = run_with_timeout(
+            Command::new("/sbin/lvm").args(["vgchange", "-ay", "--sysinit", "--config", conf]),
+            120,
+        );
+        self.trace(&format!("lvm vgchange -ay: {st:?}"));
+        let _ = run_with_timeout(Command::new("/sbin/lvm").args(["vgmknodes", "--config", conf]), 60);
+    }
+
     /// RAID, LUKS and LVM under the root, in the order the root description gives.
     fn storage_chain(&mut self) -> Result<(), String> {
         let cfg = self.config.clone();
@@ -289,9 +319,7 @@ impl Stage1 {
             for m in ["md_mod", "raid0", "raid1", "raid10", "raid456"] {
                 let _ = self.load(m);
             }
-            self.coldplug();
-            let st = Command::new("/sbin/mdadm").args(["--assemble", "--scan", "--run"]).status();
-            self.trace(&format!("mdadm --assemble --scan: {st:?}"));
+            self.assemble_md();
         }
         if !cfg.luks.is_empty() {
             for m in [
@@ -314,19 +342,7 @@ impl Stage1 {
             for m in ["dm_mod", "dm_snapshot"] {
                 let _ = self.load(m);
             }
-            let st = Command::new("/sbin/lvm")
-                .args([
-                    "vgchange",
-                    "-ay",
-                    "--sysinit",
-                    "--config",
-                    "activation { udev_sync = 0 udev_rules = 0 }",
-                ])
-                .status();
-            self.trace(&format!("lvm vgchange -ay: {st:?}"));
-            let _ = Command::new("/sbin/lvm")
-                .args(["vgmknodes", "--config", "activation { udev_sync = 0 udev_rules = 0 }"])
-                .status();
+            self.activate_lvm();
         }
         for l in cfg.luks.iter().filter(|l| !l.pre_lvm) {
             self.unlock(l)?;
@@ -560,6 +576,24 @@ impl Stage1 {
         )
         .map_err(|e| format!("mounting the overlay: {e}"))?;
         self.switch(root, "switching to the live system")
+    }
+}
+
+/// Runs a tool with stdin detached, killing it after `secs`.
+fn run_with_timeout(cmd: &mut Command, secs: u64) -> Result<std::process::ExitStatus, String> {
+    let mut child =
+        cmd.stdin(std::process::Stdio::null()).spawn().map_err(|e| format!("running {cmd:?}: {e}"))?;
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            return Ok(st);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{cmd:?} did not finish within {secs}s"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -51,6 +51,8 @@ pub struct InstalledInitrd<'a> {
     pub luks: Vec<LuksSpec>,
     pub mdadm: bool,
     pub lvm: bool,
+    /// `vg/lv` to activate in the initrd (empty: all).
+    pub lvm_volumes: Vec<String>,
 }
 
 /// Modules for LUKS (dm-crypt with the usual ciphers, also without AES-NI), LVM and md RAID.
@@ -97,6 +99,7 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
         luks: i.luks.clone(),
         mdadm: i.mdadm,
         lvm: i.lvm,
+        lvm_volumes: i.lvm_volumes.clone(),
     };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     for (path, host) in &i.files {

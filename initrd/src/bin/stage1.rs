@@ -301,15 +301,22 @@ impl Stage1 {
         self.trace(&format!("mdadm --assemble --scan: {st:?}"));
     }
 
-    /// Activates every LVM volume group and makes its /dev nodes (no udev here).
+    /// Activates the logical volumes the root needs (all when the description names none) and
+    /// makes their /dev nodes (no udev here). The rest is left to the installed system's udev.
     fn activate_lvm(&mut self) {
         let conf = "devices { obtain_device_list_from_udev = 0 } activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }";
-        let st = run_with_timeout(
-            Command::new("/sbin/lvm").args(["vgchange", "-ay", "--sysinit", "--config", conf]),
-            120,
-        );
+        let mut cmd = Command::new("/sbin/lvm");
+        if self.config.lvm_volumes.is_empty() {
+            cmd.args(["vgchange", "-ay", "--sysinit", "--config", conf]);
+        } else {
+            cmd.args(["lvchange", "-ay", "--sysinit", "--config", conf]).args(&self.config.lvm_volumes);
+        }
+        let st = run_with_timeout(&mut cmd, 120);
         self.trace(&format!("lvm vgchange -ay: {st:?}"));
         let _ = run_with_timeout(Command::new("/sbin/lvm").args(["vgmknodes", "--config", conf]), 60);
+        // /run moves into the installed system: leave no "already online" marks that would stop
+        // its udev from autoactivating the other volumes.
+        let _ = std::fs::remove_dir_all("/run/lvm");
     }
 
     /// RAID, LUKS and LVM under the root, in the order the root description gives.

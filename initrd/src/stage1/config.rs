@@ -35,6 +35,10 @@ pub struct Config {
     pub luks: Vec<LuksSpec>,
     #[serde(default)]
     pub lvm: bool,
+    /// The logical volumes (`vg/lv`) to activate here; the others are left to the installed
+    /// system's udev-driven autoactivation, so that systemd sees them appear. Empty: all.
+    #[serde(default)]
+    pub lvm_volumes: Vec<String>,
 }
 
 /// A LUKS device to open before the root is mounted (`boot.initrd.luks.devices`).
@@ -133,5 +137,36 @@ mod tests {
         )
         .unwrap();
         assert!(chain.luks[0].pre_lvm && chain.luks[0].key_file.is_none() && chain.lvm);
+    }
+}
+
+/// Splits a device-mapper name of an LVM volume (`vg-lv`, with `-` in names doubled) into
+/// `vg/lv`.
+pub fn lvm_volume_of_dm_name(dm: &str) -> Option<String> {
+    let mut vg = String::new();
+    let mut chars = dm.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '-' {
+            if chars.peek() == Some(&'-') {
+                chars.next();
+                vg.push('-');
+            } else {
+                let lv: String = chars.collect::<String>().replace("--", "-");
+                return (!vg.is_empty() && !lv.is_empty()).then(|| format!("{vg}/{lv}"));
+            }
+        } else {
+            vg.push(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod lvm_names {
+    #[test]
+    fn dm_names_split_into_vg_and_lv() {
+        assert_eq!(super::lvm_volume_of_dm_name("sys-root").as_deref(), Some("sys/root"));
+        assert_eq!(super::lvm_volume_of_dm_name("my--vg-data--1").as_deref(), Some("my-vg/data-1"));
+        assert_eq!(super::lvm_volume_of_dm_name("cryptroot"), None);
     }
 }

@@ -147,16 +147,20 @@ pub fn root_spec(c: &SystemConfig) -> Result<RootSpec> {
     })
 }
 
-/// What lies under a block device: (LUKS, LVM, md RAID) anywhere in its chain of holders' slaves.
-pub fn storage_chain(dev: &Path) -> (bool, bool, bool) {
-    let (mut luks, mut lvm, mut md) = (false, false, false);
+/// What lies under a block device: (LUKS, LVM volumes `vg/lv`, md RAID) anywhere in its chain of
+/// slaves.
+pub fn storage_chain(dev: &Path) -> (bool, Vec<String>, bool) {
+    let (mut luks, mut lvm, mut md) = (false, vec![], false);
     let Ok(real) = std::fs::canonicalize(dev) else { return (luks, lvm, md) };
     let mut stack = vec![real.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()];
     while let Some(name) = stack.pop() {
         let sys = PathBuf::from("/sys/class/block").join(&name);
         let uuid = std::fs::read_to_string(sys.join("dm/uuid")).unwrap_or_default();
         luks |= uuid.starts_with("CRYPT-LUKS");
-        lvm |= uuid.starts_with("LVM-");
+        if uuid.starts_with("LVM-") {
+            let dm = std::fs::read_to_string(sys.join("dm/name")).unwrap_or_default();
+            lvm.extend(initrd::stage1::config::lvm_volume_of_dm_name(dm.trim()));
+        }
         md |= name.starts_with("md");
         for e in std::fs::read_dir(sys.join("slaves")).into_iter().flatten().flatten() {
             stack.push(e.file_name().to_string_lossy().to_string());
@@ -245,13 +249,13 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
         initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
     let spec = root_spec(&c)?;
     // What lies under the root (and /boot, /nix, … needed for boot) on this machine.
-    let (mut luks, mut lvm, mut md) = (false, false, false);
+    let (mut luks, mut lvm_volumes, mut md) = (false, vec![], false);
     for (mp, fs) in &c.file_systems {
         let needed = mp == "/" || fs.needed_for_boot;
         if let (true, Some(dev)) = (needed, &fs.device) {
             let (l, v, m) = storage_chain(Path::new(dev));
             luks |= l;
-            lvm |= v;
+            lvm_volumes.extend(v);
             md |= m;
         }
     }
@@ -269,6 +273,9 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
             pre_lvm: d.pre_lvm,
         })
         .collect();
+    lvm_volumes.sort();
+    lvm_volumes.dedup();
+    let lvm = !lvm_volumes.is_empty();
     if luks && luks_devices.is_empty() {
         bail!("the root is on LUKS but boot.initrd.luks.devices names no device (run generate-config again)");
     }
@@ -300,6 +307,7 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
         luks: luks_devices,
         mdadm: md,
         lvm,
+        lvm_volumes,
     })
     .context("building the initrd")?;
 

@@ -112,6 +112,27 @@ pub fn mount_options(options: &[String]) -> (libc::c_ulong, String) {
     (flags, data.join(","))
 }
 
+/// Splits a device-mapper name of an LVM volume (`vg-lv`, with `-` in names doubled) into
+/// `vg/lv`.
+pub fn lvm_volume_of_dm_name(dm: &str) -> Option<String> {
+    let mut vg = String::new();
+    let mut chars = dm.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '-' {
+            if chars.peek() == Some(&'-') {
+                chars.next();
+                vg.push('-');
+            } else {
+                let lv: String = chars.collect::<String>().replace("--", "-");
+                return (!vg.is_empty() && !lv.is_empty()).then(|| format!("{vg}/{lv}"));
+            }
+        } else {
+            vg.push(c);
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,27 +159,6 @@ mod tests {
         .unwrap();
         assert!(chain.luks[0].pre_lvm && chain.luks[0].key_file.is_none() && chain.lvm);
     }
-}
-
-/// Splits a device-mapper name of an LVM volume (`vg-lv`, with `-` in names doubled) into
-/// `vg/lv`.
-pub fn lvm_volume_of_dm_name(dm: &str) -> Option<String> {
-    let mut vg = String::new();
-    let mut chars = dm.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '-' {
-            if chars.peek() == Some(&'-') {
-                chars.next();
-                vg.push('-');
-            } else {
-                let lv: String = chars.collect::<String>().replace("--", "-");
-                return (!vg.is_empty() && !lv.is_empty()).then(|| format!("{vg}/{lv}"));
-            }
-        } else {
-            vg.push(c);
-        }
-    }
-    None
 }
 
 #[cfg(test)]

@@ -145,6 +145,25 @@ impl SizeMatch {
     }
 }
 
+impl schemars::JsonSchema for Size {
+    fn schema_name() -> String {
+        "Size".into()
+    }
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        let mut o = schemars::schema::SchemaObject {
+            instance_type: Some(
+                vec![schemars::schema::InstanceType::String, schemars::schema::InstanceType::Integer].into(),
+            ),
+            ..Default::default()
+        };
+        o.metadata().description = Some(
+            "Bytes, or a string: \"512MiB\", \"20GiB\", \"10%\" (of the disk), \"rest\" (what is left)"
+                .into(),
+        );
+        o.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,24 +189,5 @@ mod tests {
         let r = SizeMatch::Range { min: Some(Size::Bytes(10 * GIB)), max: Some(Size::Bytes(20 * GIB)) };
         assert!(r.matches(16 * GIB) && !r.matches(8 * GIB) && !r.matches(30 * GIB));
         assert!(SizeMatch::Exact(Size::Bytes(GIB)).matches(GIB));
-    }
-}
-
-impl schemars::JsonSchema for Size {
-    fn schema_name() -> String {
-        "Size".into()
-    }
-    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
-        let mut o = schemars::schema::SchemaObject {
-            instance_type: Some(
-                vec![schemars::schema::InstanceType::String, schemars::schema::InstanceType::Integer].into(),
-            ),
-            ..Default::default()
-        };
-        o.metadata().description = Some(
-            "Bytes, or a string: \"512MiB\", \"20GiB\", \"10%\" (of the disk), \"rest\" (what is left)"
-                .into(),
-        );
-        o.into()
     }
 }

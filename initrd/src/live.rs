@@ -5,34 +5,15 @@
 use std::path::Path;
 
 use crate::cpio::{Archive, CpioError};
+use crate::installed::STORAGE_MODULES;
 use crate::modules::{normalize_name, ModuleError, ModuleTree};
 use crate::stage1::config::Config;
 
-/// What CD, USB, SATA, NVMe, virtio and VirtualBox/VMware/Hyper-V machines need to reach a live
-/// medium, plus the filesystems of the medium and the overlay.
+/// What a live boot needs besides the disk drivers of [`STORAGE_MODULES`]: NICs (netboot), the
+/// virtio console (test agent), and the filesystems of the medium and the overlay.
 pub const LIVE_MODULES: &[&str] = &[
-    "virtio_pci",
-    "virtio_blk",
-    "virtio_scsi",
     "virtio_net",
     "virtio_console",
-    "ahci",
-    "ata_piix",
-    "ata_generic",
-    "sd_mod",
-    "sr_mod",
-    "nvme",
-    "xhci_pci",
-    "ehci_pci",
-    "ohci_pci",
-    "uhci_hcd",
-    "usb_storage",
-    "uas",
-    "usbhid",
-    "hid_generic",
-    "vmw_pvscsi",
-    "hv_storvsc",
-    "mptspi",
     "e1000",
     "e1000e",
     "isofs",
@@ -78,7 +59,7 @@ pub fn build(
     extra: &[String],
     files: &[(String, std::path::PathBuf)],
 ) -> Result<Vec<u8>, LiveInitrdError> {
-    let mut names: Vec<String> = LIVE_MODULES.iter().map(|s| s.to_string()).collect();
+    let mut names: Vec<String> = STORAGE_MODULES.iter().chain(LIVE_MODULES).map(|s| s.to_string()).collect();
     names.extend(extra.iter().cloned());
     let mut a = with_modules(modules_dir, stage1, busybox, &names)?;
     for (path, host) in files {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use initrd::installed::{LUKS_MODULES, LVM_MODULES, RAID_MODULES};
 use initrd::modules::ModuleTree;
 use initrd::stage1::cmdline::Cmdline;
 use initrd::stage1::config::{mount_options, Config, DeviceRef, LuksSpec, RootSpec};
@@ -323,22 +324,13 @@ impl Stage1 {
     fn storage_chain(&mut self) -> Result<(), String> {
         let cfg = self.config.clone();
         if cfg.mdadm {
-            for m in ["md_mod", "raid0", "raid1", "raid10", "raid456"] {
+            for m in RAID_MODULES {
                 let _ = self.load(m);
             }
             self.assemble_md();
         }
         if !cfg.luks.is_empty() {
-            for m in [
-                "dm_mod",
-                "dm_crypt",
-                "xts",
-                "aes_generic",
-                "aesni_intel",
-                "sha256_generic",
-                "af_alg",
-                "algif_skcipher",
-            ] {
+            for m in LUKS_MODULES {
                 let _ = self.load(m);
             }
         }
@@ -346,7 +338,7 @@ impl Stage1 {
             self.unlock(l)?;
         }
         if cfg.lvm {
-            for m in ["dm_mod", "dm_snapshot"] {
+            for m in LVM_MODULES {
                 let _ = self.load(m);
             }
             self.activate_lvm();

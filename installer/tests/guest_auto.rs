@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use vm_harness::{machine, Disk, Machine, TestAssets};
+mod common;
+
+use common::{live_image, take_disk};
+use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
 
@@ -33,19 +36,7 @@ fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine 
 
 /// The live machine with TARGET (disk 0), the answer disk (1) and more blank disks (2…).
 fn live_auto_disks(name: &str, uefi: bool, answer_img: &Path, extra: &str, more: &[&str]) -> Machine {
-    let a = TestAssets::load().expect("test assets");
-    let iso = a.live_iso.expect("live test ISO");
-    let dir = iso.parent().unwrap().to_path_buf();
-    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
-    let mut b = machine(name)
-        .memory_mib(1536)
-        .kernel(
-            dir.join("bzImage"),
-            Some(dir.join("initrd")),
-            &format!("root=live:LABEL={volid} console=ttyS0,115200 installer.answer=label:ANSWERS:/answer.toml {extra}"),
-        )
-        .cdrom(&iso)
-        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
+    let mut b = live_image(name, &format!("installer.answer=label:ANSWERS:/answer.toml {extra}"))
         .disk(Disk::file(answer_img, "raw").serial("ANSWERS"));
     for serial in more {
         b = b.disk(Disk::new_qcow2(4 << 30).serial(serial));
@@ -54,14 +45,6 @@ fn live_auto_disks(name: &str, uefi: bool, answer_img: &Path, extra: &str, more:
         b = b.uefi();
     }
     b.start().unwrap()
-}
-
-fn keep_disk(m: &Machine) -> (tempfile::TempDir, PathBuf) {
-    let disk = m.disk_path(0).unwrap().to_path_buf();
-    let keep = tempfile::tempdir().unwrap();
-    let dest = keep.path().join("target.qcow2");
-    std::fs::rename(&disk, &dest).or_else(|_| std::fs::copy(&disk, &dest).map(|_| ())).unwrap();
-    (keep, dest)
 }
 
 #[test]
@@ -105,7 +88,7 @@ alice-hash = "{HASH}"
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
     let log = String::from_utf8_lossy(&std::fs::read(m.serial_log()).unwrap()).to_string();
     assert!(!log.contains(HASH), "the password hash reached the console");
-    let (_keep, disk) = keep_disk(&m);
+    let (_keep, disk) = take_disk(&m, 0);
     drop(m);
 
     let mut b = machine("auto-uefi-installed")
@@ -156,7 +139,7 @@ fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile:
     let mut m = live_auto(name, false, &img, "installer.yes=1");
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
-    let (keep, disk) = keep_disk(&m);
+    let (keep, disk) = take_disk(&m, 0);
     (t, keep, disk)
 }
 
@@ -281,7 +264,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     m.start().unwrap();
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
-    let (_keep, disk) = keep_disk(&m);
+    let (_keep, disk) = take_disk(&m, 0);
     let mut b = boot_disk("auto-crash-installed", &disk, false);
     b.wait_for_agent().unwrap();
     b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
@@ -324,16 +307,9 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let mut m = live_auto_disks("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
-    let keep = tempfile::tempdir().unwrap();
-    let disks: Vec<PathBuf> = [0usize, 2]
-        .iter()
-        .map(|&i| {
-            let src = m.disk_path(i).unwrap().to_path_buf();
-            let dest = keep.path().join(format!("disk{i}.qcow2"));
-            std::fs::rename(&src, &dest).or_else(|_| std::fs::copy(&src, &dest).map(|_| ())).unwrap();
-            dest
-        })
-        .collect();
+    let (_keep0, disk0) = take_disk(&m, 0);
+    let (_keep2, disk2) = take_disk(&m, 2);
+    let disks = [disk0, disk2];
     drop(m);
     for (i, d) in disks.iter().enumerate() {
         let mut b = boot_disk(&format!("auto-raid-disk{i}"), d, false);

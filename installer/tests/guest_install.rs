@@ -9,8 +9,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{copy_installer, write_guest_file};
-use vm_harness::{machine, Disk, Machine, MachineBuilder, TestAssets};
+use common::{copy_installer, live_image, take_disk, write_guest_file};
+use vm_harness::{machine, Disk, Machine, MachineBuilder};
 
 const BOOT: Duration = Duration::from_secs(300);
 const INSTALL: Duration = Duration::from_secs(900);
@@ -18,24 +18,9 @@ const HASH: &str = "$6$rounds=1000$saltsalt$0mbkSRWsF8QHNpSO5C4LcZgoQuyPGAz2wgz/
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7yCqHQc2xW2k8Jv0qmVw7I0dx1x8XxvNbHc5pKuHb test@host";
 
-fn assets() -> TestAssets {
-    TestAssets::load().expect("test assets (run `cargo xtask assets`)")
-}
-
 /// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET).
 fn live(name: &str, uefi: bool) -> Machine {
-    let iso = assets().live_iso.expect("the live test ISO (cargo xtask assets builds it)");
-    let dir = iso.parent().unwrap().to_path_buf();
-    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
-    let mut b = machine(name)
-        .memory_mib(1536)
-        .kernel(
-            dir.join("bzImage"),
-            Some(dir.join("initrd")),
-            &format!("root=live:LABEL={volid} console=ttyS0,115200"),
-        )
-        .cdrom(&iso)
-        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"));
+    let mut b = live_image(name, "");
     if uefi {
         b = b.uefi();
     }
@@ -90,12 +75,8 @@ fn install(m: &mut Machine, extra: &str) -> String {
 /// (removed with the machine).
 fn finish(mut m: Machine) -> (tempfile::TempDir, PathBuf) {
     m.succeed("sync && umount -R /mnt && swapoff -a").unwrap();
-    let disk = m.disk_path(0).unwrap().to_path_buf();
     m.shutdown().unwrap();
-    let keep = tempfile::tempdir().unwrap();
-    let dest = keep.path().join("target.qcow2");
-    std::fs::rename(&disk, &dest).or_else(|_| std::fs::copy(&disk, &dest).map(|_| ())).unwrap();
-    (keep, dest)
+    take_disk(&m, 0)
 }
 
 /// Boots the installed disk alone.

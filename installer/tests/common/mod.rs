@@ -1,8 +1,38 @@
-//! Helpers shared by the guest tests of this crate.
+//! Helpers shared by the guest tests of this crate (each test crate uses a part of them).
+#![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use vm_harness::Machine;
+use vm_harness::{machine, Disk, Machine, MachineBuilder, TestAssets};
+
+/// The live test image booted directly (its bzImage and initrd, the ISO as the CD) with 1.5 GiB
+/// and a blank 4 GiB disk with serial TARGET as disk 0; `extra` goes after the live parameters.
+pub fn live_image(name: &str, extra: &str) -> MachineBuilder {
+    let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
+    let iso = a.live_iso.expect("the live test ISO (cargo xtask assets builds it)");
+    let dir = iso.parent().unwrap().to_path_buf();
+    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    machine(name)
+        .memory_mib(1536)
+        .kernel(
+            dir.join("bzImage"),
+            Some(dir.join("initrd")),
+            format!("root=live:LABEL={volid} console=ttyS0,115200 {extra}").trim_end(),
+        )
+        .cdrom(&iso)
+        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
+}
+
+/// Moves disk `index` of a stopped machine out of its state directory (removed with the
+/// machine) into a new temporary directory.
+pub fn take_disk(m: &Machine, index: usize) -> (tempfile::TempDir, PathBuf) {
+    let disk = m.disk_path(index).unwrap().to_path_buf();
+    let keep = tempfile::tempdir().unwrap();
+    let dest = keep.path().join(format!("disk{index}.qcow2"));
+    std::fs::rename(&disk, &dest).or_else(|_| std::fs::copy(&disk, &dest).map(|_| ())).unwrap();
+    (keep, dest)
+}
 
 /// Copies our installer binary (stripped: the debug build is large) into the guest's PATH.
 pub fn copy_installer(m: &mut Machine) {

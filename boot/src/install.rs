@@ -33,12 +33,15 @@ pub fn efi_variables_writable() -> bool {
 
 /// GRUB for BIOS: `grub-install --target=i386-pc` onto every device (MBR disks, or GPT disks with
 /// a BIOS boot partition), with GRUB's files under `boot_dir/grub`.
-pub fn grub_bios(boot_dir: &Path, devices: &[String]) -> Result<(), BootError> {
+/// With `cryptodisk`, GRUB's core image unlocks the LUKS device holding `boot_dir` (asking for its
+/// passphrase) before it reads `grub.cfg`.
+pub fn grub_bios(boot_dir: &Path, devices: &[String], cryptodisk: bool) -> Result<(), BootError> {
     if devices.is_empty() {
         return Err(BootError::NoGrubDevice);
     }
     for dev in devices {
         Cmd::new(format!("installing GRUB (BIOS) on {dev}"), "grub-install")
+            .env("GRUB_ENABLE_CRYPTODISK", if cryptodisk { "y" } else { "n" })
             .arg("--target=i386-pc")
             .arg(format!("--boot-directory={}", boot_dir.display()))
             .arg(dev)
@@ -48,9 +51,17 @@ pub fn grub_bios(boot_dir: &Path, devices: &[String]) -> Result<(), BootError> {
 }
 
 /// GRUB for UEFI. `removable` installs `EFI/BOOT/BOOTX64.EFI` and touches no EFI variable;
-/// otherwise grub-install adds a boot entry (efibootmgr) named `bootloader_id`.
-pub fn grub_efi(boot_dir: &Path, esp: &Path, removable: bool, bootloader_id: &str) -> Result<(), BootError> {
+/// otherwise grub-install adds a boot entry (efibootmgr) named `bootloader_id`. `cryptodisk` as
+/// for [`grub_bios`].
+pub fn grub_efi(
+    boot_dir: &Path,
+    esp: &Path,
+    removable: bool,
+    bootloader_id: &str,
+    cryptodisk: bool,
+) -> Result<(), BootError> {
     let mut cmd = Cmd::new("installing GRUB (UEFI)", "grub-install")
+        .env("GRUB_ENABLE_CRYPTODISK", if cryptodisk { "y" } else { "n" })
         .arg("--target=x86_64-efi")
         .arg(format!("--efi-directory={}", esp.display()))
         .arg(format!("--boot-directory={}", boot_dir.display()))
@@ -126,9 +137,12 @@ pub fn efi_boot_entry(loc: &EspLocation, label: &str, loader: &str) -> Result<()
     Ok(())
 }
 
-/// Copies a kernel or initrd into the boot filesystem unless an identical file is there.
+/// Copies a kernel or initrd into the boot filesystem unless an identical file is there, with the
+/// source's permission bits (an initrd holding key files stays readable by root only).
 pub fn install_file(src: &Path, dest: &Path) -> Result<bool, BootError> {
+    use std::os::unix::fs::PermissionsExt;
     let new = std::fs::read(src).map_err(io(format!("reading {}", src.display())))?;
+    let mode = std::fs::metadata(src).map_err(io(format!("reading {}", src.display())))?.permissions().mode();
     if std::fs::read(dest).is_ok_and(|old| old == new) {
         return Ok(false);
     }
@@ -136,6 +150,8 @@ pub fn install_file(src: &Path, dest: &Path) -> Result<bool, BootError> {
     std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
     let tmp = dest.with_extension("tmp");
     std::fs::write(&tmp, &new).map_err(io(format!("writing {}", tmp.display())))?;
+    // A FAT ESP has no permission bits to set (and refuses); elsewhere this cannot fail.
+    let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode & 0o7777));
     std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(format!("syncing {}", tmp.display())))?;
     std::fs::rename(&tmp, dest).map_err(io(format!("renaming to {}", dest.display())))?;
     Ok(true)
@@ -181,10 +197,15 @@ mod tests {
         std::fs::write(&src, b"kernel2").unwrap();
         assert!(install_file(&src, &dest).unwrap());
         assert_eq!(std::fs::read(&dest).unwrap(), b"kernel2");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::write(&src, b"initrd with a key").unwrap();
+        assert!(install_file(&src, &dest).unwrap());
+        assert_eq!(std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]
     fn bios_grub_needs_a_device() {
-        assert!(matches!(grub_bios(Path::new("/nonexistent"), &[]), Err(BootError::NoGrubDevice)));
+        assert!(matches!(grub_bios(Path::new("/nonexistent"), &[], false), Err(BootError::NoGrubDevice)));
     }
 }

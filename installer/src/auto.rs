@@ -15,7 +15,7 @@ use runner::Secret;
 use crate::answer::{self, Answer, BootTarget, FinishAction};
 use crate::config::hardware;
 use crate::install::{self, InstallOptions};
-use crate::storage::{self, apply, plan::Firmware, probe};
+use crate::storage::{self, apply, probe};
 
 #[derive(Debug, Clone)]
 pub struct AutoOptions {
@@ -142,12 +142,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
             }
             None => answer::configuration_nix(
                 &a,
-                &BootTarget {
-                    loader: plan.bootloader,
-                    uefi: plan.firmware == Firmware::Uefi,
-                    esp: answer::esp_mountpoint(&spec),
-                    grub_devices: plan.boot_disks.clone(),
-                },
+                &BootTarget::from_plan(&plan, &spec),
             ),
         };
         install::write_file(&dir.join("configuration.nix"), &text, 0o644)

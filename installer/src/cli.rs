@@ -296,12 +296,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let plan = storage::plan(&spec, &p, &root)
                 .map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display()))?;
             print!("{plan}");
-            let boot = crate::answer::BootTarget {
-                loader: plan.bootloader,
-                uefi: plan.firmware == storage::plan::Firmware::Uefi,
-                esp: crate::answer::esp_mountpoint(&spec),
-                grub_devices: plan.boot_disks.clone(),
-            };
+            let boot = crate::answer::BootTarget::from_plan(&plan, &spec);
             println!("\n{}/etc/nixos/configuration.nix would be:\n", root.display());
             match &a.nix.file {
                 Some(f) => println!("(the file {} as it is)", f.display()),

@@ -52,6 +52,8 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
         uefi: true,
         esp: installer::answer::esp_mountpoint(&installer::answer::storage_spec(&a)),
         grub_devices: vec![],
+        cryptodisk: false,
+        initrd_keys: vec![],
     };
     let nix = installer::answer::configuration_nix(&a, &boot);
     assert!(!nix.contains("$6$") && !nix.contains("correct horse"), "secrets in configuration.nix:\n{nix}");
@@ -89,4 +91,61 @@ fn the_schema_describes_version_1_answer_files() {
     for word in ["hostname", "luks", "lvm-pv", "passphrase", "bios-boot", "reboot", "secrets_file"] {
         assert!(text.contains(word), "the schema lacks {word}");
     }
+}
+
+/// An encrypted /boot (LVM on LUKS1, GRUB): the plan adds a key file for the initrd, and the
+/// configuration written from the answer turns on GRUB's cryptodisk and puts the key file into the
+/// initrd, with no passphrase in it.
+#[test]
+fn an_encrypted_boot_turns_on_cryptodisk_and_an_initrd_key_file() {
+    let text = r#"version = 1
+[system]
+hostname = "fde"
+[storage.boot]
+firmware = "bios"
+[[storage.disk]]
+match = { serial = "S1" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "luks", name = "cryptlvm", version = 1, passphrase = "disk", content = { type = "lvm-pv", vg = "vg" } }
+[[storage.vg]]
+name = "vg"
+[[storage.vg.lv]]
+name = "root"
+size = "rest"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+[secrets]
+disk = "correct horse"
+"#;
+    let a = installer::answer::parse(text, "fde.toml").unwrap();
+    let spec = installer::answer::storage_spec(&a);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let probe: installer::storage::Probe = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("fixtures/probe-two-disks-bios.json")).unwrap(),
+    )
+    .unwrap();
+    let plan = installer::storage::plan(&spec, &probe, Path::new("/mnt")).unwrap();
+    assert!(plan.grub_cryptodisk);
+    let boot = installer::answer::BootTarget::from_plan(&plan, &spec);
+    let nix = installer::answer::configuration_nix(&a, &boot);
+    assert!(!nix.contains("correct horse"), "{nix}");
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("configuration.nix"), &nix).unwrap();
+    std::fs::write(
+        t.path().join("hardware-configuration.nix"),
+        "{ ... }: { fileSystems.\"/\" = { device = \"/dev/vg/root\"; fsType = \"ext4\"; }; boot.initrd.luks.devices.cryptlvm.device = \"/dev/disk/by-uuid/x\"; }\n",
+    )
+    .unwrap();
+    let v = installer::config::evaluate(&t.path().join("configuration.nix"), None).unwrap();
+    let c: installer::config::SystemConfig = serde_json::from_value(v).unwrap();
+    assert!(c.boot.loader.grub.enable_cryptodisk);
+    assert_eq!(c.boot.loader.grub.devices, ["/dev/vda"]);
+    let key = "/etc/secrets/initrd/cryptlvm.key";
+    let luks = &c.boot.initrd.luks.devices["cryptlvm"];
+    assert_eq!((luks.device.as_str(), luks.key_file.as_deref()), ("/dev/disk/by-uuid/x", Some(key)));
+    assert_eq!(c.boot.initrd.secrets.get(key), Some(&Some(key.to_string())));
 }

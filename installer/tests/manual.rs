@@ -135,6 +135,7 @@ fn option_reference_page_is_complete_and_up_to_date() {
         "boot.initrd.availableKernelModules",
         "boot.initrd.kernelModules",
         "boot.initrd.checkJournalingFS",
+        "boot.initrd.secrets",
         "boot.initrd.luks.devices",
         "boot.initrd.luks.devices.<name>.device",
         "boot.initrd.luks.devices.<name>.keyFile",

@@ -2,7 +2,8 @@
 //! set after the install, LUKS passphrases are only used to format).
 
 use super::Answer;
-use crate::storage::plan::Bootloader;
+use crate::storage::plan::{Bootloader, Firmware, InitrdKey, Plan};
+use crate::storage::spec::StorageSpec;
 
 fn s(v: &str) -> String {
     serde_json::to_string(v).expect("string").replace("${", "\\${")
@@ -25,6 +26,24 @@ pub struct BootTarget {
     pub esp: Option<String>,
     /// Disks for GRUB's BIOS boot code.
     pub grub_devices: Vec<String>,
+    /// GRUB unlocks an encrypted /boot.
+    pub cryptodisk: bool,
+    /// Key files stage 1 opens LUKS devices with (put into the initrd).
+    pub initrd_keys: Vec<InitrdKey>,
+}
+
+impl BootTarget {
+    /// What the storage plan decided for `spec`.
+    pub fn from_plan(plan: &Plan, spec: &StorageSpec) -> Self {
+        BootTarget {
+            loader: plan.bootloader,
+            uefi: plan.firmware == Firmware::Uefi,
+            esp: super::esp_mountpoint(spec),
+            grub_devices: plan.boot_disks.clone(),
+            cryptodisk: plan.grub_cryptodisk,
+            initrd_keys: plan.initrd_keys.clone(),
+        }
+    }
 }
 
 /// Renders configuration.nix (it imports ./hardware-configuration.nix).
@@ -49,6 +68,14 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
             o.push_str("  boot.loader.grub.enable = true;\n");
             o.push_str(&format!("  boot.loader.grub.devices = {};\n", list(&boot.grub_devices)));
         }
+    }
+    if boot.cryptodisk {
+        o.push_str("  # /boot is encrypted: GRUB asks for the passphrase, the initrd opens it with a key file.\n");
+        o.push_str("  boot.loader.grub.enableCryptodisk = true;\n");
+    }
+    for k in &boot.initrd_keys {
+        o.push_str(&format!("  boot.initrd.luks.devices.{}.keyFile = {};\n", s(&k.name), s(&k.key_file)));
+        o.push_str(&format!("  boot.initrd.secrets.{} = {};\n", s(&k.key_file), s(&k.key_file)));
     }
     if !a.system.kernel_params.is_empty() {
         o.push_str(&format!("  boot.kernelParams = {};\n", list(&a.system.kernel_params)));

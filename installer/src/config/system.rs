@@ -74,6 +74,9 @@ pub struct Initrd {
     #[serde(rename = "checkJournalingFS")]
     pub check_journaling_fs: bool,
     pub luks: Luks,
+    /// Files copied into the initrd: initrd path → file of the installed system (None: the same).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

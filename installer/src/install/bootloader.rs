@@ -165,12 +165,12 @@ pub fn install(
         let removable = loader.grub.efi_install_as_removable
             || !loader.efi.can_touch_efi_variables
             || !bi::efi_variables_writable();
-        bi::grub_efi(&boot_dir, &esp, removable, "installer")?;
+        bi::grub_efi(&boot_dir, &esp, removable, "installer", loader.grub.enable_cryptodisk)?;
         done.push(if removable { "GRUB (UEFI, removable)" } else { "GRUB (UEFI, boot entry)" });
     }
     let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
     if !devices.is_empty() {
-        bi::grub_bios(&boot_dir, &devices)?;
+        bi::grub_bios(&boot_dir, &devices, loader.grub.enable_cryptodisk)?;
         done.push("GRUB (BIOS)");
     }
     if done.is_empty() {

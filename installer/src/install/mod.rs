@@ -112,6 +112,17 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
                 }
             }
         }
+        if l.grub.enable && !l.systemd_boot.enable && !l.grub.enable_cryptodisk {
+            let boot = o.root.join("boot");
+            if let Some(m) = bootloader::mount_of(&boot) {
+                if storage_chain(Path::new(&m.source)).0 {
+                    bail!(
+                        "/boot is on LUKS ({}): set boot.loader.grub.enableCryptodisk = true so that GRUB can unlock it",
+                        m.source
+                    );
+                }
+            }
+        }
         if l.systemd_boot.enable || l.grub.efi_support {
             let esp = o.root.join(l.efi.efi_sys_mount_point.trim_start_matches('/'));
             if bootloader::mount_of(&esp).is_none_or(|m| m.target != esp) {
@@ -121,6 +132,12 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
                     esp.display()
                 );
             }
+        }
+    }
+    for (dest, src) in &c.boot.initrd.secrets {
+        let src = src.as_deref().unwrap_or(dest);
+        if !o.root.join(src.trim_start_matches('/')).is_file() {
+            bail!("boot.initrd.secrets.{dest:?}: {src} is not a file of the installed system ({})", o.root.display());
         }
     }
     for p in [&o.stage1, &o.busybox] {
@@ -295,6 +312,10 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
     let mut files = program_files(root, &programs)?;
     if md {
         files.push(("etc/mdadm/mdadm.conf".into(), root.join("etc/mdadm/mdadm.conf")));
+    }
+    for (dest, src) in &c.boot.initrd.secrets {
+        let src = src.as_deref().unwrap_or(dest);
+        files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }
     let initrd_bytes = initrd::installed::build(&initrd::installed::InstalledInitrd {
         modules_dir: &kernel.modules_dir,

@@ -510,8 +510,47 @@ fn run_action(a: &Action, target: &Path, secrets: &dyn Secrets, scratch: &Path) 
         Action::SwapOn { device } => {
             Cmd::new(format!("enabling swap on {device}"), "swapon").arg(device).run()?;
         }
+        Action::LuksAddKey { device, name, key, pbkdf, iter_time_ms, key_file } => {
+            let secret = secret_for(key, secrets)?;
+            let path = target.join(key_file.trim_start_matches('/'));
+            write_key_file(&path)?;
+            let kdf = if *pbkdf == PbkdfKind::Pbkdf2 { "pbkdf2" } else { "argon2id" };
+            let mut cmd = Cmd::new(format!("adding the initrd key file to LUKS {name}"), "cryptsetup")
+                .args(["luksAddKey", "--batch-mode", "--pbkdf", kdf]);
+            if let Some(t) = iter_time_ms {
+                cmd = cmd.arg("--iter-time").arg(t.to_string());
+            }
+            with_key(cmd, key, &secret).arg(device).arg(&path).run()?;
+        }
     }
     Ok(())
+}
+
+/// Writes 64 random bytes to `path` (mode 0400, in a directory of mode 0700), replacing what a
+/// crashed run left.
+fn write_key_file(path: &Path) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let dir = path.parent().context("a key file has a directory")?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {}", dir.display()))?;
+    let mut key = [0u8; 64];
+    File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .context("reading /dev/urandom")?;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o400)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(&key).and_then(|_| f.sync_all()).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Applies `plan`: teardown of leftovers, re-probe and checks, then every action in order.

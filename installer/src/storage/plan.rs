@@ -171,6 +171,24 @@ pub enum Action {
     SwapOn {
         device: String,
     },
+    /// Add a random key file (written to `key_file` inside the target, mode 0400) to the LUKS
+    /// device, so that stage 1 opens it without asking again after GRUB asked (encrypted /boot).
+    LuksAddKey {
+        device: String,
+        name: String,
+        key: KeySource,
+        pbkdf: PbkdfKind,
+        iter_time_ms: Option<u32>,
+        key_file: String,
+    },
+}
+
+/// A key file stage 1 uses for a LUKS device (its path is the same inside the target and the
+/// initrd).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitrdKey {
+    pub name: String,
+    pub key_file: String,
 }
 
 /// Where a LUKS key comes from: a named secret (resolved at apply time) or a key file.
@@ -255,6 +273,9 @@ impl fmt::Display for Action {
                 write!(f, "mount {device} on {mountpoint} ({})", options.join(","))
             }
             Action::SwapOn { device } => write!(f, "enable swap on {device}"),
+            Action::LuksAddKey { device, name, key_file, .. } => {
+                write!(f, "add the new key file {key_file} to {device} ({name}) for the initrd")
+            }
         }
     }
 }
@@ -271,6 +292,12 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Disks whose boot sectors the bootloader goes to (GRUB BIOS).
     pub boot_disks: Vec<String>,
+    /// /boot is on LUKS: GRUB unlocks it (`boot.loader.grub.enableCryptodisk`).
+    #[serde(default)]
+    pub grub_cryptodisk: bool,
+    /// Key files put into the initrd so that the passphrase is asked once (by GRUB).
+    #[serde(default)]
+    pub initrd_keys: Vec<InitrdKey>,
 }
 
 impl Plan {
@@ -289,6 +316,14 @@ impl fmt::Display for Plan {
             Bootloader::None => "none",
         };
         writeln!(f, "Storage plan: firmware {fw}, bootloader {bl}, target {}", self.target.display())?;
+        if self.grub_cryptodisk {
+            let names: Vec<&str> = self.initrd_keys.iter().map(|k| k.name.as_str()).collect();
+            writeln!(
+                f,
+                "/boot is encrypted: GRUB asks for the passphrase of {}, the initrd opens it with a key file",
+                names.join(", ")
+            )?;
+        }
         for d in &self.disks {
             let id = &d.identity;
             let model = if id.model.is_empty() { "unknown model" } else { &id.model };
@@ -348,6 +383,18 @@ struct MountRec {
     esp: bool,
 }
 
+/// A LUKS device found while walking the spec.
+#[derive(Debug, Clone)]
+struct LuksRec {
+    device: String,
+    name: String,
+    version: u8,
+    pbkdf: PbkdfKind,
+    iter_time_ms: Option<u32>,
+    key: KeySource,
+    field: String,
+}
+
 #[derive(Debug, Clone)]
 struct Member {
     device: String,
@@ -363,6 +410,9 @@ struct Planner<'a> {
     swaps: Vec<String>,
     raid_members: BTreeMap<String, Vec<Member>>,
     pvs: BTreeMap<String, Vec<Member>>,
+    luks: Vec<LuksRec>,
+    /// The LUKS devices (indices into `luks`) under each device made so far.
+    luks_under: BTreeMap<String, Vec<usize>>,
 }
 
 fn content_summary(c: &Content) -> String {
@@ -405,6 +455,15 @@ fn check_mountpoint(m: &str, field: &str) -> Result<(), PlanError> {
 }
 
 impl Planner<'_> {
+    /// Records that `device` is stacked on `lower` devices (and so on their LUKS devices).
+    fn stacked(&mut self, device: &str, lower: &[String]) {
+        let mut under: Vec<usize> =
+            lower.iter().flat_map(|l| self.luks_under.get(l).cloned().unwrap_or_default()).collect();
+        under.sort();
+        under.dedup();
+        self.luks_under.insert(device.to_string(), under);
+    }
+
     fn mount(&mut self, rec: MountRec) -> Result<(), PlanError> {
         check_mountpoint(&rec.mountpoint, &rec.field)?;
         if let Some(first) = self.mounts.iter().find(|m| m.mountpoint == rec.mountpoint) {
@@ -529,9 +588,21 @@ impl Planner<'_> {
                     iter_time_ms: *iter_time_ms,
                     key: key.clone(),
                 });
-                self.actions.push(Action::LuksOpen { device: device.into(), name: name.clone(), key });
+                self.actions.push(Action::LuksOpen { device: device.into(), name: name.clone(), key: key.clone() });
                 let header = if *version == 2 { 16 * MIB } else { 2 * MIB };
                 let mapped = format!("/dev/mapper/{name}");
+                self.stacked(&mapped, &[device.to_string()]);
+                self.luks.push(LuksRec {
+                    device: device.into(),
+                    name: name.clone(),
+                    version: *version,
+                    pbkdf: *pbkdf,
+                    iter_time_ms: *iter_time_ms,
+                    key,
+                    field: field.into(),
+                });
+                let idx = self.luks.len() - 1;
+                self.luks_under.get_mut(&mapped).expect("just recorded").push(idx);
                 self.content(
                     &mapped,
                     size.saturating_sub(header),
@@ -856,6 +927,8 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
         swaps: vec![],
         raid_members: BTreeMap::new(),
         pvs: BTreeMap::new(),
+        luks: vec![],
+        luks_under: BTreeMap::new(),
     };
     let mut disks: Vec<PlannedDisk> = vec![];
     let mut taken: Vec<String> = vec![];
@@ -1014,6 +1087,7 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
             _ => smallest,
         };
         let all_disks: Vec<String> = members.iter().flat_map(|m| m.disks.clone()).collect();
+        p.stacked(&device, &members.iter().map(|m| m.device.clone()).collect::<Vec<_>>());
         p.actions.push(Action::MdCreate {
             name: r.name.clone(),
             device: device.clone(),
@@ -1091,8 +1165,10 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
             let lv = &vg.lvs[j];
             p.actions.push(Action::LvCreate { vg: vg.name.clone(), name: lv.name.clone(), size: sizes[j] });
         }
+        let pv_devices: Vec<String> = pvs.iter().map(|m| m.device.clone()).collect();
         for (j, lv) in vg.lvs.iter().enumerate() {
             let dev = format!("/dev/{}/{}", vg.name, lv.name);
+            p.stacked(&dev, &pv_devices);
             let size = sizes[j].unwrap_or(capacity - fixed);
             p.content(&dev, size, &all_disks, &lv.content, &format!("{vf}.lv[{j}].content"), false)?;
         }
@@ -1135,6 +1211,44 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
             boot_disks.push(disk.clone());
         }
     }
+    // An encrypted /boot: GRUB unlocks it (PBKDF2 key slots only), and stage 1 gets a key file.
+    let boot_luks: Vec<LuksRec> = p
+        .luks_under
+        .get(&boot_mount.device)
+        .map(|v| v.iter().map(|&i| p.luks[i].clone()).collect())
+        .unwrap_or_default();
+    let grub_cryptodisk = !boot_luks.is_empty() && bootloader == Bootloader::Grub;
+    if !boot_luks.is_empty() && bootloader == Bootloader::SystemdBoot {
+        return Err(invalid(
+            &boot_luks[0].field,
+            "systemd-boot cannot read an encrypted /boot: use GRUB, or an unencrypted /boot",
+        ));
+    }
+    let mut add_keys = vec![];
+    let mut initrd_keys = vec![];
+    if grub_cryptodisk {
+        for l in &boot_luks {
+            if l.version != 1 && l.pbkdf != PbkdfKind::Pbkdf2 {
+                return Err(invalid(
+                    &format!("{}.pbkdf", l.field),
+                    format!(
+                        "/boot is on {} and GRUB unlocks it, but GRUB cannot derive Argon2 keys: use version = 1 (what NixOS uses) or pbkdf = \"pbkdf2\"",
+                        l.name
+                    ),
+                ));
+            }
+            let key_file = format!("/etc/secrets/initrd/{}.key", l.name);
+            add_keys.push(Action::LuksAddKey {
+                device: l.device.clone(),
+                name: l.name.clone(),
+                key: l.key.clone(),
+                pbkdf: if l.version == 1 { PbkdfKind::Pbkdf2 } else { l.pbkdf },
+                iter_time_ms: l.iter_time_ms,
+                key_file: key_file.clone(),
+            });
+            initrd_keys.push(InitrdKey { name: l.name.clone(), key_file });
+        }
+    }
     // Phase 5: mounts parents first, then swap.
     let mut mounts = p.mounts.clone();
     mounts.sort_by(|a, b| {
@@ -1152,6 +1266,7 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
     for s in &p.swaps {
         p.actions.push(Action::SwapOn { device: s.clone() });
     }
+    p.actions.extend(add_keys);
     let untouched = probe.disks.iter().filter(|d| !taken.contains(&d.path)).map(|d| d.describe()).collect();
     Ok(Plan {
         firmware,
@@ -1161,5 +1276,7 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
         untouched,
         actions: p.actions,
         boot_disks,
+        grub_cryptodisk,
+        initrd_keys,
     })
 }

@@ -21,6 +21,16 @@ with lib;
       default = true;
       description = "Whether to run fsck on journaling filesystems such as ext4 in the initrd.";
     };
+    secrets = mkOption {
+      type = types.attrsOf (types.nullOr types.str);
+      default = { };
+      example = { "/etc/secrets/initrd/cryptroot.key" = "/etc/secrets/initrd/cryptroot.key"; };
+      description = ''
+        Files copied into the initrd: the path in the initrd, and the file of the installed system
+        it comes from (null: the same path). For LUKS key files when /boot is encrypted too; the
+        initrd is then readable by root only.
+      '';
+    };
     supportedFilesystems = mkOption {
       type = types.listOf types.str;
       default = [ ];

@@ -322,3 +322,121 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
         assert!(b.succeed("cat /etc/mdadm/mdadm.conf").unwrap().contains("ARRAY"));
     }
 }
+
+/// NixOS's fullDiskEncryption: LVM on LUKS1 with /boot on the encrypted root, under UEFI. GRUB asks
+/// for the passphrase (on the firmware console, which OVMF mirrors on the serial line); the initrd
+/// then opens the device with a key file, so the passphrase is typed once. Without
+/// `installer.yes=1` the install waits for a typed confirmation.
+#[test]
+fn lvm_on_luks_with_an_encrypted_boot_unlocked_by_grub() {
+    let t = tempfile::tempdir().unwrap();
+    let answer = format!(
+        r#"version = 1
+[system]
+hostname = "fde"
+[finish]
+action = "poweroff"
+[storage.boot]
+firmware = "uefi"
+bootloader = "grub"
+[[storage.disk]]
+match = {{ serial = "TARGET" }}
+[[storage.disk.partition]]
+size = "100MiB"
+type = "esp"
+content = {{ type = "filesystem", format = "vfat", mountpoint = "/boot/efi" }}
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+[storage.disk.partition.content]
+type = "luks"
+name = "cryptlvm"
+version = 1
+iter_time_ms = 300
+passphrase = "disk"
+content = {{ type = "lvm-pv", vg = "vg" }}
+[[storage.vg]]
+name = "vg"
+[[storage.vg.lv]]
+name = "root"
+size = "3GiB"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
+[[storage.vg.lv]]
+name = "home"
+size = "rest"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/home" }}
+[secrets]
+disk = "{PASSPHRASE}"
+"#
+    );
+    let img = answer_disk(t.path(), &answer);
+    let mut m = live_auto("auto-fde", true, &img, "");
+    m.wait_for_console_text(r#"and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
+    m.send_console("yes\n").unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    let (_keep, disk) = take_disk(&m, 0);
+    drop(m);
+
+    let mut b = boot_disk("auto-fde-installed", &disk, true);
+    b.wait_for_console_text("Enter passphrase for", Duration::from_secs(300)).unwrap();
+    b.send_console(&format!("{PASSPHRASE}\r")).unwrap();
+    b.wait_for_agent().unwrap();
+    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "fde");
+    // /boot is a directory of the root LV, which is on the LUKS1 device.
+    assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg-root");
+    b.fail("findmnt /boot").unwrap();
+    b.succeed("test -s /boot/grub/grub.cfg && ls /boot/kernels/generation-1-initrd").unwrap();
+    let chain = b.succeed("lsblk -n -s -o TYPE /dev/mapper/vg-root | xargs").unwrap();
+    assert_eq!(chain.trim(), "lvm crypt part disk");
+    assert_eq!(b.succeed("findmnt -n -o SOURCE /home").unwrap().trim(), "/dev/mapper/vg-home");
+    let dump = b.succeed("cryptsetup luksDump /dev/vda2").unwrap();
+    assert!(dump.contains("Version:       \t1"), "{dump}");
+    assert!(dump.contains("Key Slot 1: ENABLED"), "the initrd's key slot is missing: {dump}");
+    // The initrd opened it with its key file: nobody was asked a second time.
+    let log = String::from_utf8_lossy(&std::fs::read(b.serial_log()).unwrap()).to_string();
+    assert!(!log.contains("Passphrase for cryptlvm"), "stage 1 asked for the passphrase again");
+    assert!(!log.contains(PASSPHRASE), "the passphrase was echoed on the console");
+    // The key file and the initrds holding it are readable by root only.
+    let modes = b
+        .succeed("stat -c %a /etc/secrets/initrd /etc/secrets/initrd/cryptlvm.key /boot/kernels/generation-1-initrd | xargs")
+        .unwrap();
+    assert_eq!(modes.trim(), "700 400 600");
+    let conf = b.succeed("cat /etc/nixos/configuration.nix").unwrap();
+    assert!(conf.contains("boot.loader.grub.enableCryptodisk = true;"), "{conf}");
+    let found = b
+        .succeed(&format!("grep -rlF -- '{PASSPHRASE}' /etc /var /root /boot /nix 2>/dev/null || true"))
+        .unwrap();
+    assert_eq!(found.trim(), "", "the passphrase is in {found}");
+}
+
+/// Without `installer.yes=1` the unattended install asks once; anything but "yes" stops it with
+/// nothing touched.
+#[test]
+fn an_unconfirmed_unattended_install_touches_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let answer = r#"version = 1
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+    let img = answer_disk(t.path(), answer);
+    let mut m = live_auto("auto-decline", false, &img, "");
+    m.wait_for_console_text(r#"Erase /dev/\w+ and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
+    m.send_console("no\n").unwrap();
+    m.wait_for_console_text("not confirmed; nothing was touched", Duration::from_secs(60)).unwrap();
+    m.wait_for_agent().unwrap();
+    // Still blank: no signature, no partition table, only zeros at the start.
+    m.succeed("test -z \"$(blkid -p /dev/disk/by-id/virtio-TARGET)\"").unwrap();
+    m.succeed("cmp -n 4194304 /dev/disk/by-id/virtio-TARGET /dev/zero").unwrap();
+    m.succeed("! findmnt /mnt").unwrap();
+}

@@ -369,6 +369,10 @@ impl Stage1 {
             let _ = sys::umount(sysroot);
             return Err(format!("{dev} has no {}: is it the root filesystem?", self.cmd.init));
         }
+        match initrd::stage1::udevdb::write(Path::new("/sys/block"), Path::new("/run/udev/data")) {
+            Ok(n) => self.trace(&format!("udev records for {n} dm/md device(s)")),
+            Err(e) => log(&format!("writing udev records for dm/md devices: {e}")),
+        }
         self.switch(sysroot, "switching to the installed system")
     }
 

@@ -13,3 +13,4 @@ pub mod http;
 pub mod modalias;
 pub mod probe;
 pub mod sys;
+pub mod udevdb;

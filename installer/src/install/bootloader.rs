@@ -165,8 +165,14 @@ pub fn install(
         let removable = loader.grub.efi_install_as_removable
             || !loader.efi.can_touch_efi_variables
             || !bi::efi_variables_writable();
-        bi::grub_efi(&boot_dir, &esp, removable, "installer", loader.grub.enable_cryptodisk)?;
-        done.push(if removable { "GRUB (UEFI, removable)" } else { "GRUB (UEFI, boot entry)" });
+        let crypto = loader.grub.enable_cryptodisk;
+        bi::grub_efi(&boot_dir, &esp, removable, "installer", crypto)?;
+        if !removable {
+            // Also at the removable path (as systemd-boot is): the disk then boots in a machine
+            // whose firmware has no entry for it (a replaced board, a disk image moved elsewhere).
+            bi::grub_efi(&boot_dir, &esp, true, "installer", crypto)?;
+        }
+        done.push(if removable { "GRUB (UEFI, removable)" } else { "GRUB (UEFI, boot entry and removable path)" });
     }
     let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
     if !devices.is_empty() {

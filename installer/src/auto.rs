@@ -140,10 +140,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
                 let f = o.answer.parent().unwrap_or(Path::new(".")).join(f);
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
             }
-            None => answer::configuration_nix(
-                &a,
-                &BootTarget::from_plan(&plan, &spec),
-            ),
+            None => answer::configuration_nix(&a, &BootTarget::from_plan(&plan, &spec)),
         };
         install::write_file(&dir.join("configuration.nix"), &text, 0o644)
     })?;

@@ -431,7 +431,8 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#;
     let img = answer_disk(t.path(), answer);
     let mut m = live_auto("auto-decline", false, &img, "");
-    m.wait_for_console_text(r#"Erase /dev/\w+ and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
+    m.wait_for_console_text(r#"Erase /dev/\w+ and install\? Type "yes": "#, Duration::from_secs(600))
+        .unwrap();
     m.send_console("no\n").unwrap();
     m.wait_for_console_text("not confirmed; nothing was touched", Duration::from_secs(60)).unwrap();
     m.wait_for_agent().unwrap();

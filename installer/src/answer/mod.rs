@@ -347,8 +347,8 @@ fn span_value(v: &toml_edit::Value, path: &[Seg]) -> Option<Range<usize>> {
     }
 }
 
-/// Parses and checks an answer file: TOML syntax and types (first error with its position), then
-/// every semantic problem at once.
+/// Parses and checks an answer file: TOML syntax (the first error), then every type and key
+/// error, or, when there is none, every semantic problem, each with its position and field.
 pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
     let problem = |span: Option<Range<usize>>, field: String, message: String| {
         let (line, col) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
@@ -381,11 +381,26 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
             )]))
         }
     }
-    let answer: Answer = match toml::from_str(text) {
+    let answer: Answer = match structure(text) {
         Ok(a) => a,
-        Err(e) => {
-            let msg = e.message().trim().to_string();
-            return Err(Problems(vec![problem(e.span(), String::new(), msg)]));
+        Err(found) => {
+            let problems = found
+                .into_iter()
+                .map(|(span, msg)| {
+                    let mut path = match &span {
+                        Some(s) if s.start > 0 => path_at(&doc, s.start),
+                        _ => vec![],
+                    };
+                    // A missing field is reported at its table: name the field.
+                    if let Some(f) = msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
+                        path.push(Seg::Key(f.to_string()));
+                    }
+                    problem(span, render_path(&path), msg)
+                })
+                .collect::<Vec<_>>();
+            let mut problems = problems;
+            problems.sort_by_key(|p| (p.line, p.col));
+            return Err(Problems(problems));
         }
     };
     let mut problems = vec![];
@@ -397,6 +412,162 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
         Ok(answer)
     } else {
         Err(Problems(problems))
+    }
+}
+
+/// Type and key errors, every one: serde stops at the first, so each offending entry is blanked
+/// out (its lines replaced by spaces, so positions stay) and the text parsed again. A "missing
+/// field" that only the blanking caused is not reported; its table is blanked in turn.
+/// A message and where it points.
+type Found = (Option<Range<usize>>, String);
+
+fn structure(text: &str) -> Result<Answer, Vec<Found>> {
+    let doc = toml_edit::ImDocument::parse(text.to_string()).ok();
+    let mut work = text.to_string();
+    let mut found: Vec<Found> = vec![];
+    let mut blanked: Vec<Vec<Seg>> = vec![];
+    for _ in 0..100 {
+        let e = match toml::from_str::<Answer>(&work) {
+            Ok(a) if found.is_empty() => return Ok(a),
+            Ok(_) => break,
+            Err(e) => e,
+        };
+        let msg = friendlier(e.message().trim());
+        let Some(span) = e.span() else {
+            found.push((None, msg));
+            break;
+        };
+        // "missing field `x`" after `x` (or a table holding it) was blanked is no new problem.
+        let missing =
+            msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()).map(str::to_string);
+        let caused_by_blanking = missing
+            .as_ref()
+            .is_some_and(|f| blanked.iter().any(|p| p.iter().any(|s| *s == Seg::Key(f.clone()))));
+        if !caused_by_blanking && !found.iter().any(|(s, m)| s.as_ref() == Some(&span) && *m == msg) {
+            found.push((Some(span.clone()), msg));
+        }
+        if missing.is_some() && span.start == 0 {
+            // A field the whole file lacks: nothing left to blank.
+            break;
+        }
+        let range = entry_lines(&work, &span);
+        if range.is_empty() || range == (0..work.len()) || work[range.clone()].trim().is_empty() {
+            break;
+        }
+        if let Some(d) = &doc {
+            blanked.push(path_at(d, span.start));
+        }
+        let spaces: String =
+            work[range.clone()].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+        work.replace_range(range, &spaces);
+    }
+    Err(found)
+}
+
+/// serde's words for a few errors, in the answer file's terms.
+fn friendlier(msg: &str) -> String {
+    if msg.contains("untagged enum Selectors") {
+        return "expected a disk selector like { serial = \"S1\" } or { largest = true }, or a list of them"
+            .into();
+    }
+    msg.to_string()
+}
+
+/// The lines holding the entry at `span`: whole lines, and for a `[table]` header its whole body
+/// and its sub-tables (up to the next header of another table).
+fn entry_lines(text: &str, span: &Range<usize>) -> Range<usize> {
+    let start = text[..span.start.min(text.len())].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let line_end = |from: usize| text[from..].find('\n').map(|i| from + i + 1).unwrap_or(text.len());
+    let mut end = line_end(span.end.max(span.start).min(text.len()).max(start));
+    let header = |line: &str| -> Option<String> {
+        let l = line.trim();
+        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    };
+    if let Some(name) = header(&text[start..line_end(start)]) {
+        while end < text.len() {
+            let next = line_end(end);
+            match header(&text[end..next]) {
+                Some(h) if !h.starts_with(&format!("{name}.")) => break,
+                _ => end = next,
+            }
+        }
+    }
+    start..end
+}
+
+/// The field path of the deepest entry of `doc` holding byte `pos`.
+fn path_at(doc: &toml_edit::ImDocument<String>, pos: usize) -> Vec<Seg> {
+    let mut path = vec![];
+    locate_in(doc.as_table(), pos, &mut path);
+    path
+}
+
+fn union(a: Option<Range<usize>>, b: Option<Range<usize>>) -> Option<Range<usize>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.start.min(b.start)..a.end.max(b.end)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Where an item and everything under it lies.
+fn extent(item: &toml_edit::Item) -> Option<Range<usize>> {
+    match item {
+        toml_edit::Item::Table(t) => t
+            .iter()
+            .fold(t.span(), |acc, (k, v)| union(union(acc, t.key(k).and_then(|k| k.span())), extent(v))),
+        toml_edit::Item::ArrayOfTables(a) => {
+            a.iter().fold(None, |acc, t| union(acc, extent(&toml_edit::Item::Table(t.clone()))))
+        }
+        toml_edit::Item::Value(v) => v.span(),
+        toml_edit::Item::None => None,
+    }
+}
+
+fn locate_in(t: &dyn toml_edit::TableLike, pos: usize, path: &mut Vec<Seg>) {
+    for (k, v) in t.iter() {
+        let key_span = t.get_key_value(k).and_then(|(key, _)| key.span());
+        if union(key_span, extent(v)).is_some_and(|r| r.start <= pos && pos < r.end.max(r.start + 1)) {
+            path.push(Seg::Key(k.to_string()));
+            locate_item(v, pos, path);
+            return;
+        }
+    }
+}
+
+fn locate_item(item: &toml_edit::Item, pos: usize, path: &mut Vec<Seg>) {
+    match item {
+        toml_edit::Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter().enumerate() {
+                let e = extent(&toml_edit::Item::Table(t.clone()));
+                if e.is_some_and(|r| r.start <= pos && pos < r.end) {
+                    path.push(Seg::Index(i));
+                    locate_in(t, pos, path);
+                    return;
+                }
+            }
+        }
+        toml_edit::Item::Value(v) => locate_value(v, pos, path),
+        other => {
+            if let Some(t) = other.as_table_like() {
+                locate_in(t, pos, path);
+            }
+        }
+    }
+}
+
+fn locate_value(v: &toml_edit::Value, pos: usize, path: &mut Vec<Seg>) {
+    match v {
+        toml_edit::Value::InlineTable(t) => locate_in(t, pos, path),
+        toml_edit::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                if x.span().is_some_and(|r| r.start <= pos && pos < r.end) {
+                    path.push(Seg::Index(i));
+                    locate_value(x, pos, path);
+                    return;
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -70,7 +70,9 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
         }
     }
     if boot.cryptodisk {
-        o.push_str("  # /boot is encrypted: GRUB asks for the passphrase, the initrd opens it with a key file.\n");
+        o.push_str(
+            "  # /boot is encrypted: GRUB asks for the passphrase, the initrd opens it with a key file.\n",
+        );
         o.push_str("  boot.loader.grub.enableCryptodisk = true;\n");
     }
     for k in &boot.initrd_keys {

@@ -172,7 +172,11 @@ pub fn install(
             // whose firmware has no entry for it (a replaced board, a disk image moved elsewhere).
             bi::grub_efi(&boot_dir, &esp, true, "installer", crypto)?;
         }
-        done.push(if removable { "GRUB (UEFI, removable)" } else { "GRUB (UEFI, boot entry and removable path)" });
+        done.push(if removable {
+            "GRUB (UEFI, removable)"
+        } else {
+            "GRUB (UEFI, boot entry and removable path)"
+        });
     }
     let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
     if !devices.is_empty() {

@@ -137,7 +137,10 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
     for (dest, src) in &c.boot.initrd.secrets {
         let src = src.as_deref().unwrap_or(dest);
         if !o.root.join(src.trim_start_matches('/')).is_file() {
-            bail!("boot.initrd.secrets.{dest:?}: {src} is not a file of the installed system ({})", o.root.display());
+            bail!(
+                "boot.initrd.secrets.{dest:?}: {src} is not a file of the installed system ({})",
+                o.root.display()
+            );
         }
     }
     for p in [&o.stage1, &o.busybox] {

@@ -588,7 +588,11 @@ impl Planner<'_> {
                     iter_time_ms: *iter_time_ms,
                     key: key.clone(),
                 });
-                self.actions.push(Action::LuksOpen { device: device.into(), name: name.clone(), key: key.clone() });
+                self.actions.push(Action::LuksOpen {
+                    device: device.into(),
+                    name: name.clone(),
+                    key: key.clone(),
+                });
                 let header = if *version == 2 { 16 * MIB } else { 2 * MIB };
                 let mapped = format!("/dev/mapper/{name}");
                 self.stacked(&mapped, &[device.to_string()]);

@@ -388,8 +388,8 @@ disk = "{PASSPHRASE}"
     assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg-root");
     b.fail("findmnt /boot").unwrap();
     b.succeed("test -s /boot/grub/grub.cfg && ls /boot/kernels/generation-1-initrd").unwrap();
-    let chain = b.succeed("lsblk -n -s -o TYPE /dev/mapper/vg-root | xargs").unwrap();
-    assert_eq!(chain.trim(), "lvm crypt part disk");
+    let chain = b.succeed("lsblk -n -s -o TYPE /dev/mapper/vg-root | sort | xargs").unwrap();
+    assert_eq!(chain.trim(), "crypt disk lvm part");
     assert_eq!(b.succeed("findmnt -n -o SOURCE /home").unwrap().trim(), "/dev/mapper/vg-home");
     let dump = b.succeed("cryptsetup luksDump /dev/vda2").unwrap();
     assert!(dump.contains("Version:       \t1"), "{dump}");

@@ -101,26 +101,19 @@ fn set_hashes(root: &Path, a: &Answer, secrets: &BTreeMap<String, String>) -> Re
     Ok(n)
 }
 
-/// Runs the whole unattended install. Returns the step times.
-pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
-    let mut steps = Steps { n: 0, total: 8, times: vec![] };
-    let (a, secrets) = steps
-        .run("validating the answer file", || answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}")))?;
-    let spec = answer::storage_spec(&a);
-    let plan = steps.run("probing disks and planning", || {
-        let p = probe::probe_system()?;
-        let plan = storage::plan(&spec, &p, &o.root)
-            .map_err(|e| anyhow::anyhow!("{}: storage.{e}", o.answer.display()))?;
-        print!("{plan}");
-        Ok(plan)
-    })?;
-    if !o.yes {
-        confirm(&plan)?;
-    }
+/// The steps that change the machine, from partitioning to unmounting the target.
+fn install_steps(
+    o: &AutoOptions,
+    steps: &mut Steps,
+    a: &Answer,
+    spec: &storage::StorageSpec,
+    plan: &storage::Plan,
+    secrets: &BTreeMap<String, String>,
+) -> Result<install::InstallReport> {
     steps.run("partitioning, formatting, mounting", || {
         let named: BTreeMap<String, Secret> =
             secrets.iter().map(|(k, v)| (k.clone(), Secret::new(v.clone().into_bytes()))).collect();
-        apply::apply(&plan, &named, &probe::probe_system)?;
+        apply::apply(plan, &named, &probe::probe_system)?;
         Ok(())
     })?;
     let log = o.root.join("var/log/installer/install.log");
@@ -140,7 +133,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
                 let f = o.answer.parent().unwrap_or(Path::new(".")).join(f);
                 std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?
             }
-            None => answer::configuration_nix(&a, &BootTarget::from_plan(&plan, &spec)),
+            None => answer::configuration_nix(a, &BootTarget::from_plan(plan, spec)),
         };
         install::write_file(&dir.join("configuration.nix"), &text, 0o644)
     })?;
@@ -153,9 +146,9 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         busybox: o.busybox.clone(),
     };
     let report = steps.run("installing the system and the bootloader", || install::install(&opts))?;
-    steps.run("setting passwords", || set_hashes(&o.root, &a, &secrets).map(|_| ()))?;
+    steps.run("setting passwords", || set_hashes(&o.root, a, secrets).map(|_| ()))?;
     steps.run("saving the answer file and the log", || {
-        install::write_file(&o.root.join("var/log/installer/answer.toml"), &answer::redacted(&a), 0o600)
+        install::write_file(&o.root.join("var/log/installer/answer.toml"), &answer::redacted(a), 0o600)
     })?;
     let phases: String = steps.times.iter().map(|(n, s)| format!("{s:8.1}s  {n}\n")).collect();
     install::write_file(&o.root.join("var/log/installer/phases"), &phases, 0o644)?;
@@ -164,6 +157,39 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         let _ = std::process::Command::new("sync").status();
         apply::teardown(&o.root, &[])
     })?;
+    Ok(report)
+}
+
+/// Runs the whole unattended install. Returns the step times.
+pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
+    let mut steps = Steps { n: 0, total: 8, times: vec![] };
+    let (a, secrets) = steps
+        .run("validating the answer file", || answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}")))?;
+    let spec = answer::storage_spec(&a);
+    let plan = steps.run("probing disks and planning", || {
+        let p = probe::probe_system()?;
+        let plan = storage::plan(&spec, &p, &o.root)
+            .map_err(|e| anyhow::anyhow!("{}: storage.{e}", o.answer.display()))?;
+        print!("{plan}");
+        Ok(plan)
+    })?;
+    if !o.yes {
+        confirm(&plan)?;
+    }
+    let disks: Vec<String> = plan.target_disks().iter().map(|d| d.to_string()).collect();
+    let report = match install_steps(o, &mut steps, &a, &spec, &plan, &secrets) {
+        Ok(r) => r,
+        Err(e) => {
+            // Leave the machine as a re-run (or the user) expects it: nothing of the target mounted
+            // or open.
+            runner::close_log_file();
+            eprintln!("installer: tearing down what the failed install opened");
+            if let Err(t) = apply::teardown(&o.root, &disks) {
+                eprintln!("installer: teardown: {t:#}");
+            }
+            return Err(e);
+        }
+    };
     let total: f64 = steps.times.iter().map(|(_, s)| s).sum();
     eprintln!(
         "installer: installed generation {} in {total:.0}s ({} files copied); bootloader: {}",

@@ -412,9 +412,10 @@ disk = "{PASSPHRASE}"
 }
 
 /// Without `installer.yes=1` the unattended install asks once; anything but "yes" stops it with
-/// nothing touched.
+/// nothing touched. Then an install that fails half-way (a wrong option in the answer's Nix
+/// configuration) says which step failed and why, and closes what it opened (mounts, LUKS, LVM).
 #[test]
-fn an_unconfirmed_unattended_install_touches_nothing() {
+fn an_unconfirmed_unattended_install_touches_nothing_and_a_failed_one_is_torn_down() {
     let t = tempfile::tempdir().unwrap();
     let answer = r#"version = 1
 [finish]
@@ -440,4 +441,36 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     m.succeed("test -z \"$(blkid -p /dev/disk/by-id/virtio-TARGET)\"").unwrap();
     m.succeed("cmp -n 4194304 /dev/disk/by-id/virtio-TARGET /dev/zero").unwrap();
     m.succeed("! findmnt /mnt").unwrap();
+
+    let failing = format!(
+        r#"version = 1
+[nix]
+extra = "no.such.option = 1;"
+[[storage.disk]]
+match = {{ serial = "TARGET" }}
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = {{ type = "luks", name = "cryptfail", iter_time_ms = 100, passphrase = "disk", content = {{ type = "lvm-pv", vg = "failvg" }} }}
+[[storage.vg]]
+name = "failvg"
+[[storage.vg.lv]]
+name = "root"
+size = "rest"
+content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
+[secrets]
+disk = "{PASSPHRASE}"
+"#
+    );
+    common::write_guest_file(&mut m, "/root/failing.toml", &failing, 0o600);
+    let out = m.fail("installer auto --answer /root/failing.toml --yes --no-finish 2>&1").unwrap();
+    assert!(out.contains(r#"step "installing the system and the bootloader" failed"#), "{out}");
+    assert!(out.contains("no.such.option"), "the error does not say why: {out}");
+    assert!(out.contains("tearing down what the failed install opened"), "{out}");
+    m.succeed("! findmnt -R /mnt").unwrap();
+    m.succeed("test -z \"$(dmsetup ls --target crypt | grep cryptfail)\"").unwrap();
+    m.succeed("test -z \"$(lvs --noheadings -o lv_active failvg | grep active)\"").unwrap();
 }

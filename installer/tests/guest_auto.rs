@@ -454,7 +454,7 @@ type = "bios-boot"
 [[storage.disk.partition]]
 size = "rest"
 type = "linux"
-content = {{ type = "luks", name = "cryptfail", iter_time_ms = 100, passphrase = "disk", content = {{ type = "lvm-pv", vg = "failvg" }} }}
+content = {{ type = "luks", name = "cryptfail", version = 1, iter_time_ms = 100, passphrase = "disk", content = {{ type = "lvm-pv", vg = "failvg" }} }}
 [[storage.vg]]
 name = "failvg"
 [[storage.vg.lv]]

@@ -9,6 +9,15 @@ fn installer() -> Command {
     Command::new(env!("CARGO_BIN_EXE_installer"))
 }
 
+/// Evaluates `configuration` next to a hardware-configuration.nix of `hardware` (an attribute set).
+fn evaluate(configuration: &str, hardware: &str) -> installer::config::SystemConfig {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("configuration.nix"), configuration).unwrap();
+    std::fs::write(t.path().join("hardware-configuration.nix"), format!("{{ ... }}: {hardware}\n")).unwrap();
+    let v = installer::config::evaluate(&t.path().join("configuration.nix"), None).unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
 #[test]
 fn broken_answer_files_report_each_problem_with_its_position() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/answers");
@@ -58,15 +67,10 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
     let nix = installer::answer::configuration_nix(&a, &boot);
     assert!(!nix.contains("$6$") && !nix.contains("correct horse"), "secrets in configuration.nix:\n{nix}");
     assert!(nix.contains("boot.loader.efi.efiSysMountPoint = \"/boot\";"), "{nix}");
-    let t = tempfile::tempdir().unwrap();
-    std::fs::write(t.path().join("configuration.nix"), &nix).unwrap();
-    std::fs::write(
-        t.path().join("hardware-configuration.nix"),
-        "{ ... }: { fileSystems.\"/\" = { device = \"/dev/disk/by-uuid/x\"; fsType = \"ext4\"; }; fileSystems.\"/boot\" = { device = \"/dev/disk/by-uuid/y\"; fsType = \"vfat\"; }; }\n",
-    )
-    .unwrap();
-    let v = installer::config::evaluate(&t.path().join("configuration.nix"), None).unwrap();
-    let c: installer::config::SystemConfig = serde_json::from_value(v).unwrap();
+    let c = evaluate(
+        &nix,
+        "{ fileSystems.\"/\" = { device = \"/dev/disk/by-uuid/x\"; fsType = \"ext4\"; }; fileSystems.\"/boot\" = { device = \"/dev/disk/by-uuid/y\"; fsType = \"vfat\"; }; }",
+    );
     assert_eq!(c.networking.host_name, "web1");
     assert!(c.boot.loader.systemd_boot.enable);
     assert_eq!(c.networking.firewall.allowed_tcp_ports, [22, 80, 443], "sshd opens its port");
@@ -133,15 +137,10 @@ disk = "correct horse"
     let boot = installer::answer::BootTarget::from_plan(&plan, &spec);
     let nix = installer::answer::configuration_nix(&a, &boot);
     assert!(!nix.contains("correct horse"), "{nix}");
-    let t = tempfile::tempdir().unwrap();
-    std::fs::write(t.path().join("configuration.nix"), &nix).unwrap();
-    std::fs::write(
-        t.path().join("hardware-configuration.nix"),
-        "{ ... }: { fileSystems.\"/\" = { device = \"/dev/vg/root\"; fsType = \"ext4\"; }; boot.initrd.luks.devices.cryptlvm.device = \"/dev/disk/by-uuid/x\"; }\n",
-    )
-    .unwrap();
-    let v = installer::config::evaluate(&t.path().join("configuration.nix"), None).unwrap();
-    let c: installer::config::SystemConfig = serde_json::from_value(v).unwrap();
+    let c = evaluate(
+        &nix,
+        "{ fileSystems.\"/\" = { device = \"/dev/vg/root\"; fsType = \"ext4\"; }; boot.initrd.luks.devices.cryptlvm.device = \"/dev/disk/by-uuid/x\"; }",
+    );
     assert!(c.boot.loader.grub.enable_cryptodisk);
     assert_eq!(c.boot.loader.grub.devices, ["/dev/vda"]);
     let key = "/etc/secrets/initrd/cryptlvm.key";

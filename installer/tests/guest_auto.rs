@@ -329,7 +329,33 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 /// `installer.yes=1` the install waits for a typed confirmation.
 #[test]
 fn lvm_on_luks_with_an_encrypted_boot_unlocked_by_grub() {
+    full_disk_encryption(true);
+}
+
+/// The same under BIOS, as NixOS's test runs it: GRUB's prompt is on the VGA text screen only
+/// (its grub.cfg, which adds the serial line, is inside the encrypted volume), so the harness reads
+/// the screen and types on the keyboard.
+#[test]
+fn lvm_on_luks_with_an_encrypted_boot_unlocked_by_grub_under_bios() {
+    full_disk_encryption(false);
+}
+
+fn full_disk_encryption(uefi: bool) {
     let t = tempfile::tempdir().unwrap();
+    let (firmware, first_partition) = if uefi {
+        (
+            "uefi",
+            r#"size = "100MiB"
+type = "esp"
+content = { type = "filesystem", format = "vfat", mountpoint = "/boot/efi" }"#,
+        )
+    } else {
+        (
+            "bios",
+            r#"size = "1MiB"
+type = "bios-boot""#,
+        )
+    };
     let answer = format!(
         r#"version = 1
 [system]
@@ -337,14 +363,12 @@ hostname = "fde"
 [finish]
 action = "poweroff"
 [storage.boot]
-firmware = "uefi"
+firmware = "{firmware}"
 bootloader = "grub"
 [[storage.disk]]
 match = {{ serial = "TARGET" }}
 [[storage.disk.partition]]
-size = "100MiB"
-type = "esp"
-content = {{ type = "filesystem", format = "vfat", mountpoint = "/boot/efi" }}
+{first_partition}
 [[storage.disk.partition]]
 size = "rest"
 type = "linux"
@@ -370,17 +394,25 @@ disk = "{PASSPHRASE}"
 "#
     );
     let img = answer_disk(t.path(), &answer);
-    let mut m = live_auto("auto-fde", true, &img, "");
-    m.wait_for_console_text(r#"and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
-    m.send_console("yes\n").unwrap();
+    let name = if uefi { "auto-fde" } else { "auto-fde-bios" };
+    let mut m = live_auto(name, uefi, &img, if uefi { "" } else { "installer.yes=1" });
+    if uefi {
+        m.wait_for_console_text(r#"and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
+        m.send_console("yes\n").unwrap();
+    }
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
     let (_keep, disk) = take_disk(&m, 0);
     drop(m);
 
-    let mut b = boot_disk("auto-fde-installed", &disk, true);
-    b.wait_for_console_text("Enter passphrase for", Duration::from_secs(300)).unwrap();
-    b.send_console(&format!("{PASSPHRASE}\r")).unwrap();
+    let mut b = boot_disk(&format!("{name}-installed"), &disk, uefi);
+    if uefi {
+        b.wait_for_console_text("Enter passphrase for", Duration::from_secs(300)).unwrap();
+        b.send_console(&format!("{PASSPHRASE}\r")).unwrap();
+    } else {
+        b.wait_for_screen_text("Enter passphrase for", Duration::from_secs(300)).unwrap();
+        b.send_chars(&format!("{PASSPHRASE}\n")).unwrap();
+    }
     b.wait_for_agent().unwrap();
     b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
     assert_eq!(b.succeed("hostname").unwrap().trim(), "fde");

@@ -829,6 +829,32 @@ impl Machine {
         std::fs::write(png_path, png).ctx(|| format!("writing {}", png_path.display()))
     }
 
+    /// The text of a VGA text-mode screen (80x25: the BIOS, GRUB's console before its grub.cfg
+    /// chooses the serial line, the Linux VGA console), read from the text buffer at 0xB8000.
+    /// Graphics modes (UEFI GOP) show nothing here: use [`Machine::screendump`].
+    pub fn screen_text(&mut self) -> Result<String> {
+        let dump = self.state.path().join("vga-text.bin");
+        self.qmp("pmemsave", json!({ "val": 0xb8000u64, "size": 4000, "filename": dump.to_string_lossy() }))?;
+        let data = std::fs::read(&dump).ctx(|| format!("reading {}", dump.display()))?;
+        Ok(vga_text(&data))
+    }
+
+    /// Waits until `regex` matches the text screen ([`Machine::screen_text`]); returns the screen.
+    pub fn wait_for_screen_text(&mut self, regex: &str, timeout: Duration) -> Result<String> {
+        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen_text()?;
+            if re.is_match(&screen) {
+                return Ok(screen);
+            }
+            if Instant::now() >= deadline {
+                return Err(self.timeout(format!("screen text /{regex}/ (screen: {screen:?})"), timeout));
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// Presses a key combination such as `ret`, `ctrl-alt-delete` or `shift-a` (QEMU qcodes).
     pub fn send_key(&mut self, combo: &str) -> Result<()> {
         self.qmp("send-key", key_combo(combo)).map(|_| ())
@@ -987,9 +1013,34 @@ pub fn ppm_to_png(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
+pub fn vga_text(data: &[u8]) -> String {
+    let chars: Vec<char> =
+        data.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();
+    let mut out = String::new();
+    for line in chars.chunks(80) {
+        out.push_str(line.iter().collect::<String>().trim_end());
+        out.push('\n');
+    }
+    out.trim_end_matches('\n').to_string() + "\n"
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vga_text_memory_reads_as_lines() {
+        let mut mem = vec![];
+        for (i, c) in "Enter passphrase for hd0,gpt2".bytes().enumerate() {
+            mem.extend([c, 0x07]);
+            assert!(i < 80);
+        }
+        mem.resize(160, 0);
+        mem.extend([b'>', 0x07, 0, 0x07, 0xc4, 0x07]);
+        mem.resize(4000, 0);
+        assert_eq!(vga_text(&mem), "Enter passphrase for hd0,gpt2\n>\n");
+    }
 
     #[test]
     fn ppm_converts_to_png() {

@@ -381,10 +381,10 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
             )]))
         }
     }
-    let answer: Answer = match structure(text) {
+    let answer: Answer = match structure(text, &doc) {
         Ok(a) => a,
         Err(found) => {
-            let problems = found
+            let mut problems: Vec<Problem> = found
                 .into_iter()
                 .map(|(span, msg)| {
                     let mut path = match &span {
@@ -392,13 +392,10 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
                         _ => vec![],
                     };
                     // A missing field is reported at its table: name the field.
-                    if let Some(f) = msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()) {
-                        path.push(Seg::Key(f.to_string()));
-                    }
+                    path.extend(missing_field(&msg).map(key));
                     problem(span, render_path(&path), msg)
                 })
-                .collect::<Vec<_>>();
-            let mut problems = problems;
+                .collect();
             problems.sort_by_key(|p| (p.line, p.col));
             return Err(Problems(problems));
         }
@@ -415,14 +412,13 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
     }
 }
 
-/// Type and key errors, every one: serde stops at the first, so each offending entry is blanked
-/// out (its lines replaced by spaces, so positions stay) and the text parsed again. A "missing
-/// field" that only the blanking caused is not reported; its table is blanked in turn.
 /// A message and where it points.
 type Found = (Option<Range<usize>>, String);
 
-fn structure(text: &str) -> Result<Answer, Vec<Found>> {
-    let doc = toml_edit::ImDocument::parse(text.to_string()).ok();
+/// Type and key errors, every one: serde stops at the first, so each offending entry is blanked
+/// out (its lines replaced by spaces, so positions stay) and the text parsed again. A "missing
+/// field" that only the blanking caused is not reported; its table is blanked in turn.
+fn structure(text: &str, doc: &toml_edit::ImDocument<String>) -> Result<Answer, Vec<Found>> {
     let mut work = text.to_string();
     let mut found: Vec<Found> = vec![];
     let mut blanked: Vec<Vec<Seg>> = vec![];
@@ -438,11 +434,8 @@ fn structure(text: &str) -> Result<Answer, Vec<Found>> {
             break;
         };
         // "missing field `x`" after `x` (or a table holding it) was blanked is no new problem.
-        let missing =
-            msg.strip_prefix("missing field `").and_then(|m| m.split('`').next()).map(str::to_string);
-        let caused_by_blanking = missing
-            .as_ref()
-            .is_some_and(|f| blanked.iter().any(|p| p.iter().any(|s| *s == Seg::Key(f.clone()))));
+        let missing = missing_field(&msg).map(key);
+        let caused_by_blanking = missing.as_ref().is_some_and(|f| blanked.iter().any(|p| p.contains(f)));
         if !caused_by_blanking && !found.iter().any(|(s, m)| s.as_ref() == Some(&span) && *m == msg) {
             found.push((Some(span.clone()), msg));
         }
@@ -454,14 +447,17 @@ fn structure(text: &str) -> Result<Answer, Vec<Found>> {
         if range.is_empty() || range == (0..work.len()) || work[range.clone()].trim().is_empty() {
             break;
         }
-        if let Some(d) = &doc {
-            blanked.push(path_at(d, span.start));
-        }
+        blanked.push(path_at(doc, span.start));
         let spaces: String =
             work[range.clone()].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         work.replace_range(range, &spaces);
     }
     Err(found)
+}
+
+/// The field a serde "missing field `x`" message names.
+fn missing_field(msg: &str) -> Option<&str> {
+    msg.strip_prefix("missing field `").and_then(|m| m.split('`').next())
 }
 
 /// serde's words for a few errors, in the answer file's terms.
@@ -509,15 +505,16 @@ fn union(a: Option<Range<usize>>, b: Option<Range<usize>>) -> Option<Range<usize
     }
 }
 
+/// Where a table and everything under it lies.
+fn table_extent(t: &toml_edit::Table) -> Option<Range<usize>> {
+    t.iter().fold(t.span(), |acc, (k, v)| union(union(acc, t.key(k).and_then(|k| k.span())), extent(v)))
+}
+
 /// Where an item and everything under it lies.
 fn extent(item: &toml_edit::Item) -> Option<Range<usize>> {
     match item {
-        toml_edit::Item::Table(t) => t
-            .iter()
-            .fold(t.span(), |acc, (k, v)| union(union(acc, t.key(k).and_then(|k| k.span())), extent(v))),
-        toml_edit::Item::ArrayOfTables(a) => {
-            a.iter().fold(None, |acc, t| union(acc, extent(&toml_edit::Item::Table(t.clone()))))
-        }
+        toml_edit::Item::Table(t) => table_extent(t),
+        toml_edit::Item::ArrayOfTables(a) => a.iter().fold(None, |acc, t| union(acc, table_extent(t))),
         toml_edit::Item::Value(v) => v.span(),
         toml_edit::Item::None => None,
     }
@@ -538,8 +535,7 @@ fn locate_item(item: &toml_edit::Item, pos: usize, path: &mut Vec<Seg>) {
     match item {
         toml_edit::Item::ArrayOfTables(a) => {
             for (i, t) in a.iter().enumerate() {
-                let e = extent(&toml_edit::Item::Table(t.clone()));
-                if e.is_some_and(|r| r.start <= pos && pos < r.end) {
+                if table_extent(t).is_some_and(|r| r.start <= pos && pos < r.end) {
                     path.push(Seg::Index(i));
                     locate_in(t, pos, path);
                     return;
@@ -579,6 +575,7 @@ fn key(k: &str) -> Seg {
 fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     let mut out = vec![];
     // Mount points, and the secrets LUKS names.
+    let has = |n: &str| a.secrets.contains_key(n) || a.secrets_file.is_some();
     let mut roots = vec![];
     let mut mounts: BTreeMap<String, Vec<Seg>> = BTreeMap::new();
     let mut visit = |content: &Content, at: Vec<Seg>, out: &mut Vec<(Vec<Seg>, String)>| {
@@ -611,7 +608,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
                 }
                 Content::Luks { passphrase, content, .. } => {
                     if let Some(name) = passphrase {
-                        if !a.secrets.contains_key(name) && a.secrets_file.is_none() {
+                        if !has(name) {
                             out.push((
                                 [at.clone(), vec![key("passphrase")]].concat(),
                                 format!("no secret named {name:?} in [secrets]"),
@@ -670,7 +667,6 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
         _ => {}
     }
     // Secrets referenced by users and root.
-    let has = |n: &str| a.secrets.contains_key(n) || a.secrets_file.is_some();
     if let Some(n) = &a.root.password {
         if !has(n) {
             out.push((vec![key("root"), key("password")], format!("no secret named {n:?} in [secrets]")));

@@ -61,7 +61,6 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
         uefi: true,
         esp: installer::answer::esp_mountpoint(&installer::answer::storage_spec(&a)),
         grub_devices: vec![],
-        cryptodisk: false,
         initrd_keys: vec![],
     };
     let nix = installer::answer::configuration_nix(&a, &boot);
@@ -133,7 +132,7 @@ disk = "correct horse"
     )
     .unwrap();
     let plan = installer::storage::plan(&spec, &probe, Path::new("/mnt")).unwrap();
-    assert!(plan.grub_cryptodisk);
+    assert!(plan.grub_cryptodisk());
     let boot = installer::answer::BootTarget::from_plan(&plan, &spec);
     let nix = installer::answer::configuration_nix(&a, &boot);
     assert!(!nix.contains("correct horse"), "{nix}");

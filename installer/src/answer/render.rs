@@ -26,9 +26,8 @@ pub struct BootTarget {
     pub esp: Option<String>,
     /// Disks for GRUB's BIOS boot code.
     pub grub_devices: Vec<String>,
-    /// GRUB unlocks an encrypted /boot.
-    pub cryptodisk: bool,
-    /// Key files stage 1 opens LUKS devices with (put into the initrd).
+    /// Key files stage 1 opens LUKS devices with (put into the initrd); there are some exactly
+    /// when GRUB unlocks an encrypted /boot.
     pub initrd_keys: Vec<InitrdKey>,
 }
 
@@ -40,7 +39,6 @@ impl BootTarget {
             uefi: plan.firmware == Firmware::Uefi,
             esp: super::esp_mountpoint(spec),
             grub_devices: plan.boot_disks.clone(),
-            cryptodisk: plan.grub_cryptodisk,
             initrd_keys: plan.initrd_keys.clone(),
         }
     }
@@ -69,7 +67,7 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
             o.push_str(&format!("  boot.loader.grub.devices = {};\n", list(&boot.grub_devices)));
         }
     }
-    if boot.cryptodisk {
+    if !boot.initrd_keys.is_empty() {
         o.push_str(
             "  # /boot is encrypted: GRUB asks for the passphrase, the initrd opens it with a key file.\n",
         );

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::plan::{Action, KeySource, Plan, PlannedPartition};
 use super::probe::{BlockDev, Probe};
-use super::spec::{FsFormat, PbkdfKind, RaidMetadata, TableKind};
+use super::spec::{FsFormat, RaidMetadata, TableKind};
 
 /// Where named secrets (LUKS passphrases) come from.
 pub trait Secrets {
@@ -429,9 +429,7 @@ fn run_action(a: &Action, target: &Path, secrets: &dyn Secrets, scratch: &Path) 
                     "--type",
                     if *version == 1 { "luks1" } else { "luks2" },
                 ]);
-            // LUKS1 (what GRUB reads) only knows PBKDF2.
-            let kdf = if *version == 1 || *pbkdf == PbkdfKind::Pbkdf2 { "pbkdf2" } else { "argon2id" };
-            cmd = cmd.args(["--pbkdf", kdf]);
+            cmd = cmd.args(["--pbkdf", pbkdf.name()]);
             if let Some(c) = cipher {
                 cmd = cmd.args(["--cipher", c]);
             }
@@ -514,9 +512,8 @@ fn run_action(a: &Action, target: &Path, secrets: &dyn Secrets, scratch: &Path) 
             let secret = secret_for(key, secrets)?;
             let path = target.join(key_file.trim_start_matches('/'));
             write_key_file(&path)?;
-            let kdf = if *pbkdf == PbkdfKind::Pbkdf2 { "pbkdf2" } else { "argon2id" };
             let mut cmd = Cmd::new(format!("adding the initrd key file to LUKS {name}"), "cryptsetup")
-                .args(["luksAddKey", "--batch-mode", "--pbkdf", kdf]);
+                .args(["luksAddKey", "--batch-mode", "--pbkdf", pbkdf.name()]);
             if let Some(t) = iter_time_ms {
                 cmd = cmd.arg("--iter-time").arg(t.to_string());
             }

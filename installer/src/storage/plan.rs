@@ -243,11 +243,7 @@ impl fmt::Display for Action {
                 members.join(", ")
             ),
             Action::LuksFormat { device, version, pbkdf, key, .. } => {
-                write!(
-                    f,
-                    "format {device} as LUKS{version} ({}, {key})",
-                    if *pbkdf == PbkdfKind::Pbkdf2 { "pbkdf2" } else { "argon2id" }
-                )
+                write!(f, "format {device} as LUKS{version} ({}, {key})", pbkdf.name())
             }
             Action::LuksOpen { device, name, .. } => write!(f, "open {device} as /dev/mapper/{name}"),
             Action::PvCreate { device } => write!(f, "create LVM physical volume on {device}"),
@@ -292,15 +288,18 @@ pub struct Plan {
     pub actions: Vec<Action>,
     /// Disks whose boot sectors the bootloader goes to (GRUB BIOS).
     pub boot_disks: Vec<String>,
-    /// /boot is on LUKS: GRUB unlocks it (`boot.loader.grub.enableCryptodisk`).
-    #[serde(default)]
-    pub grub_cryptodisk: bool,
-    /// Key files put into the initrd so that the passphrase is asked once (by GRUB).
+    /// Key files put into the initrd so that the passphrase is asked once, by GRUB: one for each
+    /// LUKS device under an encrypted /boot (see [`Plan::grub_cryptodisk`]).
     #[serde(default)]
     pub initrd_keys: Vec<InitrdKey>,
 }
 
 impl Plan {
+    /// /boot is on LUKS and GRUB unlocks it (`boot.loader.grub.enableCryptodisk`).
+    pub fn grub_cryptodisk(&self) -> bool {
+        !self.initrd_keys.is_empty()
+    }
+
     /// Every disk path the plan writes to.
     pub fn target_disks(&self) -> Vec<&str> {
         self.disks.iter().map(|d| d.identity.path.as_str()).collect()
@@ -316,7 +315,7 @@ impl fmt::Display for Plan {
             Bootloader::None => "none",
         };
         writeln!(f, "Storage plan: firmware {fw}, bootloader {bl}, target {}", self.target.display())?;
-        if self.grub_cryptodisk {
+        if self.grub_cryptodisk() {
             let names: Vec<&str> = self.initrd_keys.iter().map(|k| k.name.as_str()).collect();
             writeln!(
                 f,
@@ -388,7 +387,6 @@ struct MountRec {
 struct LuksRec {
     device: String,
     name: String,
-    version: u8,
     pbkdf: PbkdfKind,
     iter_time_ms: Option<u32>,
     key: KeySource,
@@ -579,12 +577,14 @@ impl Planner<'_> {
                         ))
                     }
                 };
+                // LUKS1 (what GRUB reads) only knows PBKDF2.
+                let pbkdf = if *version == 1 { PbkdfKind::Pbkdf2 } else { *pbkdf };
                 self.actions.push(Action::LuksFormat {
                     device: device.into(),
                     name: name.clone(),
                     version: *version,
                     cipher: cipher.clone(),
-                    pbkdf: *pbkdf,
+                    pbkdf,
                     iter_time_ms: *iter_time_ms,
                     key: key.clone(),
                 });
@@ -599,8 +599,7 @@ impl Planner<'_> {
                 self.luks.push(LuksRec {
                     device: device.into(),
                     name: name.clone(),
-                    version: *version,
-                    pbkdf: *pbkdf,
+                    pbkdf,
                     iter_time_ms: *iter_time_ms,
                     key,
                     field: field.into(),
@@ -1221,7 +1220,6 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
         .get(&boot_mount.device)
         .map(|v| v.iter().map(|&i| p.luks[i].clone()).collect())
         .unwrap_or_default();
-    let grub_cryptodisk = !boot_luks.is_empty() && bootloader == Bootloader::Grub;
     if !boot_luks.is_empty() && bootloader == Bootloader::SystemdBoot {
         return Err(invalid(
             &boot_luks[0].field,
@@ -1230,9 +1228,9 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
     }
     let mut add_keys = vec![];
     let mut initrd_keys = vec![];
-    if grub_cryptodisk {
+    if bootloader == Bootloader::Grub {
         for l in &boot_luks {
-            if l.version != 1 && l.pbkdf != PbkdfKind::Pbkdf2 {
+            if l.pbkdf != PbkdfKind::Pbkdf2 {
                 return Err(invalid(
                     &format!("{}.pbkdf", l.field),
                     format!(
@@ -1246,7 +1244,7 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
                 device: l.device.clone(),
                 name: l.name.clone(),
                 key: l.key.clone(),
-                pbkdf: if l.version == 1 { PbkdfKind::Pbkdf2 } else { l.pbkdf },
+                pbkdf: l.pbkdf,
                 iter_time_ms: l.iter_time_ms,
                 key_file: key_file.clone(),
             });
@@ -1280,7 +1278,6 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
         untouched,
         actions: p.actions,
         boot_disks,
-        grub_cryptodisk,
         initrd_keys,
     })
 }

@@ -250,6 +250,16 @@ pub enum PbkdfKind {
     Pbkdf2,
 }
 
+impl PbkdfKind {
+    /// cryptsetup's name (`--pbkdf`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PbkdfKind::Argon2id => "argon2id",
+            PbkdfKind::Pbkdf2 => "pbkdf2",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Content {

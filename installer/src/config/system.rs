@@ -79,6 +79,13 @@ pub struct Initrd {
     pub secrets: BTreeMap<String, Option<String>>,
 }
 
+impl Initrd {
+    /// `boot.initrd.secrets` as (path in the initrd, file of the installed system).
+    pub fn secret_files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.secrets.iter().map(|(dest, src)| (dest.as_str(), src.as_deref().unwrap_or(dest)))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Luks {
     pub devices: BTreeMap<String, LuksDevice>,

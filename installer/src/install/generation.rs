@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::write_file;
+use super::{write_bytes, write_file};
 
 pub const GENERATIONS: &str = "nix/var/installer/generations";
 pub const PROFILES: &str = "nix/var/nix/profiles";
@@ -110,12 +110,7 @@ pub fn ensure(root: &Path, c: &GenerationContent) -> Result<(Generation, bool)> 
     );
     std::fs::write(dir.join("kernel"), &c.kernel).context("writing the generation's kernel")?;
     // Root only: the initrd may hold key files (boot.initrd.secrets).
-    std::fs::write(dir.join("initrd"), &c.initrd).context("writing the generation's initrd")?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.join("initrd"), std::fs::Permissions::from_mode(0o600))
-            .context("restricting the generation's initrd")?;
-    }
+    write_bytes(&dir.join("initrd"), &c.initrd, 0o600).context("writing the generation's initrd")?;
     write_file(&dir.join("kernel-version"), &format!("{}\n", c.kernel_version), 0o644)?;
     write_file(&dir.join("kernel-params"), &format!("{}\n", c.kernel_params), 0o644)?;
     write_file(&dir.join("system.json"), &c.system_json, 0o600)?;

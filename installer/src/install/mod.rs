@@ -41,8 +41,13 @@ pub struct InstallReport {
     pub bootloader: String,
 }
 
-/// Writes a file through a temporary name and a rename, with `mode`.
+/// Writes a text file through a temporary name and a rename, with `mode`.
 pub fn write_file(path: &Path, content: &str, mode: u32) -> Result<()> {
+    write_bytes(path, content.as_bytes(), mode)
+}
+
+/// [`write_file`] for bytes.
+pub fn write_bytes(path: &Path, content: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -134,8 +139,7 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
             }
         }
     }
-    for (dest, src) in &c.boot.initrd.secrets {
-        let src = src.as_deref().unwrap_or(dest);
+    for (dest, src) in c.boot.initrd.secret_files() {
         if !o.root.join(src.trim_start_matches('/')).is_file() {
             bail!(
                 "boot.initrd.secrets.{dest:?}: {src} is not a file of the installed system ({})",
@@ -316,8 +320,7 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
     if md {
         files.push(("etc/mdadm/mdadm.conf".into(), root.join("etc/mdadm/mdadm.conf")));
     }
-    for (dest, src) in &c.boot.initrd.secrets {
-        let src = src.as_deref().unwrap_or(dest);
+    for (dest, src) in c.boot.initrd.secret_files() {
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }
     let initrd_bytes = initrd::installed::build(&initrd::installed::InstalledInitrd {

@@ -75,6 +75,11 @@ fn confirm(plan: &storage::Plan) -> Result<()> {
     Ok(())
 }
 
+/// Step times as lines `   12.3s  step`.
+fn phase_table(times: &[(String, f64)]) -> String {
+    times.iter().map(|(n, s)| format!("{s:8.1}s  {n}\n")).collect()
+}
+
 /// Sets password hashes (from secrets) with `chpasswd -e`, on stdin.
 fn set_hashes(root: &Path, a: &Answer, secrets: &BTreeMap<String, String>) -> Result<usize> {
     let mut lines = String::new();
@@ -150,8 +155,7 @@ fn install_steps(
     steps.run("saving the answer file and the log", || {
         install::write_file(&o.root.join("var/log/installer/answer.toml"), &answer::redacted(a), 0o600)
     })?;
-    let phases: String = steps.times.iter().map(|(n, s)| format!("{s:8.1}s  {n}\n")).collect();
-    install::write_file(&o.root.join("var/log/installer/phases"), &phases, 0o644)?;
+    install::write_file(&o.root.join("var/log/installer/phases"), &phase_table(&steps.times), 0o644)?;
     runner::close_log_file();
     steps.run("unmounting the target", || {
         let _ = std::process::Command::new("sync").status();
@@ -197,8 +201,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     );
     let mut times = steps.times.clone();
     times.push(("total".into(), total));
-    let summary: String = times.iter().map(|(n, s)| format!("{s:8.1}s  {n}\n")).collect();
-    eprint!("{summary}");
+    eprint!("{}", phase_table(&times));
     if !o.no_finish {
         match a.finish.action {
             FinishAction::Reboot => {

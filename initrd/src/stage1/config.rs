@@ -138,6 +138,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn dm_names_split_into_vg_and_lv() {
+        assert_eq!(lvm_volume_of_dm_name("sys-root").as_deref(), Some("sys/root"));
+        assert_eq!(lvm_volume_of_dm_name("my--vg-data--1").as_deref(), Some("my-vg/data-1"));
+        assert_eq!(lvm_volume_of_dm_name("cryptroot"), None);
+    }
+
+    #[test]
     fn device_names_and_options() {
         assert_eq!(DeviceRef::parse("/dev/disk/by-uuid/ab-cd"), DeviceRef::Uuid("ab-cd".into()));
         assert_eq!(DeviceRef::parse("LABEL=nixos"), DeviceRef::Label("nixos".into()));
@@ -158,15 +165,5 @@ mod tests {
         )
         .unwrap();
         assert!(chain.luks[0].pre_lvm && chain.luks[0].key_file.is_none() && chain.lvm);
-    }
-}
-
-#[cfg(test)]
-mod lvm_names {
-    #[test]
-    fn dm_names_split_into_vg_and_lv() {
-        assert_eq!(super::lvm_volume_of_dm_name("sys-root").as_deref(), Some("sys/root"));
-        assert_eq!(super::lvm_volume_of_dm_name("my--vg-data--1").as_deref(), Some("my-vg/data-1"));
-        assert_eq!(super::lvm_volume_of_dm_name("cryptroot"), None);
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use runner::Secret;
 
 use crate::config;
@@ -89,6 +89,19 @@ pub struct Cli {
     pub log: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Command,
+}
+
+/// What an install copies and puts into the installed system's initrd (`install` and `auto`).
+#[derive(Args, Debug)]
+pub struct SystemFiles {
+    /// The system to copy (default: the live medium's squashfs).
+    #[arg(long, default_value = crate::install::LIVE_SQUASHFS)]
+    source: PathBuf,
+    /// Our stage-1 for the installed system's initrd.
+    #[arg(long, default_value = "/usr/lib/installer/stage1")]
+    stage1: PathBuf,
+    #[arg(long, default_value = "/usr/lib/installer/busybox")]
+    busybox: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -181,14 +194,8 @@ pub enum Command {
         /// Do not install or configure a bootloader (boot sectors and the ESP are not touched).
         #[arg(long)]
         no_bootloader: bool,
-        /// The system to copy (default: the live medium's squashfs).
-        #[arg(long, default_value = crate::install::LIVE_SQUASHFS)]
-        source: PathBuf,
-        /// Our stage-1 for the installed system's initrd.
-        #[arg(long, default_value = "/usr/lib/installer/stage1")]
-        stage1: PathBuf,
-        #[arg(long, default_value = "/usr/lib/installer/busybox")]
-        busybox: PathBuf,
+        #[command(flatten)]
+        from: SystemFiles,
         /// Run a command in the installed system afterwards (nixos-install --chroot).
         #[arg(long)]
         chroot: bool,
@@ -210,12 +217,8 @@ pub enum Command {
         yes: bool,
         #[arg(long, default_value = "/mnt")]
         root: PathBuf,
-        #[arg(long, default_value = crate::install::LIVE_SQUASHFS)]
-        source: PathBuf,
-        #[arg(long, default_value = "/usr/lib/installer/stage1")]
-        stage1: PathBuf,
-        #[arg(long, default_value = "/usr/lib/installer/busybox")]
-        busybox: PathBuf,
+        #[command(flatten)]
+        from: SystemFiles,
         /// Skip the answer file's on-finish action (reboot/poweroff).
         #[arg(long)]
         no_finish: bool,
@@ -405,27 +408,18 @@ pub fn run(cli: Cli) -> Result<()> {
             let list = config::reference()?;
             print!("{}", render_reference(&list));
         }
-        Command::Install {
-            root,
-            no_root_passwd,
-            no_bootloader,
-            source,
-            stage1,
-            busybox,
-            chroot,
-            command,
-        } => {
+        Command::Install { root, no_root_passwd, no_bootloader, from, chroot, command } => {
             if cli.log.is_none() {
                 let log = root.join("var/log/installer/install.log");
                 runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
             }
             let opts = install::InstallOptions {
                 root: root.clone(),
-                source,
+                source: from.source,
                 no_root_passwd,
                 no_bootloader,
-                stage1,
-                busybox,
+                stage1: from.stage1,
+                busybox: from.busybox,
             };
             let r = install::install(&opts)?;
             println!(
@@ -454,14 +448,14 @@ pub fn run(cli: Cli) -> Result<()> {
                 std::process::exit(1);
             }
         },
-        Command::Auto { answer, yes, root, source, stage1, busybox, no_finish } => {
+        Command::Auto { answer, yes, root, from, no_finish } => {
             crate::auto::auto(&crate::auto::AutoOptions {
                 answer,
                 yes,
                 root,
-                source,
-                stage1,
-                busybox,
+                source: from.source,
+                stage1: from.stage1,
+                busybox: from.busybox,
                 no_finish,
             })?;
         }

@@ -86,7 +86,7 @@ alice-hash = "{HASH}"
     .unwrap();
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
-    let log = String::from_utf8_lossy(&std::fs::read(m.serial_log()).unwrap()).to_string();
+    let log = m.serial_text().unwrap();
     assert!(!log.contains(HASH), "the password hash reached the console");
     let (_keep, disk) = take_disk(&m, 0);
     drop(m);
@@ -145,6 +145,18 @@ fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile:
 
 const PASSPHRASE: &str = "correct horse battery staple";
 
+/// The answer's storage of the simplest BIOS install: GPT with a BIOS boot partition and an ext4 root.
+const BIOS_EXT4: &str = r#"[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+
 #[test]
 fn luks2_root_asks_for_the_passphrase_at_boot() {
     let answer = format!(
@@ -190,13 +202,16 @@ disk = "{PASSPHRASE}"
     assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/cryptroot");
     assert_eq!(b.succeed("lsblk -n -o TYPE /dev/mapper/cryptroot").unwrap().trim(), "crypt");
     assert!(b.succeed("cryptsetup luksDump /dev/vda3").unwrap().contains("Version:       \t2"));
-    // The passphrase is nowhere on the installed system, nor on the console.
+    assert_passphrase_nowhere(&mut b);
+}
+
+/// The passphrase is nowhere on the installed system, nor on the console.
+fn assert_passphrase_nowhere(b: &mut Machine) {
     let found = b
         .succeed(&format!("grep -rlF -- '{PASSPHRASE}' /etc /var /root /boot /nix 2>/dev/null || true"))
         .unwrap();
     assert_eq!(found.trim(), "", "the passphrase is in {found}");
-    let log = String::from_utf8_lossy(&std::fs::read(b.serial_log()).unwrap()).to_string();
-    assert!(!log.contains(PASSPHRASE), "the passphrase was echoed on the console");
+    assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed on the console");
 }
 
 #[test]
@@ -239,22 +254,10 @@ content = { type = "filesystem", format = "xfs", mountpoint = "/home" }
 #[test]
 fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
     let t = tempfile::tempdir().unwrap();
-    let answer = r#"version = 1
-[system]
-hostname = "phoenix"
-[finish]
-action = "poweroff"
-[[storage.disk]]
-match = { serial = "TARGET" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "linux"
-content = { type = "filesystem", format = "ext4", mountpoint = "/" }
-"#;
-    let img = answer_disk(t.path(), answer);
+    let answer = format!(
+        "version = 1\n[system]\nhostname = \"phoenix\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}"
+    );
+    let img = answer_disk(t.path(), &answer);
     let mut m = live_auto("auto-crash", false, &img, "installer.yes=1");
     // Cut the power once the copy is under way.
     m.wait_for_console_text(r"copying: \d+/\d+ files, \d+/\d+ MiB \([1-9]\d*%\)", Duration::from_secs(900))
@@ -427,9 +430,8 @@ disk = "{PASSPHRASE}"
     assert!(dump.contains("Version:       \t1"), "{dump}");
     assert!(dump.contains("Key Slot 1: ENABLED"), "the initrd's key slot is missing: {dump}");
     // The initrd opened it with its key file: nobody was asked a second time.
-    let log = String::from_utf8_lossy(&std::fs::read(b.serial_log()).unwrap()).to_string();
+    let log = b.serial_text().unwrap();
     assert!(!log.contains("Passphrase for cryptlvm"), "stage 1 asked for the passphrase again");
-    assert!(!log.contains(PASSPHRASE), "the passphrase was echoed on the console");
     // The key file and the initrds holding it are readable by root only.
     let modes = b
         .succeed("stat -c %a /etc/secrets/initrd /etc/secrets/initrd/cryptlvm.key /boot/kernels/generation-1-initrd | xargs")
@@ -437,10 +439,7 @@ disk = "{PASSPHRASE}"
     assert_eq!(modes.trim(), "700 400 600");
     let conf = b.succeed("cat /etc/nixos/configuration.nix").unwrap();
     assert!(conf.contains("boot.loader.grub.enableCryptodisk = true;"), "{conf}");
-    let found = b
-        .succeed(&format!("grep -rlF -- '{PASSPHRASE}' /etc /var /root /boot /nix 2>/dev/null || true"))
-        .unwrap();
-    assert_eq!(found.trim(), "", "the passphrase is in {found}");
+    assert_passphrase_nowhere(&mut b);
 }
 
 /// Without `installer.yes=1` the unattended install asks once; anything but "yes" stops it with
@@ -449,20 +448,8 @@ disk = "{PASSPHRASE}"
 #[test]
 fn an_unconfirmed_unattended_install_touches_nothing_and_a_failed_one_is_torn_down() {
     let t = tempfile::tempdir().unwrap();
-    let answer = r#"version = 1
-[finish]
-action = "poweroff"
-[[storage.disk]]
-match = { serial = "TARGET" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "linux"
-content = { type = "filesystem", format = "ext4", mountpoint = "/" }
-"#;
-    let img = answer_disk(t.path(), answer);
+    let answer = format!("version = 1\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}");
+    let img = answer_disk(t.path(), &answer);
     let mut m = live_auto("auto-decline", false, &img, "");
     m.wait_for_console_text(r#"Erase /dev/\w+ and install\? Type "yes": "#, Duration::from_secs(600))
         .unwrap();

@@ -158,7 +158,7 @@ fn check_grub_menu(m: &mut Machine, boot_path: &str) {
     assert!(cfg.contains("Generation 1 ("), "{cfg}");
     assert!(cfg.contains(&format!("linux {boot_path}/generation-1-vmlinuz")), "{cfg}");
     // GRUB printed its menu on the serial console.
-    let log = String::from_utf8_lossy(&std::fs::read(m.serial_log()).unwrap()).to_string();
+    let log = m.serial_text().unwrap();
     assert!(log.contains("All configurations"), "GRUB's menu was not on the serial console");
 }
 

@@ -423,6 +423,13 @@ impl Machine {
         self.console.log_path()
     }
 
+    /// Everything the serial console printed so far (all boots of this machine), as text.
+    pub fn serial_text(&self) -> Result<String> {
+        let path = self.serial_log();
+        let data = std::fs::read(path).ctx(|| format!("reading {}", path.display()))?;
+        Ok(String::from_utf8_lossy(&data).into_owned())
+    }
+
     pub fn console(&self) -> &Console {
         &self.console
     }

@@ -341,7 +341,7 @@ fn demo() -> Result<()> {
         println!("live system ready after {:.1}s; installing", t0.elapsed().as_secs_f64());
         m.wait_for_console_text("installer: installed generation", Duration::from_secs(1800))?;
         m.wait_for_shutdown(Duration::from_secs(300))?;
-        let log = String::from_utf8_lossy(&std::fs::read(m.serial_log())?).to_string();
+        let log = m.serial_text()?;
         for l in log.lines().filter(|l| l.starts_with("installer: ")) {
             println!("  {}", l.trim_end());
         }

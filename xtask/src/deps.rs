@@ -61,7 +61,7 @@ pub const HOST_COMMANDS: &[(&str, &str)] = &[
     ("mformat", "mtools"),
     ("mcopy", "mtools"),
     ("openssl", "openssl"),
-    ("sfdisk", "util-linux"),
+    ("losetup", "util-linux"),
     ("mkfs.ext4", "e2fsprogs"),
     ("mkfs.xfs", "xfsprogs"),
     ("mkfs.btrfs", "btrfs-progs"),

@@ -125,6 +125,19 @@ impl Console {
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
+    /// Adds output printed before this machine existed (the boot a saved state was taken from) to
+    /// the buffer and the log, where the next wait finds it.
+    pub(crate) fn preload(&self, bytes: &[u8]) -> Result<()> {
+        File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .and_then(|mut f| f.write_all(bytes))
+            .ctx(|| format!("writing {}", self.log_path.display()))?;
+        self.shared.0.lock().unwrap().bytes.extend_from_slice(bytes);
+        Ok(())
+    }
+
     /// Moves the cursor to the end of what has been printed so far.
     pub fn skip_to_end(&self) {
         let len = self.shared.0.lock().unwrap().bytes.len();

@@ -20,8 +20,10 @@ pub mod error;
 pub mod http;
 pub mod machine;
 pub mod qmp;
+pub mod saved;
 pub mod slots;
 pub mod testimage;
+pub mod timing;
 
 pub use accel::Accel;
 pub use agent::Output;

@@ -174,9 +174,23 @@ pub struct MachineBuilder {
     accel: Option<Accel>,
     agent_timeout: Duration,
     command_timeout: Duration,
+    /// Boot once, resume many times: see [`MachineBuilder::resume_after`].
+    resume: Option<(String, Duration)>,
 }
 
 impl MachineBuilder {
+    /// Boot once, resume many times: the first machine of this exact configuration in a run boots
+    /// until `ready` (a console regex) appears and its agent answers, and its state (memory,
+    /// devices, disks) is saved under `<VM_HARNESS_DIR>/saved/`; it and every later machine of the
+    /// same configuration start from that state instead of booting. Only machines whose disks are
+    /// all new and blank are resumed (others boot as usual). The resumed machine's serial log
+    /// begins with the saved boot's output, so waits for what that boot printed succeed; its clock
+    /// is set to the host's. A later `start()` (after `shutdown`/`crash`) boots as usual.
+    pub fn resume_after(mut self, ready: &str, boot_timeout: Duration) -> Self {
+        self.resume = Some((ready.to_string(), boot_timeout));
+        self
+    }
+
     pub fn memory_mib(mut self, m: u32) -> Self {
         self.memory_mib = m;
         self
@@ -311,6 +325,7 @@ impl MachineBuilder {
             http,
             forwards,
             running: None,
+            started_once: false,
         })
     }
 
@@ -373,6 +388,24 @@ struct Running {
     agent: Option<AgentConn>,
     _slot: Slot,
     started: Instant,
+    /// For the timing records: the machine's name, and whether this boot was seen ready.
+    name: String,
+    ready: bool,
+}
+
+impl Running {
+    fn mark_ready(&mut self) {
+        if !self.ready {
+            self.ready = true;
+            crate::timing::record(&self.name, "ready", self.started.elapsed().as_secs_f64());
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        crate::timing::record(&self.name, "stop", self.started.elapsed().as_secs_f64());
+    }
 }
 
 /// A test machine. Dropping it kills QEMU and deletes its disks; its logs stay.
@@ -387,6 +420,7 @@ pub struct Machine {
     forwards: Vec<(u16, u16)>,
     cdrom: Option<PathBuf>,
     running: Option<Running>,
+    started_once: bool,
 }
 
 /// Starts describing a machine called `name` (used in logs and errors).
@@ -407,6 +441,7 @@ pub fn machine(name: &str) -> MachineBuilder {
         accel: None,
         agent_timeout: Duration::from_secs(300),
         command_timeout: Duration::from_secs(600),
+        resume: None,
     }
 }
 
@@ -573,10 +608,141 @@ impl Machine {
         if self.is_running() {
             return Err(Error::Setup(format!("{}: already running", self.name())));
         }
+        let first = !self.started_once;
+        self.started_once = true;
+        match self.cfg.resume.clone() {
+            Some((ready, timeout)) if first && self.resumable() => self.start_resumed(&ready, timeout),
+            _ => self.start_qemu(None),
+        }
+    }
+
+    /// Only blank new disks: their saved content is what any machine of this shape starts with.
+    fn resumable(&self) -> bool {
+        self.cfg.disks.iter().all(|d| matches!(d.source, DiskSource::NewQcow2 { .. }))
+    }
+
+    /// What identifies a saved state: the QEMU command line (this machine's state directory and
+    /// name left out), the disks, and the identity of every file the machine boots from.
+    fn saved_key(&self, accel: Accel) -> String {
+        use std::hash::{Hash, Hasher};
+        let state = self.state.path().to_string_lossy().into_owned();
+        let mut args = self.qemu_args(accel);
+        if let Some(i) = args.iter().position(|a| a == "-name") {
+            args.drain(i..i + 2);
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        for a in &args {
+            a.replace(&state, "@STATE@").hash(&mut h);
+        }
+        for d in &self.cfg.disks {
+            format!("{d:?}").hash(&mut h);
+        }
+        let files = self.cfg.kernel.iter().flat_map(|(k, i, _)| [Some(k.clone()), i.clone()]).flatten();
+        for f in files.chain(self.cdrom.clone()) {
+            let meta = std::fs::metadata(&f).ok();
+            (f, meta.as_ref().map(|m| m.len()), meta.and_then(|m| m.modified().ok())).hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    fn start_resumed(&mut self, ready: &str, timeout: Duration) -> Result<()> {
+        let accel = self.cfg.accel.unwrap_or_else(Accel::from_env);
+        let saved = crate::saved::Saved::lock(&self.saved_key(accel))?;
+        if !saved.is_complete() {
+            tracing::info!(machine = %self.name(), "booting once to save the state at /{ready}/");
+            self.start_qemu(None)?;
+            self.wait_for_console_text(ready, timeout)?;
+            self.wait_for_agent()?;
+            self.save_state(&saved)?;
+        }
+        self.resume_from(&saved)
+    }
+
+    /// Stops the guest, writes its memory and device state, kills QEMU and moves the disks (and
+    /// UEFI variables) into `saved`.
+    fn save_state(&mut self, saved: &crate::saved::Saved) -> Result<()> {
+        saved.clear()?;
+        self.qmp("stop", json!({}))?;
+        let uri = format!("exec:cat > {}", saved.state_file().display());
+        self.qmp("migrate", json!({ "uri": uri }))?;
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let st = self.qmp("query-migrate", json!({}))?;
+            match st["status"].as_str() {
+                Some("completed") => break,
+                Some("failed") | Some("cancelled") => {
+                    return Err(Error::Setup(format!("{}: saving the state failed: {st}", self.name())))
+                }
+                _ if Instant::now() > deadline => {
+                    return Err(self.timeout("saving the machine state".into(), Duration::from_secs(600)))
+                }
+                _ => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+        self.crash()?;
+        for (i, (path, _)) in self.disk_paths.iter().enumerate() {
+            saved.take_file(path, &format!("disk{i}.qcow2"))?;
+        }
+        if self.cfg.firmware == Firmware::Uefi {
+            saved.take_file(&self.state.path().join("OVMF_VARS.fd"), "OVMF_VARS.fd")?;
+        }
+        saved.complete(self.console.text().as_bytes())
+    }
+
+    /// Starts QEMU from the saved state, on overlays of the saved disks.
+    fn resume_from(&mut self, saved: &crate::saved::Saved) -> Result<()> {
+        for (i, (path, format)) in self.disk_paths.iter_mut().enumerate() {
+            let _ = std::fs::remove_file(&*path);
+            let backing = saved.file(&format!("disk{i}.qcow2"));
+            qemu_img(
+                &["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b"],
+                &[backing.as_os_str(), path.as_os_str()],
+            )?;
+            *format = "qcow2".into();
+        }
+        if self.cfg.firmware == Firmware::Uefi {
+            let vars = self.state.path().join("OVMF_VARS.fd");
+            std::fs::copy(saved.file("OVMF_VARS.fd"), &vars).ctx(|| format!("copying {}", vars.display()))?;
+        }
+        self.start_qemu(Some(saved))?;
+        // The state was saved stopped, and QEMU keeps that: wait for the load, then continue.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let st = self.qmp("query-status", json!({}))?;
+            match st["status"].as_str() {
+                Some("running") => break,
+                Some("inmigrate") if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Some("paused") | Some("postmigrate") | Some("prelaunch") => {
+                    self.qmp("cont", json!({}))?;
+                }
+                _ => return Err(Error::Setup(format!("{}: resuming the saved state: {st}", self.name()))),
+            }
+        }
+        if let Some(r) = &mut self.running {
+            crate::timing::record(&r.name, "resumed", r.started.elapsed().as_secs_f64());
+        }
+        self.wait_for_agent()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        self.succeed(&format!("date -s @{} >/dev/null", now.as_secs()))?;
+        Ok(())
+    }
+
+    fn start_qemu(&mut self, incoming: Option<&crate::saved::Saved>) -> Result<()> {
         self.running = None;
+        if std::env::var_os("VM_HARNESS_FORBID").is_some() {
+            return Err(Error::Setup(format!(
+                "{}: this test binary boots VMs; list it in xtask's suite::VM_BINARIES",
+                self.name()
+            )));
+        }
         let slot = slots::acquire()?;
         let accel = self.cfg.accel.unwrap_or_else(Accel::from_env);
-        let args = self.qemu_args(accel);
+        let mut args = self.qemu_args(accel);
+        if let Some(saved) = incoming {
+            args.extend(["-incoming".into(), format!("exec:cat {}", saved.state_file().display())]);
+        }
         let s = self.state.path().to_path_buf();
         for sock in ["serial.sock", "qmp.sock", "agent.sock"] {
             let _ = std::fs::remove_file(s.join(sock));
@@ -614,13 +780,25 @@ impl Machine {
         };
         let serial = connect("serial.sock", &mut child)?;
         let qmp_stream = connect("qmp.sock", &mut child)?;
-        // A new boot starts searching after what earlier boots printed.
+        // A new boot starts searching after what earlier boots printed; a resumed one at the
+        // output of the boot its state was saved from.
         self.console.skip_to_end();
+        if let Some(saved) = incoming {
+            self.console.preload(&saved.serial_log()?)?;
+        }
         self.console
             .attach(serial.try_clone().ctx(|| "cloning serial socket".into())?, self.cfg.echo_console)?;
         let qmp = Qmp::connect(&self.cfg.name, qmp_stream)?;
-        self.running =
-            Some(Running { child, qmp, serial, agent: None, _slot: slot, started: Instant::now() });
+        self.running = Some(Running {
+            child,
+            qmp,
+            serial,
+            agent: None,
+            _slot: slot,
+            started: Instant::now(),
+            name: self.cfg.name.clone(),
+            ready: false,
+        });
         Ok(())
     }
 
@@ -669,7 +847,12 @@ impl Machine {
     pub fn wait_for_console_text(&mut self, regex: &str, timeout: Duration) -> Result<String> {
         let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
         match self.console.wait_for(&re, timeout) {
-            WaitOutcome::Matched(s) => Ok(s),
+            WaitOutcome::Matched(s) => {
+                if let Some(r) = &mut self.running {
+                    r.mark_ready();
+                }
+                Ok(s)
+            }
             WaitOutcome::TimedOut => Err(self.timeout(format!("console text /{regex}/"), timeout)),
             WaitOutcome::Closed => {
                 let status = self.running()?.child.try_wait().ok().flatten();
@@ -729,7 +912,9 @@ impl Machine {
                 (Ok(Some(c)), None) => self.running.as_mut().expect("running").agent = Some(c),
             }
         }
-        Ok(self.running.as_mut().and_then(|r| r.agent.as_mut()).expect("connected above"))
+        let r = self.running.as_mut().expect("connected above");
+        r.mark_ready();
+        Ok(r.agent.as_mut().expect("connected above"))
     }
 
     /// Runs `cmd` with `sh -c` in the guest with a timeout; returns status and output.

@@ -100,6 +100,37 @@ pub fn debian_machine(name: &str, assets: &crate::TestAssets, root_squashfs: &Pa
         .disk(crate::Disk::file(root_squashfs, "raw").serial(ROOT_SERIAL).readonly().id("vmhroot"))
 }
 
+/// What the live test image prints on its serial console when it is ready for an install.
+pub const LIVE_READY: &str = "installer ready";
+
+/// How long the live image may take to get there (TCG on a slow day, with time to spare).
+pub const LIVE_BOOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(420);
+
+/// The live test image booted directly (its `bzImage` and `initrd`, the ISO as the CD, our
+/// stage-1 finding the squashfs on it by label) with 1.5 GiB and a blank 4 GiB disk with serial
+/// TARGET as disk 0; `extra` goes after the live parameters. With no `extra` and no more devices,
+/// machines of this shape resume from one saved boot per run (see
+/// [`crate::MachineBuilder::resume_after`]): this is the boot most install tests share, and the
+/// one `cargo xtask test` times to tell how fast TCG runs today.
+pub fn live_machine(name: &str, assets: &crate::TestAssets, extra: &str) -> Result<crate::MachineBuilder> {
+    let iso = assets
+        .live_iso
+        .clone()
+        .ok_or_else(|| Error::Setup("no live test ISO: run `cargo xtask assets`".into()))?;
+    let dir = iso.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
+    Ok(crate::machine(name)
+        .memory_mib(1536)
+        .kernel(
+            dir.join("bzImage"),
+            Some(dir.join("initrd")),
+            format!("root=live:LABEL={volid} console=ttyS0,115200 {extra}").trim_end(),
+        )
+        .cdrom(&iso)
+        .disk(crate::Disk::new_qcow2(4 << 30).serial("TARGET"))
+        .resume_after(LIVE_READY, LIVE_BOOT_TIMEOUT))
+}
+
 /// Builds the gzip-compressed test initrd.
 pub fn build(modules_dir: &Path, busybox: &Path, agent: &Path) -> Result<Vec<u8>> {
     let setup = |e: &dyn std::fmt::Display| Error::Setup(format!("building the test initrd: {e}"));

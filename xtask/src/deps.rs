@@ -149,7 +149,11 @@ pub fn apt_update() -> Result<()> {
 }
 
 /// What is missing now: packages not installed, and installed packages whose command is gone.
-fn missing<'a>(pm: &impl PackageManager, pkgs: &[&'a str], cmds: &[(&str, &'a str)]) -> (Vec<&'a str>, Vec<&'a str>) {
+fn missing<'a>(
+    pm: &impl PackageManager,
+    pkgs: &[&'a str],
+    cmds: &[(&str, &'a str)],
+) -> (Vec<&'a str>, Vec<&'a str>) {
     let absent: Vec<&str> = pkgs.iter().copied().filter(|p| !pm.installed(p)).collect();
     let mut broken: Vec<&str> = vec![];
     for &(cmd, pkg) in cmds {
@@ -172,7 +176,10 @@ pub fn ensure_with(pm: &mut impl PackageManager, pkgs: &[&str], cmds: &[(&str, &
         let (absent, broken) = missing(pm, pkgs, cmds);
         if absent.is_empty() && broken.is_empty() {
             if rounds > 0 {
-                eprintln!("xtask: host packages complete after {rounds} round(s), {:.1}s", t.elapsed().as_secs_f64());
+                eprintln!(
+                    "xtask: host packages complete after {rounds} round(s), {:.1}s",
+                    t.elapsed().as_secs_f64()
+                );
             }
             return Ok(());
         }

@@ -4,6 +4,7 @@
 mod capture;
 mod deps;
 mod kernel;
+mod suite;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -271,11 +272,6 @@ fn harness_vars(a: &TestAssets) -> Result<Vec<(&'static str, std::ffi::OsString)
     ])
 }
 
-fn harness_env(cmd: &mut Command, a: &TestAssets) -> Result<()> {
-    cmd.envs(harness_vars(a)?);
-    Ok(())
-}
-
 /// The same environment for VMs this process starts itself.
 fn export_harness_env(a: &TestAssets) -> Result<()> {
     for (k, v) in harness_vars(a)? {
@@ -299,21 +295,47 @@ fn test(args: Vec<String>) -> Result<()> {
             "warnings",
         ]))
     })?;
-    // Logs of this run only.
-    let _ = std::fs::remove_dir_all(target_dir().join("vm-harness").join("logs"));
+    // Logs, timing records and saved states of this run only.
+    export_harness_env(&a)?;
+    let harness_dir = target_dir().join("vm-harness");
+    for d in ["logs", "timings", "saved"] {
+        let _ = std::fs::remove_dir_all(harness_dir.join(d));
+    }
+    phase("doc tests", || {
+        run(cargo().current_dir(workspace()).args(["test", "--quiet", "--workspace", "--doc"]))
+    })?;
+    let bins = phase("build tests", || suite::build(cargo().current_dir(workspace())))?;
     phase("tests", || {
-        let mut cmd = cargo();
-        cmd.current_dir(workspace()).args(["test", "--workspace", "--", "--test-threads=2"]).args(&args);
-        harness_env(&mut cmd, &a)?;
-        run(&mut cmd).map_err(|e| {
-            e.context(format!(
-                "serial logs of the VMs are in {}",
-                target_dir().join("vm-harness").join("logs").display()
-            ))
+        suite::run(
+            &bins,
+            suite::Options {
+                filters: &args,
+                env: harness_vars(&a)?,
+                logs: target_dir().join("test-logs"),
+                cache: cache_dir(),
+                seed: workspace().join("xtask/test-times.json"),
+                slots: vm_harness::slots::max_vms(),
+            },
+            || calibrate(&a),
+        )
+        .map_err(|e| {
+            e.context(format!("serial logs of the VMs are in {}", harness_dir.join("logs").display()))
         })
     })?;
     eprintln!("xtask: all tests passed in {:.0}s", total.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Boots the live test image to `installer ready` (the boot the install tests resume from: this
+/// boot saves it) and returns how long that took.
+fn calibrate(a: &TestAssets) -> Result<f64> {
+    let mut m = testimage::live_machine("calibration", a, "")?.start()?;
+    m.crash()?;
+    vm_harness::timing::read(std::process::id())
+        .iter()
+        .find(|r| r.machine == "calibration" && r.event == "ready")
+        .map(|r| r.secs)
+        .context("the calibration machine left no timing record")
 }
 
 fn demo() -> Result<()> {

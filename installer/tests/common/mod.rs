@@ -4,24 +4,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use vm_harness::{machine, Disk, Machine, MachineBuilder, TestAssets};
+use vm_harness::{Machine, MachineBuilder, TestAssets};
 
-/// The live test image booted directly (its bzImage and initrd, the ISO as the CD) with 1.5 GiB
-/// and a blank 4 GiB disk with serial TARGET as disk 0; `extra` goes after the live parameters.
+/// The live test image booted directly with a blank 4 GiB TARGET disk (see
+/// [`vm_harness::testimage::live_machine`]: machines with no `extra` and no more devices resume
+/// from one saved boot).
 pub fn live_image(name: &str, extra: &str) -> MachineBuilder {
     let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
-    let iso = a.live_iso.expect("the live test ISO (cargo xtask assets builds it)");
-    let dir = iso.parent().unwrap().to_path_buf();
-    let volid = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
-    machine(name)
-        .memory_mib(1536)
-        .kernel(
-            dir.join("bzImage"),
-            Some(dir.join("initrd")),
-            format!("root=live:LABEL={volid} console=ttyS0,115200 {extra}").trim_end(),
-        )
-        .cdrom(&iso)
-        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
+    vm_harness::testimage::live_machine(name, &a, extra)
+        .expect("the live test ISO (cargo xtask assets builds it)")
 }
 
 /// Moves disk `index` of a stopped machine out of its state directory (removed with the

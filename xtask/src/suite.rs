@@ -1,0 +1,396 @@
+//! The test suite's runner: builds every test binary once, runs the binaries that boot no VM
+//! first (each as a whole, two test threads), then every VM test as its own process, longest
+//! first (times of earlier runs), across binaries, as many at once as there are VM slots; so no
+//! slot idles while one binary's last test runs. It ends with a table of wall time per binary and
+//! per VM test, with the machines each test booted (time to ready, time running).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+
+/// Test binaries (target names) whose tests boot VMs. A binary not listed here that starts a
+/// machine fails (the runner sets `VM_HARNESS_FORBID=1` for the others), so the list stays true.
+pub const VM_BINARIES: &[&str] =
+    &["guest_install", "guest_auto", "guest_storage", "guest_config", "live_media", "vm"];
+
+/// Seconds assumed for a VM test with no recorded time: long, so unknown tests start early.
+const UNKNOWN_SECS: f64 = 900.0;
+
+#[derive(Debug, Clone)]
+pub struct Binary {
+    pub package: String,
+    pub target: String,
+    pub exe: PathBuf,
+    pub cwd: PathBuf,
+}
+
+impl Binary {
+    fn label(&self) -> String {
+        format!("{}::{}", self.package, self.target)
+    }
+    fn boots_vms(&self) -> bool {
+        VM_BINARIES.contains(&self.target.as_str())
+    }
+}
+
+/// Builds every test target of the workspace and returns the binaries (`cargo test --no-run`).
+pub fn build(cargo: &mut Command) -> Result<Vec<Binary>> {
+    let out = cargo
+        .args(["test", "--workspace", "--no-run", "--message-format=json-render-diagnostics"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cargo test --no-run")?;
+    if !out.status.success() {
+        bail!("building the tests failed ({})", out.status);
+    }
+    let mut bins = vec![];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+        if v["reason"] != "compiler-artifact" || v["profile"]["test"] != true {
+            continue;
+        }
+        let Some(exe) = v["executable"].as_str() else { continue };
+        let manifest = PathBuf::from(v["manifest_path"].as_str().unwrap_or_default());
+        let package = v["package_id"].as_str().unwrap_or_default();
+        // package_id: "path+file:///work/main/installer#0.1.0" or "name 0.1.0 (path+...)"
+        let package = package
+            .rsplit('/')
+            .next()
+            .and_then(|s| s.split('#').next())
+            .filter(|s| !s.is_empty() && !s.contains(' '))
+            .map(str::to_string)
+            .unwrap_or_else(|| package.split(' ').next().unwrap_or_default().to_string());
+        bins.push(Binary {
+            package,
+            target: v["target"]["name"].as_str().unwrap_or_default().to_string(),
+            exe: exe.into(),
+            cwd: manifest.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        });
+    }
+    for name in VM_BINARIES {
+        if !bins.iter().any(|b| b.target == *name) {
+            bail!("the VM test binary {name} is gone: update xtask::suite::VM_BINARIES");
+        }
+    }
+    Ok(bins)
+}
+
+fn list(b: &Binary) -> Result<Vec<String>> {
+    let out = Command::new(&b.exe)
+        .args(["--list", "--format", "terse"])
+        .current_dir(&b.cwd)
+        .output()
+        .with_context(|| format!("listing the tests of {}", b.exe.display()))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_suffix(": test"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// One process to run: a whole binary, or one test of it.
+#[derive(Debug, Clone)]
+struct Job {
+    bin: usize,
+    test: Option<String>,
+    key: String,
+    expect: f64,
+}
+
+#[derive(Debug)]
+struct Done {
+    job: Job,
+    ok: bool,
+    secs: f64,
+    passed: u64,
+    failed: u64,
+    log: PathBuf,
+    machines: Vec<crate::suite::MachineTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MachineTime {
+    pub name: String,
+    pub ready: Option<f64>,
+    pub total: f64,
+    pub resumed: bool,
+}
+
+/// Sums libtest's "test result: ok. N passed; M failed;" lines.
+fn counts(output: &str) -> (u64, u64) {
+    let mut p = 0;
+    let mut f = 0;
+    for l in output.lines().filter(|l| l.starts_with("test result:")) {
+        let num = |word: &str| {
+            l.split([';', '.'])
+                .find(|s| s.trim().ends_with(word))
+                .and_then(|s| s.trim().split(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        p += num("passed");
+        f += num("failed");
+    }
+    (p, f)
+}
+
+/// Machines a test process booted, from the harness's timing records.
+fn machines(pid: u32) -> Vec<MachineTime> {
+    let mut out: Vec<MachineTime> = vec![];
+    let mut open: BTreeMap<String, usize> = BTreeMap::new();
+    for r in vm_harness::timing::read(pid) {
+        let i = match open.get(&r.machine) {
+            Some(&i) => i,
+            None => {
+                out.push(MachineTime { name: r.machine.clone(), ready: None, total: 0.0, resumed: false });
+                open.insert(r.machine.clone(), out.len() - 1);
+                out.len() - 1
+            }
+        };
+        match r.event.as_str() {
+            "resumed" => out[i].resumed = true,
+            "ready" => out[i].ready = Some(r.secs),
+            "stop" => {
+                out[i].total = r.secs;
+                open.remove(&r.machine);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn run_job(
+    bins: &[Binary],
+    job: Job,
+    logs: &Path,
+    env: &[(&'static str, std::ffi::OsString)],
+) -> Result<Done> {
+    let b = &bins[job.bin];
+    let log = logs.join(format!("{}.log", job.key.replace("::", "--")));
+    let file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+    let mut cmd = Command::new(&b.exe);
+    cmd.current_dir(&b.cwd).envs(env.iter().cloned()).stdin(Stdio::null());
+    match &job.test {
+        Some(t) => cmd.args(["--exact", t, "--test-threads=1"]),
+        None => cmd.arg("--test-threads=2").env("VM_HARNESS_FORBID", "1"),
+    };
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(file.try_clone()?)
+        .stderr(file)
+        .spawn()
+        .with_context(|| format!("running {}", b.exe.display()))?;
+    let pid = child.id();
+    let st = child.wait()?;
+    let secs = t.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let (passed, failed) = counts(&text);
+    Ok(Done { ok: st.success(), secs, passed, failed, log, machines: machines(pid), job })
+}
+
+/// Times of earlier runs: `<cache>/test-times.json`, else the seed committed in `xtask/`.
+fn load_times(cache: &Path, seed: &Path) -> BTreeMap<String, f64> {
+    [cache.join("test-times.json"), seed.to_path_buf()]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok().and_then(|s| serde_json::from_str(&s).ok()))
+        .unwrap_or_default()
+}
+
+/// The live boot most install tests share (`calibrate` in main.rs), timed on a fast day
+/// (2026-11-28, when `cargo xtask bench image` gave the figure the README quotes); today's time
+/// divided by this says how fast TCG runs today.
+pub const REFERENCE_LIVE_BOOT_SECS: f64 = 20.0;
+
+pub struct Options<'a> {
+    pub filters: &'a [String],
+    pub env: Vec<(&'static str, std::ffi::OsString)>,
+    pub logs: PathBuf,
+    pub cache: PathBuf,
+    pub seed: PathBuf,
+    pub slots: usize,
+}
+
+/// Runs the suite; prints a line per finished job, the failures' output, the timing table and a
+/// closing "N passed, M failed" line. Errors when anything failed.
+pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<f64> + Send) -> Result<()> {
+    std::fs::create_dir_all(&o.logs)?;
+    let times = load_times(&o.cache, &o.seed);
+    let matches = |name: &str| o.filters.is_empty() || o.filters.iter().any(|f| name.contains(f.as_str()));
+    let mut host_jobs = vec![];
+    let mut vm_jobs = vec![];
+    for (i, b) in bins.iter().enumerate() {
+        let tests: Vec<String> = list(b)?.into_iter().filter(|t| matches(t)).collect();
+        if tests.is_empty() {
+            continue;
+        }
+        if b.boots_vms() {
+            for t in tests {
+                let key = format!("{}::{t}", b.label());
+                let expect = times.get(&key).copied().unwrap_or(UNKNOWN_SECS);
+                vm_jobs.push(Job { bin: i, test: Some(t), key, expect });
+            }
+        } else {
+            host_jobs.push(Job { bin: i, test: None, key: b.label(), expect: 0.0 });
+        }
+    }
+    // Longest first: the schedule's end is set by the last long test to start.
+    vm_jobs.sort_by(|a, b| b.expect.total_cmp(&a.expect));
+    let t0 = Instant::now();
+    let mut done: Vec<Done> = vec![];
+    let report = |d: &Done| {
+        eprintln!(
+            "xtask: {} {:>7.1}s  {}{}",
+            if d.ok { "ok  " } else { "FAIL" },
+            d.secs,
+            d.job.key,
+            if d.ok { String::new() } else { format!("  (output: {})", d.log.display()) }
+        );
+    };
+    // Host binaries first, one at a time (each uses two test threads).
+    for j in host_jobs {
+        let d = run_job(bins, j, &o.logs, &o.env)?;
+        report(&d);
+        done.push(d);
+    }
+    let host_secs = t0.elapsed().as_secs_f64();
+    // VM tests: `slots` workers take the next-longest job.
+    let vm_t0 = Instant::now();
+    let queue = std::sync::Mutex::new(vm_jobs.into_iter());
+    let (tx, rx) = mpsc::channel::<Result<Done>>();
+    let mut speed = None;
+    std::thread::scope(|s| {
+        // The calibration boot runs beside the first tests (it is their saved boot).
+        let cal = s.spawn(move || {
+            let r = calibrate();
+            match &r {
+                Ok(secs) => eprintln!("xtask: {}", speed_line(*secs)),
+                Err(e) => eprintln!("xtask: the calibration boot failed: {e:#}"),
+            }
+            r
+        });
+        for _ in 0..o.slots.max(1) {
+            let tx = tx.clone();
+            let queue = &queue;
+            let o = &o;
+            s.spawn(move || loop {
+                let Some(j) = queue.lock().expect("queue").next() else { break };
+                if tx.send(run_job(bins, j, &o.logs, &o.env)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for d in rx {
+            match d {
+                Ok(d) => {
+                    report(&d);
+                    done.push(d);
+                }
+                Err(e) => eprintln!("xtask: FAIL {e:#}"),
+            }
+        }
+        speed = cal.join().ok().and_then(|r| r.ok());
+    });
+    let vm_secs = vm_t0.elapsed().as_secs_f64();
+    // Remember the times for the next run's order.
+    let mut new_times = load_times(&o.cache, &o.seed);
+    for d in done.iter().filter(|d| d.ok && d.job.test.is_some()) {
+        new_times.insert(d.job.key.clone(), (d.secs * 10.0).round() / 10.0);
+    }
+    let _ = std::fs::write(o.cache.join("test-times.json"), serde_json::to_string_pretty(&new_times)?);
+    print_table(bins, &done, host_secs, vm_secs);
+    match speed {
+        Some(secs) => eprintln!("xtask: {}", speed_line(secs)),
+        None => eprintln!("xtask: no calibration boot (it failed)"),
+    }
+    let failed: Vec<&Done> = done.iter().filter(|d| !d.ok).collect();
+    for d in &failed {
+        eprintln!("\nxtask: ---- output of {} ({}) ----", d.job.key, d.log.display());
+        eprintln!("{}", std::fs::read_to_string(&d.log).unwrap_or_default());
+    }
+    let passed: u64 = done.iter().map(|d| d.passed).sum();
+    let failed_n: u64 = done.iter().map(|d| d.failed.max(u64::from(!d.ok))).sum();
+    println!("suite: {passed} passed, {failed_n} failed");
+    if !failed.is_empty() {
+        bail!(
+            "{} job(s) failed: {}",
+            failed.len(),
+            failed.iter().map(|d| d.job.key.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if passed == 0 {
+        bail!("no test ran (filter {:?})", o.filters);
+    }
+    Ok(())
+}
+
+/// How fast today is: the shared live boot against the reference day's.
+pub fn speed_line(secs: f64) -> String {
+    let f = secs / REFERENCE_LIVE_BOOT_SECS;
+    let day = if f >= 1.6 {
+        "a slow day"
+    } else if f >= 1.25 {
+        "a middling day"
+    } else {
+        "a fast day"
+    };
+    format!(
+        "today's speed: the live test image booted to `installer ready` in {secs:.1}s ({f:.2}x the reference {REFERENCE_LIVE_BOOT_SECS:.1}s): {day}"
+    )
+}
+
+fn print_table(bins: &[Binary], done: &[Done], host_secs: f64, vm_secs: f64) {
+    eprintln!("\nxtask: == timings (wall seconds)");
+    let mut per_bin: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    for d in done {
+        let e = per_bin.entry(bins[d.job.bin].label()).or_default();
+        e.0 += if d.job.test.is_some() { 1 } else { d.passed as usize };
+        e.1 += d.secs;
+    }
+    eprintln!("{:<44} {:>6} {:>9}", "binary", "tests", "seconds");
+    for (k, (n, s)) in &per_bin {
+        eprintln!("{k:<44} {n:>6} {s:>9.1}");
+    }
+    eprintln!("\n{:<70} {:>7}  machines (boot = start to ready, then running)", "VM test", "seconds");
+    let mut vm: Vec<&Done> = done.iter().filter(|d| d.job.test.is_some()).collect();
+    vm.sort_by(|a, b| b.secs.total_cmp(&a.secs));
+    for d in vm {
+        let ms: Vec<String> = d
+            .machines
+            .iter()
+            .map(|m| match m.ready {
+                Some(r) => format!(
+                    "{} {} {:.0}+{:.0}",
+                    m.name,
+                    if m.resumed { "resumed" } else { "boot" },
+                    r,
+                    (m.total - r).max(0.0)
+                ),
+                None => format!("{} {:.0}", m.name, m.total),
+            })
+            .collect();
+        let name = d.job.test.as_deref().unwrap_or_default();
+        let label = format!("{}::{name}", bins[d.job.bin].target);
+        eprintln!("{label:<70} {:>7.1}  {}", d.secs, ms.join(", "));
+    }
+    eprintln!("\nhost tests {host_secs:.0}s, VM tests {vm_secs:.0}s (wall)");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libtest_summaries_are_added_up() {
+        let out = "running 3 tests\ntest result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\
+                   test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.0s\n";
+        assert_eq!(counts(out), (5, 1));
+        assert_eq!(counts("no summary"), (0, 0));
+    }
+}

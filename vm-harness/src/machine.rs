@@ -655,7 +655,14 @@ impl Machine {
             self.wait_for_agent()?;
             self.save_state(&saved)?;
         }
-        self.resume_from(&saved)
+        if let Err(e) = self.resume_from(&saved) {
+            // The saved boot is an optimisation: a machine that cannot resume boots (the timing
+            // table then shows a boot instead of a resume).
+            eprintln!("vm-harness: {}: resuming the saved state failed ({e}); booting instead", self.name());
+            self.crash()?;
+            return self.start_qemu(None);
+        }
+        Ok(())
     }
 
     /// Stops the guest, writes its memory and device state, kills QEMU and moves the disks (and

@@ -34,6 +34,12 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// The long tier: the whole suite plus the `#[ignore]`d long matrices, then the benchmarks.
+    Soak {
+        /// Extra arguments: test name filters.
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
     /// The main job: boot a VM and run a command in it.
     Demo,
     /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
@@ -281,6 +287,15 @@ fn export_harness_env(a: &TestAssets) -> Result<()> {
 }
 
 fn test(args: Vec<String>) -> Result<()> {
+    suite_run(args, false)
+}
+
+fn soak(args: Vec<String>) -> Result<()> {
+    suite_run(args, true)?;
+    phase("benchmarks", bench_image)
+}
+
+fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
     let total = Instant::now();
     let a = assets()?;
     phase("rustfmt", || run(cargo().current_dir(workspace()).args(["fmt", "--all", "--", "--check"])))?;
@@ -315,6 +330,7 @@ fn test(args: Vec<String>) -> Result<()> {
                 cache: cache_dir(),
                 seed: workspace().join("xtask/test-times.json"),
                 slots: vm_harness::slots::max_vms(),
+                include_ignored,
             },
             || calibrate(&a),
         )
@@ -438,6 +454,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Test { args } => test(args),
+        Cmd::Soak { args } => soak(args),
         Cmd::Demo => demo(),
         Cmd::Bench { what } => {
             if what != "image" {

@@ -80,9 +80,10 @@ pub fn build(cargo: &mut Command) -> Result<Vec<Binary>> {
     Ok(bins)
 }
 
-fn list(b: &Binary) -> Result<Vec<String>> {
+fn list(b: &Binary, include_ignored: bool) -> Result<Vec<String>> {
     let out = Command::new(&b.exe)
         .args(["--list", "--format", "terse"])
+        .args(include_ignored.then_some("--include-ignored"))
         .current_dir(&b.cwd)
         .output()
         .with_context(|| format!("listing the tests of {}", b.exe.display()))?;
@@ -165,12 +166,8 @@ fn machines(pid: u32) -> Vec<MachineTime> {
     out
 }
 
-fn run_job(
-    bins: &[Binary],
-    job: Job,
-    logs: &Path,
-    env: &[(&'static str, std::ffi::OsString)],
-) -> Result<Done> {
+fn run_job(bins: &[Binary], job: Job, o: &Options) -> Result<Done> {
+    let (logs, env) = (&o.logs, &o.env);
     let b = &bins[job.bin];
     let log = logs.join(format!("{}.log", job.key.replace("::", "--")));
     let file = std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
@@ -180,6 +177,9 @@ fn run_job(
         Some(t) => cmd.args(["--exact", t, "--test-threads=1"]),
         None => cmd.arg("--test-threads=2").env("VM_HARNESS_FORBID", "1"),
     };
+    if o.include_ignored {
+        cmd.arg("--include-ignored");
+    }
     let t = Instant::now();
     let mut child = cmd
         .stdout(file.try_clone()?)
@@ -214,6 +214,8 @@ pub struct Options<'a> {
     pub cache: PathBuf,
     pub seed: PathBuf,
     pub slots: usize,
+    /// Also the `#[ignore]`d tests: the long matrices of `cargo xtask soak`.
+    pub include_ignored: bool,
 }
 
 /// Runs the suite; prints a line per finished job, the failures' output, the timing table and a
@@ -225,7 +227,7 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<f64> 
     let mut host_jobs = vec![];
     let mut vm_jobs = vec![];
     for (i, b) in bins.iter().enumerate() {
-        let tests: Vec<String> = list(b)?.into_iter().filter(|t| matches(t)).collect();
+        let tests: Vec<String> = list(b, o.include_ignored)?.into_iter().filter(|t| matches(t)).collect();
         if tests.is_empty() {
             continue;
         }
@@ -254,7 +256,7 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<f64> 
     };
     // Host binaries first, one at a time (each uses two test threads).
     for j in host_jobs {
-        let d = run_job(bins, j, &o.logs, &o.env)?;
+        let d = run_job(bins, j, &o)?;
         report(&d);
         done.push(d);
     }
@@ -280,7 +282,7 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<f64> 
             let o = &o;
             s.spawn(move || loop {
                 let Some(j) = queue.lock().expect("queue").next() else { break };
-                if tx.send(run_job(bins, j, &o.logs, &o.env)).is_err() {
+                if tx.send(run_job(bins, j, o)).is_err() {
                     break;
                 }
             });

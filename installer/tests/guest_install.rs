@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{copy_installer, live_image, take_disk, write_guest_file};
+use common::{live_image, take_disk, write_guest_file};
 use vm_harness::{machine, Disk, Machine, MachineBuilder};
 
 const BOOT: Duration = Duration::from_secs(300);
@@ -18,7 +18,8 @@ const HASH: &str = "$6$rounds=1000$saltsalt$0mbkSRWsF8QHNpSO5C4LcZgoQuyPGAz2wgz/
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7yCqHQc2xW2k8Jv0qmVw7I0dx1x8XxvNbHc5pKuHb test@host";
 
-/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET).
+/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET); the
+/// installer is the image's own (the release build of this tree, made by `cargo xtask assets`).
 fn live(name: &str, uefi: bool) -> Machine {
     let mut b = live_image(name, "");
     if uefi {
@@ -27,7 +28,6 @@ fn live(name: &str, uefi: bool) -> Machine {
     let mut m = b.start().unwrap();
     m.wait_for_console_text("installer ready", BOOT).expect("the live system is ready");
     m.wait_for_agent().unwrap();
-    copy_installer(&mut m);
     m
 }
 

@@ -33,6 +33,10 @@ pub struct TestAssets {
     /// guest's view of the host, 10.0.2.2) signed by it: `ca.pem`, `server.pem`, `server.key`.
     #[serde(default)]
     pub test_ca: Option<PathBuf>,
+    /// The static release build of `installer`, the one the images carry (for guests that boot
+    /// the Debian test root, which has none).
+    #[serde(default)]
+    pub installer: Option<PathBuf>,
 }
 
 impl TestAssets {

@@ -927,7 +927,13 @@ impl Machine {
     /// Runs `cmd` with `sh -c` in the guest with a timeout; returns status and output.
     pub fn execute_with_timeout(&mut self, cmd: &str, timeout: Duration) -> Result<Output> {
         tracing::info!(machine = %self.cfg.name, "exec: {cmd}");
+        let t = Instant::now();
         let out = self.agent()?.exec(cmd, timeout);
+        let secs = t.elapsed().as_secs_f64();
+        if secs >= crate::timing::LONG_COMMAND_SECS {
+            let short: String = cmd.chars().take(60).collect();
+            crate::timing::record_detail(&self.cfg.name, "exec", secs, Some(&short));
+        }
         if out.is_err() {
             // The channel is out of step after an error: start afresh next time.
             self.reconnect_agent();

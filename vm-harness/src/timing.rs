@@ -13,9 +13,12 @@ use serde::{Deserialize, Serialize};
 pub struct Record {
     pub pid: u32,
     pub machine: String,
-    /// `ready`, `stop`, or `resumed` (started from a saved state instead of booting).
+    /// `ready`, `stop`, `resumed` (started from a saved state instead of booting), or `exec` (a
+    /// guest command that took a while: `secs` is its duration, `detail` the command).
     pub event: String,
     pub secs: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 pub fn dir() -> PathBuf {
@@ -24,7 +27,21 @@ pub fn dir() -> PathBuf {
 
 /// Appends one record for this process (best effort: timing never fails a test).
 pub fn record(machine: &str, event: &str, secs: f64) {
-    let r = Record { pid: std::process::id(), machine: machine.to_string(), event: event.to_string(), secs };
+    record_detail(machine, event, secs, None)
+}
+
+/// Guest commands that take at least this long are recorded (`exec`).
+pub const LONG_COMMAND_SECS: f64 = 5.0;
+
+/// [`record`] with a detail (the command of an `exec`).
+pub fn record_detail(machine: &str, event: &str, secs: f64, detail: Option<&str>) {
+    let r = Record {
+        pid: std::process::id(),
+        machine: machine.to_string(),
+        event: event.to_string(),
+        secs,
+        detail: detail.map(str::to_string),
+    };
     let d = dir();
     let _ = std::fs::create_dir_all(&d);
     if let Ok(mut f) =

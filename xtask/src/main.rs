@@ -234,6 +234,7 @@ fn assets() -> Result<TestAssets> {
         live_iso: Some(live_iso),
         release_iso: Some(release_iso),
         test_ca: Some(test_ca.clone()),
+        installer: Some(build_static("installer", "installer")?),
         debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),

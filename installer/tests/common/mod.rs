@@ -25,8 +25,13 @@ pub fn take_disk(m: &Machine, index: usize) -> (tempfile::TempDir, PathBuf) {
     (keep, dest)
 }
 
-/// Copies our installer binary (stripped: the debug build is large) into the guest's PATH.
+/// Copies our installer into the guest's PATH: the static release build the images carry (from
+/// the assets manifest), else this build's binary, stripped.
 pub fn copy_installer(m: &mut Machine) {
+    if let Some(bin) = TestAssets::load().ok().and_then(|a| a.installer).filter(|p| p.exists()) {
+        m.copy_to_guest(&bin, "/usr/local/bin/installer").unwrap();
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("installer");
     let st = Command::new("strip").arg("-o").arg(&bin).arg(env!("CARGO_BIN_EXE_installer")).status().unwrap();

@@ -187,7 +187,7 @@ fn run_job(bins: &[Binary], job: Job, o: &Options) -> Result<Done> {
     let mut cmd = Command::new(&b.exe);
     cmd.current_dir(&b.cwd).envs(env.iter().cloned()).stdin(Stdio::null());
     match &job.test {
-        Some(t) => cmd.args(["--exact", t, "--test-threads=1"]),
+        Some(t) => cmd.args(["--exact", t, "--test-threads=1", "--nocapture"]),
         None => cmd.arg("--test-threads=2").env("VM_HARNESS_FORBID", "1"),
     };
     if o.include_ignored {

@@ -29,6 +29,9 @@ impl Accel {
         }
     }
 
+    /// TCG machines get QEMU's default CPU model (qemu64: the x86-64 baseline our images must boot
+    /// on); `VM_HARNESS_CPU=MODEL` overrides it for experiments. `max` (AES-NI, SSE4.2, AVX…) was
+    /// measured: an encrypted install was 4% faster, within the day's noise, so the baseline stays.
     pub(crate) fn qemu_args(self) -> Vec<String> {
         match self {
             Accel::Kvm => vec!["-accel".into(), "kvm".into(), "-cpu".into(), "host".into()],
@@ -43,9 +46,6 @@ impl Accel {
     }
 }
 
-/// TCG machines get QEMU's default CPU model (qemu64: the x86-64 baseline our images must boot
-/// on); `VM_HARNESS_CPU=MODEL` overrides it for experiments. `max` (AES-NI, SSE4.2, AVX…) was
-/// measured: an encrypted install was 4% faster, within the day's noise, so the baseline stays.
 /// The marker the test initrd prints when booted with `vmharness.probe` on its command line.
 pub const PROBE_MARKER: &str = "vmharness-probe-ok";
 

@@ -26,12 +26,7 @@ impl Saved {
         let root = root();
         std::fs::create_dir_all(&root).ctx(|| format!("creating {}", root.display()))?;
         let path = root.join(format!("{key}.lock"));
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx(|| format!("opening {}", path.display()))?;
+        let lock = crate::slots::lock_file(&path)?;
         lock.lock().ctx(|| format!("locking {}", path.display()))?;
         Ok(Saved { dir: root.join(key), _lock: lock })
     }

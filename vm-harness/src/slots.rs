@@ -16,6 +16,16 @@ pub fn max_vms() -> usize {
     std::env::var("VM_HARNESS_MAX_VMS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(2)
 }
 
+/// Opens (creating) a file used only for its advisory lock.
+pub(crate) fn lock_file(path: &std::path::Path) -> Result<File> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .ctx(|| format!("opening {}", path.display()))
+}
+
 /// Blocks until a slot is free and takes it; the slot is released when the returned value drops.
 pub fn acquire() -> Result<Slot> {
     let dir = crate::base_dir().join("slots");
@@ -24,13 +34,7 @@ pub fn acquire() -> Result<Slot> {
     let mut waited = false;
     loop {
         for index in 0..max {
-            let path = dir.join(format!("slot-{index}.lock"));
-            let file = File::options()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .ctx(|| format!("opening {}", path.display()))?;
+            let file = lock_file(&dir.join(format!("slot-{index}.lock")))?;
             if file.try_lock().is_ok() {
                 return Ok(Slot { _file: file, index });
             }

@@ -225,16 +225,20 @@ fn assets() -> Result<TestAssets> {
         Ok(out)
     })?;
     let test_ca = phase("test CA", test_ca)?;
-    let (live_iso, release_iso) = phase("live test and release ISOs", || {
+    let (live_iso, release_iso, installer) = phase("live test and release ISOs", || {
         let test = image_inputs("test", &kernel, Some(&agent), Some(&test_ca))?;
         let release = image_inputs("release", &kernel, None, None)?;
-        Ok((image_builder::build::iso(&test)?.iso, image_builder::build::iso(&release)?.iso))
+        Ok((
+            image_builder::build::iso(&test)?.iso,
+            image_builder::build::iso(&release)?.iso,
+            test.live.installer,
+        ))
     })?;
     let a = TestAssets {
         live_iso: Some(live_iso),
         release_iso: Some(release_iso),
         test_ca: Some(test_ca.clone()),
-        installer: Some(build_static("installer", "installer")?),
+        installer: Some(installer),
         debian_root,
         kernel: kernel.vmlinuz(),
         kernel_version: kernel.version.clone(),
@@ -279,12 +283,13 @@ fn harness_vars(a: &TestAssets) -> Result<Vec<(&'static str, std::ffi::OsString)
     ])
 }
 
-/// The same environment for VMs this process starts itself.
-fn export_harness_env(a: &TestAssets) -> Result<()> {
-    for (k, v) in harness_vars(a)? {
+/// The same environment for VMs this process starts itself; returns it for child processes.
+fn export_harness_env(a: &TestAssets) -> Result<Vec<(&'static str, std::ffi::OsString)>> {
+    let vars = harness_vars(a)?;
+    for (k, v) in &vars {
         std::env::set_var(k, v);
     }
-    Ok(())
+    Ok(vars)
 }
 
 fn test(args: Vec<String>) -> Result<()> {
@@ -312,7 +317,7 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
         ]))
     })?;
     // Logs, timing records and saved states of this run only.
-    export_harness_env(&a)?;
+    let env = export_harness_env(&a)?;
     let harness_dir = target_dir().join("vm-harness");
     for d in ["logs", "timings", "saved"] {
         let _ = std::fs::remove_dir_all(harness_dir.join(d));
@@ -326,7 +331,7 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
             &bins,
             suite::Options {
                 filters: &args,
-                env: harness_vars(&a)?,
+                env,
                 logs: target_dir().join("test-logs"),
                 cache: cache_dir(),
                 seed: workspace().join("xtask/test-times.json"),

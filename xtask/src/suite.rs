@@ -115,7 +115,7 @@ struct Done {
     passed: u64,
     failed: u64,
     log: PathBuf,
-    machines: Vec<crate::suite::MachineTime>,
+    machines: Vec<MachineTime>,
 }
 
 #[derive(Debug, Clone)]

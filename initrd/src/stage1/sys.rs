@@ -149,9 +149,6 @@ pub fn reboot_now() {
 /// Asks on the console (stdin) for a line without echoing it; the trailing newline is dropped.
 pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
     use std::io::{Read, Write};
-    let mut out = io::stdout().lock();
-    out.write_all(prompt.as_bytes())?;
-    out.flush()?;
     let fd = 0;
     // SAFETY: termios is plain data; tcgetattr fills it, or fails and we do not echo-toggle.
     let mut term: libc::termios = unsafe { std::mem::zeroed() };
@@ -163,15 +160,25 @@ pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
         // SAFETY: a valid termios for this descriptor.
         unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
     }
+    // The prompt only once echo is off: a passphrase typed (or sent by a script) as soon as the
+    // prompt shows must not be echoed by the line discipline.
+    let shown = {
+        let mut out = io::stdout().lock();
+        out.write_all(prompt.as_bytes()).and_then(|()| out.flush())
+    };
     let mut line = vec![];
     let mut b = [0u8; 1];
-    let r = loop {
-        match io::stdin().lock().read(&mut b) {
-            Ok(0) => break Ok(()),
-            Ok(_) if b[0] == b'\n' || b[0] == b'\r' => break Ok(()),
-            Ok(_) => line.push(b[0]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e),
+    let r = if let Err(e) = shown {
+        Err(e)
+    } else {
+        loop {
+            match io::stdin().lock().read(&mut b) {
+                Ok(0) => break Ok(()),
+                Ok(_) if b[0] == b'\n' || b[0] == b'\r' => break Ok(()),
+                Ok(_) => line.push(b[0]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Err(e),
+            }
         }
     };
     if have_tty {

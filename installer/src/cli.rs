@@ -222,6 +222,9 @@ pub enum Command {
         /// Skip the answer file's on-finish action (reboot/poweroff).
         #[arg(long)]
         no_finish: bool,
+        /// How progress is shown: lines on stderr, or JSON lines on stdout.
+        #[arg(long, value_enum, default_value_t)]
+        progress: crate::auto::ProgressFormat,
     },
     /// Run a command (or a login shell) inside the installed system (nixos-enter).
     Enter {
@@ -416,12 +419,14 @@ pub fn run(cli: Cli) -> Result<()> {
             let opts = install::InstallOptions {
                 root: root.clone(),
                 source: from.source,
-                no_root_passwd,
                 no_bootloader,
                 stage1: from.stage1,
                 busybox: from.busybox,
             };
-            let r = install::install(&opts)?;
+            let r = install::install(&opts, &crate::progress::Lines::stderr())?;
+            if !no_root_passwd && !r.root_password_set {
+                set_root_password(&root)?;
+            }
             println!(
                 "installation finished: generation {}{}, {} files copied ({} MiB), {} already in place; bootloader: {}",
                 r.generation,
@@ -448,7 +453,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 std::process::exit(1);
             }
         },
-        Command::Auto { answer, yes, root, from, no_finish } => {
+        Command::Auto { answer, yes, root, from, no_finish, progress } => {
             crate::auto::auto(&crate::auto::AutoOptions {
                 answer,
                 yes,
@@ -457,6 +462,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 stage1: from.stage1,
                 busybox: from.busybox,
                 no_finish,
+                progress,
             })?;
         }
         Command::Enter { root, command } => {
@@ -467,4 +473,33 @@ pub fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Asks for the root password on the terminal and sets it with chpasswd (on stdin, never argv).
+fn set_root_password(root: &Path) -> Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() {
+        eprintln!("installer: no terminal to ask for a root password; root cannot log in with a password (use --no-root-passwd to silence this)");
+        return Ok(());
+    }
+    for _ in 0..3 {
+        let a = rpassword::prompt_password("New root password: ").context("reading the password")?;
+        let b = rpassword::prompt_password("Retype new root password: ").context("reading the password")?;
+        if a != b {
+            eprintln!("The passwords do not match.");
+            continue;
+        }
+        if a.is_empty() {
+            eprintln!("Empty password; try again.");
+            continue;
+        }
+        let secret = runner::Secret::new(format!("root:{a}\n").into_bytes());
+        runner::Cmd::new("setting the root password", "chpasswd")
+            .arg("--root")
+            .arg(root)
+            .stdin_secret(&secret)
+            .run()?;
+        return Ok(());
+    }
+    bail!("the root password was not set")
 }

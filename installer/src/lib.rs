@@ -6,4 +6,6 @@ pub mod auto;
 pub mod cli;
 pub mod config;
 pub mod install;
+pub mod progress;
+pub mod session;
 pub mod storage;

@@ -163,6 +163,9 @@ impl Cmd {
         let started = Instant::now();
         tracing::info!(what = %self.what, "run: {cmdline}");
         log_line(&format!("$ {cmdline}    # {}", self.what));
+        if let Some(o) = OBSERVER.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            o(&self.what, &cmdline);
+        }
         let mut c = Command::new(&self.program);
         c.args(&self.args).stdout(Stdio::piped()).stderr(Stdio::piped());
         c.stdin(if matches!(self.stdin, Stdin::Null) { Stdio::null() } else { Stdio::piped() });
@@ -226,6 +229,16 @@ fn quote(s: &str) -> String {
 }
 
 static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
+
+/// Told of every command (what it is for, its redacted command line) before it runs.
+pub type Observer = Box<dyn Fn(&str, &str) + Send + Sync>;
+static OBSERVER: Mutex<Option<Observer>> = Mutex::new(None);
+
+/// Sets (or with `None` clears) the process-wide command observer: front ends show commands as
+/// they run.
+pub fn set_observer(o: Option<Observer>) {
+    *OBSERVER.lock().unwrap_or_else(|e| e.into_inner()) = o;
+}
 
 /// Also append every command (redacted) and its stderr to `path`.
 pub fn set_log_file(path: &Path) -> std::io::Result<()> {

@@ -732,6 +732,34 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     out
 }
 
+/// The semantic problems of an answer held in memory, as (field path, message): what a front end
+/// shows beside the field at fault.
+pub fn check(a: &Answer) -> Vec<(String, String)> {
+    semantic_problems(a).into_iter().map(|(path, m)| (render_path(&path), m)).collect()
+}
+
+/// The answer as saved into the installed system (`/etc/installer/answer.toml`) to install the
+/// same system again: no secret values, the secrets it names are read from `secrets_file`
+/// (`answer-secrets.toml` beside it, which the installer never writes).
+pub fn replayable(a: &Answer) -> String {
+    let mut a = a.clone();
+    let names: Vec<String> = a.secrets.keys().cloned().collect();
+    a.secrets.clear();
+    if !names.is_empty() {
+        a.secrets_file = Some(PathBuf::from("answer-secrets.toml"));
+    }
+    let mut head = String::from(
+        "# The answer this system was installed from. To install the same system again:\n#   installer auto --answer answer.toml\n",
+    );
+    if !names.is_empty() {
+        head.push_str("# with answer-secrets.toml beside it, holding (name = \"value\"):\n");
+        for n in &names {
+            head.push_str(&format!("#   {n}\n"));
+        }
+    }
+    head + &toml::to_string_pretty(&a).unwrap_or_default()
+}
+
 /// Reads an answer file and its secrets file.
 pub fn load(path: &Path) -> Result<(Answer, BTreeMap<String, String>), Problems> {
     let file = path.display().to_string();

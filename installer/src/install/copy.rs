@@ -3,7 +3,6 @@
 //! and skipping what an earlier run already copied (same type, size, mtime, mode and owner).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -226,35 +225,6 @@ pub fn copy_tree(
     }
     progress(Progress { entries: stats.entries, total_entries, bytes: stats.bytes, total_bytes });
     Ok(stats)
-}
-
-/// A progress printer: a bar redrawn in place on a terminal, a line every 10% otherwise.
-pub fn progress_printer(what: &'static str) -> impl FnMut(Progress) {
-    use std::io::IsTerminal;
-    let tty = std::io::stderr().is_terminal();
-    let mut last_decile = u64::MAX;
-    move |p: Progress| {
-        let pct = (p.bytes * 100).checked_div(p.total_bytes).unwrap_or(100);
-        let line = format!(
-            "{what}: {}/{} files, {}/{} MiB ({pct}%)",
-            p.entries,
-            p.total_entries,
-            p.bytes >> 20,
-            p.total_bytes >> 20
-        );
-        let mut err = std::io::stderr().lock();
-        if tty {
-            let width = 30;
-            let filled = (pct as usize * width / 100).min(width);
-            let _ = write!(err, "\r[{}{}] {line}", "#".repeat(filled), " ".repeat(width - filled));
-            if p.entries == p.total_entries {
-                let _ = writeln!(err);
-            }
-        } else if pct / 10 != last_decile {
-            last_decile = pct / 10;
-            let _ = writeln!(err, "{line}");
-        }
-    }
 }
 
 #[cfg(test)]

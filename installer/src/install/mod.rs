@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use initrd::stage1::config::RootSpec;
 
 use crate::config::{self, SystemConfig};
+use crate::progress::{Event, Reporter};
 
 /// Where the live system's squashfs (the copy source) is mounted by our stage-1.
 pub const LIVE_SQUASHFS: &str = "/run/installer/squashfs";
@@ -25,7 +26,6 @@ pub struct InstallOptions {
     pub root: PathBuf,
     /// The system to copy (default: the live squashfs).
     pub source: PathBuf,
-    pub no_root_passwd: bool,
     pub no_bootloader: bool,
     /// Our stage-1 and busybox for the target's initrd.
     pub stage1: PathBuf,
@@ -39,6 +39,8 @@ pub struct InstallReport {
     pub generation: u32,
     pub new_generation: bool,
     pub bootloader: String,
+    /// The configuration sets root's password (`users.users.root.hashedPassword`).
+    pub root_password_set: bool,
 }
 
 /// Writes a text file through a temporary name and a rename, with `mode`.
@@ -234,13 +236,13 @@ fn system_json(c: &SystemConfig) -> String {
     serde_json::to_string_pretty(&c).expect("serializable") + "\n"
 }
 
-fn step(msg: &str) {
-    eprintln!("installer: {msg}");
-    tracing::info!("{msg}");
-}
-
-/// Runs the whole install.
-pub fn install(o: &InstallOptions) -> Result<InstallReport> {
+/// Runs the whole install, reporting its progress. The root password is the front end's business:
+/// [`InstallReport::root_password_set`] says whether the configuration set one.
+pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallReport> {
+    let step = |msg: &str| {
+        tracing::info!("{msg}");
+        reporter.report(Event::Info { message: msg.to_string() });
+    };
     let root = &o.root;
     if !o.source.join("usr").is_dir() {
         bail!(
@@ -251,13 +253,20 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
     step("evaluating the configuration");
     let c = evaluate(root)?;
     for w in &c.warnings {
-        eprintln!("warning: {w}");
+        reporter.report(Event::Warning { message: w.clone() });
     }
     validate(&c, o)?;
 
     step(&format!("copying the system from {} to {}", o.source.display(), root.display()));
-    let mut printer = copy::progress_printer("copying");
-    let stats = copy::copy_tree(&o.source, root, &[PathBuf::from("boot")], &mut printer)?;
+    let mut progress = |p: copy::Progress| {
+        reporter.report(Event::Copy {
+            files: p.entries,
+            total_files: p.total_entries,
+            bytes: p.bytes,
+            total_bytes: p.total_bytes,
+        })
+    };
+    let stats = copy::copy_tree(&o.source, root, &[PathBuf::from("boot")], &mut progress)?;
     step(&format!(
         "copied {} files ({} MiB), {} already in place",
         stats.copied_files,
@@ -368,10 +377,7 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
     };
     step(&format!("bootloader: {bootloader}"));
 
-    let root_hash = c.users.users.get("root").and_then(|u| u.hashed_password.clone());
-    if !o.no_root_passwd && root_hash.is_none() {
-        set_root_password(root)?;
-    }
+    let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());
 
     write_file(&root.join("etc/NIXOS"), "", 0o644)?;
     write_file(
@@ -385,34 +391,5 @@ pub fn install(o: &InstallOptions) -> Result<InstallReport> {
         ),
         0o644,
     )?;
-    Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader })
-}
-
-/// Asks for the root password on the terminal and sets it with chpasswd (on stdin, never argv).
-fn set_root_password(root: &Path) -> Result<()> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        eprintln!("installer: no terminal to ask for a root password; root cannot log in with a password (use --no-root-passwd to silence this)");
-        return Ok(());
-    }
-    for _ in 0..3 {
-        let a = rpassword::prompt_password("New root password: ").context("reading the password")?;
-        let b = rpassword::prompt_password("Retype new root password: ").context("reading the password")?;
-        if a != b {
-            eprintln!("The passwords do not match.");
-            continue;
-        }
-        if a.is_empty() {
-            eprintln!("Empty password; try again.");
-            continue;
-        }
-        let secret = runner::Secret::new(format!("root:{a}\n").into_bytes());
-        runner::Cmd::new("setting the root password", "chpasswd")
-            .arg("--root")
-            .arg(root)
-            .stdin_secret(&secret)
-            .run()?;
-        return Ok(());
-    }
-    bail!("the root password was not set")
+    Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader, root_password_set })
 }

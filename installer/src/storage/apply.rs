@@ -551,6 +551,16 @@ fn write_key_file(path: &Path) -> Result<()> {
 /// Applies `plan`: teardown of leftovers, re-probe and checks, then every action in order.
 /// `probe` re-reads the machine (the real one: [`super::probe::probe_system`]).
 pub fn apply(plan: &Plan, secrets: &dyn Secrets, probe: &dyn Fn() -> Result<Probe>) -> Result<Applied> {
+    apply_reporting(plan, secrets, probe, &crate::progress::Silent)
+}
+
+/// [`apply`], reporting each action as it starts.
+pub fn apply_reporting(
+    plan: &Plan,
+    secrets: &dyn Secrets,
+    probe: &dyn Fn() -> Result<Probe>,
+    reporter: &dyn crate::progress::Reporter,
+) -> Result<Applied> {
     let disks: Vec<String> = plan.target_disks().iter().map(|s| s.to_string()).collect();
     // Every secret must be there before anything is touched.
     for a in &plan.actions {
@@ -567,6 +577,11 @@ pub fn apply(plan: &Plan, secrets: &dyn Secrets, probe: &dyn Fn() -> Result<Prob
     let failpoint = std::env::var("INSTALLER_FAILPOINT").ok();
     for (i, a) in plan.actions.iter().enumerate() {
         tracing::info!("step {}/{}: {a}", i + 1, plan.actions.len());
+        reporter.report(crate::progress::Event::Action {
+            n: i + 1,
+            total: plan.actions.len(),
+            action: a.to_string(),
+        });
         run_action(a, &plan.target, secrets, &scratch).with_context(|| format!("step {} ({a})", i + 1))?;
         // Tests simulate a power cut at a precise point: `INSTALLER_FAILPOINT=after:<action kind>`
         // stops here (and says so in /run/installer/failpoint) until the machine is killed.

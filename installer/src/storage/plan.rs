@@ -42,6 +42,26 @@ pub enum PlanError {
     Invalid { field: String, message: String },
 }
 
+impl PlanError {
+    /// The path of the spec field at fault (empty when the whole spec is).
+    pub fn field(&self) -> &str {
+        match self {
+            PlanError::NoMatch { field, .. }
+            | PlanError::Ambiguous { field, .. }
+            | PlanError::BootMedium { field, .. }
+            | PlanError::Busy { field, .. }
+            | PlanError::DoesNotFit { field, .. }
+            | PlanError::RaidSameDisk { field, .. }
+            | PlanError::DuplicateMount { field, .. }
+            | PlanError::NoEsp { field }
+            | PlanError::NoBiosBoot { field, .. }
+            | PlanError::Preserve { field, .. }
+            | PlanError::Invalid { field, .. } => field,
+            PlanError::NoRoot => "",
+        }
+    }
+}
+
 fn invalid(field: &str, message: impl Into<String>) -> PlanError {
     PlanError::Invalid { field: field.to_string(), message: message.into() }
 }

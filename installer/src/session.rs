@@ -1,0 +1,283 @@
+//! The install session both front ends drive: [`prepare`] (answer + probe → plan and
+//! configuration.nix, or every problem with its field path) and [`execute`] (apply, configure,
+//! install, bootloader, passwords; teardown on failure). `installer auto` and `installer tui` call
+//! exactly these; neither prints nor prompts here: progress goes to a [`Reporter`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use runner::Secret;
+
+use crate::answer::{self, Answer, BootTarget};
+use crate::config::hardware;
+use crate::install::{self, InstallOptions, InstallReport};
+use crate::progress::{Event, Steps};
+use crate::storage::{self, apply, probe, Plan, Probe, StorageSpec};
+
+/// A problem with an answer held in memory: the field at fault (`system.hostname`,
+/// `storage.disk[0].partition[1].size`, …) and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// An answer checked against this machine: what will be done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    pub answer: Answer,
+    pub spec: StorageSpec,
+    pub plan: Plan,
+    /// The configuration.nix that will be written.
+    pub configuration_nix: String,
+}
+
+/// Checks an answer held in memory (no file positions: front ends map fields to their widgets).
+pub fn check(a: &Answer) -> Vec<FieldProblem> {
+    answer::check(a).into_iter().map(|(field, message)| FieldProblem { field, message }).collect()
+}
+
+/// The planner's error as a problem of the answer's `storage` field.
+fn plan_problem(e: &storage::PlanError) -> FieldProblem {
+    let text = e.to_string();
+    let field = e.field().to_string();
+    let message = text.strip_prefix(&format!("{field}: ")).unwrap_or(&text).to_string();
+    let field = if field.is_empty() { "storage".into() } else { format!("storage.{field}") };
+    FieldProblem { field, message }
+}
+
+/// Checks `a` and plans it on the machine `probe` describes; `base` is where relative files of
+/// the answer (`nix.file`) are. Nothing is written.
+pub fn prepare(a: &Answer, probe: &Probe, target: &Path, base: &Path) -> Result<Prepared, Vec<FieldProblem>> {
+    let problems = check(a);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let spec = answer::storage_spec(a);
+    let plan = storage::plan(&spec, probe, target).map_err(|e| vec![plan_problem(&e)])?;
+    let configuration_nix = match &a.nix.file {
+        Some(f) => {
+            let f = base.join(f);
+            std::fs::read_to_string(&f).map_err(|e| {
+                vec![FieldProblem { field: "nix.file".into(), message: format!("{}: {e}", f.display()) }]
+            })?
+        }
+        None => answer::configuration_nix(a, &BootTarget::from_plan(&plan, &spec)),
+    };
+    Ok(Prepared { answer: a.clone(), spec, plan, configuration_nix })
+}
+
+/// Where the install goes and what it copies.
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub root: PathBuf,
+    pub source: PathBuf,
+    pub stage1: PathBuf,
+    pub busybox: PathBuf,
+}
+
+/// The number of steps [`execute`] reports.
+pub const EXECUTE_STEPS: usize = 6;
+
+/// Sets password hashes (from secrets) with `chpasswd -e`, on stdin.
+fn set_hashes(root: &Path, a: &Answer, secrets: &BTreeMap<String, String>) -> Result<usize> {
+    let mut lines = String::new();
+    let mut n = 0;
+    let mut add = |user: &str, secret: &Option<String>| -> Result<()> {
+        if let Some(name) = secret {
+            let hash = secrets.get(name).with_context(|| format!("no secret named {name:?}"))?;
+            lines.push_str(&format!("{user}:{hash}\n"));
+            n += 1;
+        }
+        Ok(())
+    };
+    add("root", &a.root.password)?;
+    for u in &a.users {
+        add(&u.name, &u.password)?;
+    }
+    if n > 0 {
+        runner::Cmd::new("setting password hashes", "chpasswd")
+            .args(["--encrypted", "--root"])
+            .arg(root)
+            .stdin_secret(&Secret::new(lines.into_bytes()))
+            .run()?;
+    }
+    Ok(n)
+}
+
+/// Step times as lines `   12.3s  step`.
+pub fn phase_table(times: &[(String, f64)]) -> String {
+    times.iter().map(|(n, s)| format!("{s:8.1}s  {n}\n")).collect()
+}
+
+/// Runs the plan and the install: [`EXECUTE_STEPS`] steps counted on `steps`. On failure what the
+/// install opened or mounted is torn down, so that running it again starts clean.
+pub fn execute(
+    p: &Prepared,
+    secrets: &BTreeMap<String, String>,
+    o: &ExecOptions,
+    steps: &mut Steps,
+) -> Result<InstallReport> {
+    let reporter = steps.reporter();
+    let observer = reporter.clone();
+    runner::set_observer(Some(Box::new(move |what: &str, cmdline: &str| {
+        observer.report(Event::Command { what: what.to_string(), cmdline: cmdline.to_string() })
+    })));
+    // Commands run after this session are not its own.
+    struct ClearObserver;
+    impl Drop for ClearObserver {
+        fn drop(&mut self) {
+            runner::set_observer(None);
+        }
+    }
+    let _clear = ClearObserver;
+    let disks: Vec<String> = p.plan.target_disks().iter().map(|d| d.to_string()).collect();
+    match execute_steps(p, secrets, o, steps) {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            runner::close_log_file();
+            reporter.report(Event::Info { message: "tearing down what the failed install opened".into() });
+            if let Err(t) = apply::teardown(&o.root, &disks) {
+                reporter.report(Event::Warning { message: format!("teardown: {t:#}") });
+            }
+            Err(e)
+        }
+    }
+}
+
+fn execute_steps(
+    p: &Prepared,
+    secrets: &BTreeMap<String, String>,
+    o: &ExecOptions,
+    steps: &mut Steps,
+) -> Result<InstallReport> {
+    let reporter = steps.reporter();
+    steps.run("partitioning, formatting, mounting", || {
+        let named: BTreeMap<String, Secret> =
+            secrets.iter().map(|(k, v)| (k.clone(), Secret::new(v.clone().into_bytes()))).collect();
+        apply::apply_reporting(&p.plan, &named, &probe::probe_system, reporter.as_ref())?;
+        Ok(())
+    })?;
+    let log = o.root.join("var/log/installer/install.log");
+    runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
+    steps.run("writing the configuration", || {
+        let dir = o.root.join("etc/nixos");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let snap = hardware::Snapshot::from_system();
+        let found = hardware::detect(&snap, &o.root, true);
+        install::write_file(
+            &dir.join("hardware-configuration.nix"),
+            &hardware::hardware_configuration(&found, snap.cpus),
+            0o644,
+        )?;
+        install::write_file(&dir.join("configuration.nix"), &p.configuration_nix, 0o644)
+    })?;
+    let opts = InstallOptions {
+        root: o.root.clone(),
+        source: o.source.clone(),
+        no_bootloader: false,
+        stage1: o.stage1.clone(),
+        busybox: o.busybox.clone(),
+    };
+    let report = steps
+        .run("installing the system and the bootloader", || install::install(&opts, reporter.as_ref()))?;
+    steps.run("setting passwords", || set_hashes(&o.root, &p.answer, secrets).map(|_| ()))?;
+    steps.run("saving the answer file and the log", || {
+        install::write_file(
+            &o.root.join("var/log/installer/answer.toml"),
+            &answer::redacted(&p.answer),
+            0o600,
+        )?;
+        install::write_file(&o.root.join("etc/installer/answer.toml"), &answer::replayable(&p.answer), 0o600)
+    })?;
+    install::write_file(&o.root.join("var/log/installer/phases"), &phase_table(&steps.times), 0o644)?;
+    runner::close_log_file();
+    steps.run("unmounting the target", || {
+        let _ = std::process::Command::new("sync").status();
+        apply::teardown(&o.root, &[])
+    })?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::probe::{ProbedDisk, ProbedPartition};
+
+    fn disk(path: &str, serial: &str, gib: u64) -> ProbedDisk {
+        ProbedDisk {
+            path: path.into(),
+            model: "QEMU HARDDISK".into(),
+            serial: serial.into(),
+            size: gib << 30,
+            logical_sector: 512,
+            physical_sector: 512,
+            rotational: false,
+            removable: false,
+            transport: "virtio".into(),
+            table: None,
+            partitions: Vec::<ProbedPartition>::new(),
+            fstype: None,
+            busy: vec![],
+            boot_medium: false,
+        }
+    }
+
+    fn answer(text: &str) -> Answer {
+        answer::parse(text, "t.toml").unwrap()
+    }
+
+    const EXT4: &str = r#"version = 1
+[system]
+hostname = "box"
+[[storage.disk]]
+match = { serial = "T" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+"#;
+
+    #[test]
+    fn prepare_plans_and_renders_the_configuration() {
+        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false };
+        let p = prepare(&answer(EXT4), &probe, Path::new("/mnt"), Path::new(".")).unwrap();
+        assert_eq!(p.plan.target_disks(), vec!["/dev/vda"]);
+        assert!(p.configuration_nix.contains("networking.hostName = \"box\";"), "{}", p.configuration_nix);
+    }
+
+    #[test]
+    fn problems_name_their_fields_in_memory_and_on_this_machine() {
+        let mut a = answer(EXT4);
+        a.system.hostname = "bad host".into();
+        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false };
+        let e = prepare(&a, &probe, Path::new("/mnt"), Path::new(".")).unwrap_err();
+        assert_eq!(e[0].field, "system.hostname");
+        // A disk the machine does not have: the planner's field, under `storage`.
+        let probe = Probe { disks: vec![disk("/dev/vda", "OTHER", 8)], uefi: false };
+        let e = prepare(&answer(EXT4), &probe, Path::new("/mnt"), Path::new(".")).unwrap_err();
+        assert_eq!(e[0].field, "storage.disk[0].match");
+        assert!(e[0].message.starts_with("no disk matches"), "{}", e[0].message);
+        // The boot medium is never a target.
+        let mut medium = disk("/dev/vda", "T", 8);
+        medium.boot_medium = true;
+        let e = prepare(
+            &answer(EXT4),
+            &Probe { disks: vec![medium], uefi: false },
+            Path::new("/mnt"),
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(e[0].message.contains("booted from"), "{}", e[0].message);
+    }
+}

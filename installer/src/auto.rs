@@ -63,6 +63,9 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         ProgressFormat::Lines => Arc::new(Lines::stderr()),
         ProgressFormat::Json => Arc::new(JsonLines),
     };
+    let who = format!("installer auto --answer {} (pid {})", o.answer.display(), std::process::id());
+    let _lock = session::InstallLock::acquire(&who)
+        .map_err(|holder| anyhow::anyhow!("another install is running: {holder}; nothing was touched"))?;
     let mut steps = Steps::new(2 + session::EXECUTE_STEPS, reporter.clone());
     let (a, secrets) = steps
         .run("validating the answer file", || answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}")))?;

@@ -226,6 +226,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         progress: crate::auto::ProgressFormat,
     },
+    /// The interactive installer (a terminal UI): keyboard, network, disks, time zone, users,
+    /// configuration, review, install. Logs go to /var/log/installer/tui.log.
+    Tui {
+        /// An answer file whose sections prefill the forms.
+        #[arg(long)]
+        answer: Option<PathBuf>,
+        #[arg(long, default_value = "/mnt")]
+        root: PathBuf,
+        #[command(flatten)]
+        from: SystemFiles,
+    },
     /// Run a command (or a login shell) inside the installed system (nixos-enter).
     Enter {
         #[arg(long, default_value = "/mnt")]
@@ -463,6 +474,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 busybox: from.busybox,
                 no_finish,
                 progress,
+            })?;
+        }
+        Command::Tui { answer, root, from } => {
+            crate::tui::run(&crate::tui::TuiOptions {
+                root,
+                source: from.source,
+                stage1: from.stage1,
+                busybox: from.busybox,
+                answer,
             })?;
         }
         Command::Enter { root, command } => {

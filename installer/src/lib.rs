@@ -9,3 +9,4 @@ pub mod install;
 pub mod progress;
 pub mod session;
 pub mod storage;
+pub mod tui;

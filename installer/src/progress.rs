@@ -50,10 +50,25 @@ pub enum Event {
     Warning {
         message: String,
     },
+    /// The install (see [`crate::install::install`]) entered a stage.
+    Stage {
+        stage: Stage,
+    },
     /// A line for the log (what the CLI printed as `installer: …`).
     Info {
         message: String,
     },
+}
+
+/// The stages of [`crate::install::install`], for front ends that show a gauge per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Evaluate,
+    Copy,
+    Activate,
+    Initrd,
+    Bootloader,
 }
 
 /// Where events go. Shared with worker threads, hence `Sync`.
@@ -107,7 +122,7 @@ impl Lines {
                 format!("installer: [{n}/{total}] {step}: done in {secs:.1}s\n")
             }
             Event::StepFailed { n, total, step, .. } => format!("installer: [{n}/{total}] {step}: FAILED\n"),
-            Event::Action { .. } | Event::Command { .. } => return None,
+            Event::Action { .. } | Event::Command { .. } | Event::Stage { .. } => return None,
             Event::Copy { files, total_files, bytes, total_bytes } => {
                 let pct = (bytes * 100).checked_div(*total_bytes).unwrap_or(100);
                 let line = format!(

@@ -74,6 +74,68 @@ pub fn prepare(a: &Answer, probe: &Probe, target: &Path, base: &Path) -> Result<
     Ok(Prepared { answer: a.clone(), spec, plan, configuration_nix })
 }
 
+/// Only one install runs at a time: the TUI on tty1, the one on the serial console, one over ssh
+/// and `installer auto` take this lock before the first write; a second is told who holds it.
+#[derive(Debug)]
+pub struct InstallLock {
+    _file: std::fs::File,
+}
+
+impl InstallLock {
+    /// The lock file (`INSTALLER_LOCK` overrides it, for tests).
+    pub fn path() -> PathBuf {
+        std::env::var_os("INSTALLER_LOCK")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/run/installer/install.lock"))
+    }
+
+    fn open() -> std::io::Result<std::fs::File> {
+        let path = Self::path();
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)
+    }
+
+    /// Takes the lock for `who` (a description a second front end shows), or returns who holds it.
+    pub fn acquire(who: &str) -> Result<InstallLock, String> {
+        use std::io::{Read, Seek, Write};
+        let mut f = Self::open().map_err(|e| format!("{}: {e}", Self::path().display()))?;
+        match f.try_lock() {
+            Ok(()) => {
+                let _ = f.set_len(0);
+                let _ = f.rewind();
+                let _ = f.write_all(who.as_bytes());
+                Ok(InstallLock { _file: f })
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                Err(if holder.trim().is_empty() {
+                    "another installer".into()
+                } else {
+                    holder.trim().to_string()
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("{}: {e}", Self::path().display())),
+        }
+    }
+
+    /// Who holds the lock now, if anyone.
+    pub fn holder() -> Option<String> {
+        use std::io::Read;
+        let mut f = Self::open().ok()?;
+        match f.try_lock() {
+            Ok(()) => None,
+            Err(_) => {
+                let mut holder = String::new();
+                let _ = f.read_to_string(&mut holder);
+                Some(holder.trim().to_string())
+            }
+        }
+    }
+}
+
 /// Where the install goes and what it copies.
 #[derive(Debug, Clone)]
 pub struct ExecOptions {
@@ -247,6 +309,20 @@ size = "rest"
 type = "linux"
 content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#;
+
+    #[test]
+    fn a_second_installer_is_told_who_holds_the_lock() {
+        let t = tempfile::tempdir().unwrap();
+        std::env::set_var("INSTALLER_LOCK", t.path().join("lock"));
+        assert_eq!(InstallLock::holder(), None);
+        let held = InstallLock::acquire("installer tui on /dev/tty1 (pid 1)").unwrap();
+        assert_eq!(InstallLock::acquire("other").unwrap_err(), "installer tui on /dev/tty1 (pid 1)");
+        assert_eq!(InstallLock::holder().as_deref(), Some("installer tui on /dev/tty1 (pid 1)"));
+        drop(held);
+        let again = InstallLock::acquire("second").unwrap();
+        drop(again);
+        std::env::remove_var("INSTALLER_LOCK");
+    }
 
     #[test]
     fn prepare_plans_and_renders_the_configuration() {

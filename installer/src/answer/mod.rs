@@ -738,12 +738,37 @@ pub fn check(a: &Answer) -> Vec<(String, String)> {
     semantic_problems(a).into_iter().map(|(path, m)| (render_path(&path), m)).collect()
 }
 
+/// Every secret name the answer holds or refers to (passwords, LUKS passphrases), sorted.
+pub fn secret_names(a: &Answer) -> Vec<String> {
+    fn passphrases(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("passphrase", serde_json::Value::String(n)) => out.push(n.clone()),
+                        _ => passphrases(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(xs) => xs.iter().for_each(|x| passphrases(x, out)),
+            _ => {}
+        }
+    }
+    let mut names: Vec<String> = a.secrets.keys().cloned().collect();
+    names.extend(a.root.password.clone());
+    names.extend(a.users.iter().filter_map(|u| u.password.clone()));
+    passphrases(&serde_json::to_value(&a.storage).unwrap_or_default(), &mut names);
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// The answer as saved into the installed system (`/etc/installer/answer.toml`) to install the
 /// same system again: no secret values, the secrets it names are read from `secrets_file`
 /// (`answer-secrets.toml` beside it, which the installer never writes).
 pub fn replayable(a: &Answer) -> String {
     let mut a = a.clone();
-    let names: Vec<String> = a.secrets.keys().cloned().collect();
+    let names = secret_names(&a);
     a.secrets.clear();
     if !names.is_empty() {
         a.secrets_file = Some(PathBuf::from("answer-secrets.toml"));

@@ -47,7 +47,7 @@ impl BootTarget {
 /// Renders configuration.nix (it imports ./hardware-configuration.nix).
 pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
     let mut o = String::from(
-        "# Written by `installer auto` from an answer file; edit it and run `installer install` again.\n{ config, pkgs, ... }:\n\n{\n  imports = [ ./hardware-configuration.nix ];\n\n",
+        "# Written by the installer (`installer auto` or `installer tui`); edit it and run `installer install` again.\n{ config, pkgs, ... }:\n\n{\n  imports = [ ./hardware-configuration.nix ];\n\n",
     );
     let esp = boot.esp.clone().unwrap_or_else(|| "/boot".into());
     match boot.loader {

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use initrd::stage1::config::RootSpec;
 
 use crate::config::{self, SystemConfig};
-use crate::progress::{Event, Reporter};
+use crate::progress::{Event, Reporter, Stage};
 
 /// Where the live system's squashfs (the copy source) is mounted by our stage-1.
 pub const LIVE_SQUASHFS: &str = "/run/installer/squashfs";
@@ -250,6 +250,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             o.source.display()
         );
     }
+    reporter.report(Event::Stage { stage: Stage::Evaluate });
     step("evaluating the configuration");
     let c = evaluate(root)?;
     for w in &c.warnings {
@@ -257,6 +258,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     }
     validate(&c, o)?;
 
+    reporter.report(Event::Stage { stage: Stage::Copy });
     step(&format!("copying the system from {} to {}", o.source.display(), root.display()));
     let mut progress = |p: copy::Progress| {
         reporter.report(Event::Copy {
@@ -274,9 +276,11 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         stats.skipped_files
     ));
 
+    reporter.report(Event::Stage { stage: Stage::Activate });
     step("activating the configuration");
     activate::activate(&c, &o.source, root)?;
 
+    reporter.report(Event::Stage { stage: Stage::Initrd });
     step("building the initrd");
     let kernel =
         initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
@@ -372,6 +376,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     let bootloader = if o.no_bootloader {
         "not installed (--no-bootloader)".to_string()
     } else {
+        reporter.report(Event::Stage { stage: Stage::Bootloader });
         step("installing the bootloader");
         bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
     };

@@ -1,0 +1,363 @@
+//! `installer tui`: the interactive installer, in the Elm architecture. [`model`] holds the state,
+//! the messages and the pure `update`; [`view`] draws; this module is the runtime: the terminal,
+//! a thread reading keys, worker threads for probing, evaluating and installing (each sends
+//! messages back, so the screen never blocks), and the commands that leave the TUI for a while
+//! (the editor, a shell). Logs go to /var/log/installer/tui.log, never over the screen.
+
+pub mod data;
+pub mod guided;
+pub mod model;
+pub mod view;
+pub mod widgets;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use crossterm::event::{self, Event as TermEvent};
+
+use crate::answer::FinishAction;
+use crate::progress::{Forward, Steps};
+use crate::session::{self, ExecOptions};
+use model::{update, Cmd, Model, Msg};
+
+/// Where the TUI installs from and to.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    pub root: PathBuf,
+    pub source: PathBuf,
+    pub stage1: PathBuf,
+    pub busybox: PathBuf,
+    /// An answer whose sections prefill the forms.
+    pub answer: Option<PathBuf>,
+}
+
+/// The TUI's log file (`/var/log/installer/tui.log`, or `INSTALLER_TUI_LOG`), opened for append.
+pub fn log_file() -> Option<std::fs::File> {
+    let path = std::env::var_os("INSTALLER_TUI_LOG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| model::log_dir().join("tui.log"));
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).ok()?;
+    }
+    std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+}
+
+/// Whether the terminal can only show ASCII (serial lines with TERM=vt100/vt220, or a non-UTF-8
+/// locale); `INSTALLER_TUI_ASCII=0/1` decides instead.
+pub fn ascii_terminal() -> bool {
+    if let Ok(v) = std::env::var("INSTALLER_TUI_ASCII") {
+        return v == "1";
+    }
+    let term = std::env::var("TERM").unwrap_or_default();
+    let lang =
+        ["LC_ALL", "LC_CTYPE", "LANG"].iter().find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    let utf8 = lang.is_some_and(|l| l.to_ascii_uppercase().replace('-', "").contains("UTF8"));
+    term.starts_with("vt") || term == "dumb" || (term != "linux" && !utf8)
+}
+
+/// The key reader: a thread that polls the terminal, and stops reading while something else
+/// (the editor, a shell) owns the terminal.
+struct Input {
+    paused: Arc<AtomicBool>,
+    parked: Arc<AtomicBool>,
+}
+
+impl Input {
+    fn start(tx: Sender<Msg>) -> Input {
+        let paused = Arc::new(AtomicBool::new(false));
+        let parked = Arc::new(AtomicBool::new(false));
+        let (p, k) = (paused.clone(), parked.clone());
+        std::thread::spawn(move || loop {
+            if p.load(Ordering::SeqCst) {
+                k.store(true, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            }
+            k.store(false, Ordering::SeqCst);
+            match event::poll(Duration::from_millis(50)) {
+                Ok(true) => match event::read() {
+                    Ok(TermEvent::Key(key)) => {
+                        if tx.send(Msg::Key(key)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {
+                        // A resize (or focus, mouse): redraw.
+                        if tx.send(Msg::Tick(-1.0)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(100)),
+                },
+                Ok(false) => {}
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        });
+        Input { paused, parked }
+    }
+
+    fn pause(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+        while !self.parked.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn resume(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Leaves the TUI's screen to run `f` on the plain terminal, then comes back.
+fn outside<T>(term: &mut ratatui::DefaultTerminal, input: &Input, f: impl FnOnce() -> T) -> Result<T> {
+    use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
+    input.pause();
+    crossterm::terminal::disable_raw_mode().ok();
+    crossterm::execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show).ok();
+    let out = f();
+    crossterm::terminal::enable_raw_mode().context("raw mode")?;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen).ok();
+    term.clear().ok();
+    input.resume();
+    Ok(out)
+}
+
+/// Opens `text` in the editor (`$EDITOR`, else nano, else vi) and returns what was saved.
+fn edit(name: &str, text: &str) -> Result<String> {
+    let dir = Path::new("/run/installer/tui");
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join(name);
+    crate::install::write_file(&file, text, 0o600)?;
+    let editor = std::env::var("EDITOR").ok().filter(|e| !e.is_empty()).unwrap_or_else(|| {
+        if Path::new("/usr/bin/nano").exists() || Path::new("/bin/nano").exists() {
+            "nano".into()
+        } else {
+            "vi".into()
+        }
+    });
+    let status = std::process::Command::new(&editor)
+        .arg(&file)
+        .status()
+        .with_context(|| format!("running {editor}"))?;
+    tracing::info!("editor {editor} exited with {status}");
+    std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))
+}
+
+fn shell() {
+    println!("\r\nA shell of the live system. Type `exit` to go back to the installer.\r");
+    let sh = std::env::var("SHELL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| "/bin/bash".into());
+    let _ = std::process::Command::new(sh).arg("-l").status();
+}
+
+/// Evaluates configuration.nix with the real evaluator, against a hardware configuration that is
+/// only known after partitioning (so an empty one here).
+fn evaluate(text: &str) -> Result<(), String> {
+    let dir = Path::new("/run/installer/tui/eval");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let hw = "# Written after partitioning; empty for this check.\n{ ... }:\n{ }\n";
+    crate::install::write_file(&dir.join("hardware-configuration.nix"), hw, 0o644)
+        .map_err(|e| format!("{e:#}"))?;
+    crate::install::write_file(&dir.join("configuration.nix"), text, 0o644).map_err(|e| format!("{e:#}"))?;
+    crate::config::evaluate(&dir.join("configuration.nix"), None).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Hashes passwords in memory (SHA-512 crypt); the clear text goes nowhere else.
+pub fn hash_password(clear: &str) -> Result<String> {
+    sha_crypt::sha512_simple(clear, &sha_crypt::Sha512Params::default())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e:?}"))
+}
+
+/// Who this front end is, for a second one to be told.
+fn whoami() -> String {
+    let tty =
+        std::fs::read_link("/proc/self/fd/0").map(|p| p.display().to_string()).unwrap_or_else(|_| "?".into());
+    let ssh =
+        std::env::var("SSH_CONNECTION").ok().and_then(|s| s.split_whitespace().next().map(str::to_string));
+    match ssh {
+        Some(from) => format!("installer tui over ssh from {from} (pid {})", std::process::id()),
+        None => format!("installer tui on {tty} (pid {})", std::process::id()),
+    }
+}
+
+fn install(
+    o: &TuiOptions,
+    tx: Sender<Msg>,
+    answer: crate::answer::Answer,
+    passwords: BTreeMap<String, String>,
+    mut secrets: BTreeMap<String, String>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let lock = session::InstallLock::acquire(&whoami()).map_err(|holder| holder.to_string())?;
+    for (name, clear) in &passwords {
+        secrets.insert(name.clone(), hash_password(clear).map_err(|e| format!("{e:#}"))?);
+    }
+    let o = o.clone();
+    Ok(std::thread::spawn(move || {
+        let _lock = lock;
+        let fail = |step: &str, e: String| Msg::Installed(Err((step.to_string(), e)));
+        let mut a = answer;
+        a.secrets = secrets.clone();
+        let probe = match crate::storage::probe::probe_system() {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = tx.send(fail("probing disks", format!("{e:#}")));
+                return;
+            }
+        };
+        let prepared = match session::prepare(&a, &probe, &o.root, Path::new("/")) {
+            Ok(p) => p,
+            Err(problems) => {
+                let text = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
+                let _ = tx.send(fail("planning", text));
+                return;
+            }
+        };
+        let exec = ExecOptions {
+            root: o.root.clone(),
+            source: o.source.clone(),
+            stage1: o.stage1.clone(),
+            busybox: o.busybox.clone(),
+        };
+        let events = tx.clone();
+        let mut steps = Steps::new(
+            session::EXECUTE_STEPS,
+            Arc::new(Forward(move |e| {
+                let _ = events.send(Msg::Progress(e));
+            })),
+        );
+        let msg = match session::execute(&prepared, &secrets, &exec, &mut steps) {
+            Ok(r) => {
+                let total: f64 = steps.times.iter().map(|(_, s)| s).sum();
+                Msg::Installed(Ok(format!(
+                    "Installed generation {} in {total:.0} s ({} files copied); bootloader: {}.",
+                    r.generation, r.copy.copied_files, r.bootloader
+                )))
+            }
+            Err(e) => {
+                let text = format!("{e:#}");
+                // `step "NAME" failed: reason`
+                let step = text
+                    .strip_prefix("step \"")
+                    .and_then(|t| t.split_once("\" failed"))
+                    .map(|(name, _)| name.to_string())
+                    .unwrap_or_else(|| "install".into());
+                Msg::Installed(Err((step, text)))
+            }
+        };
+        let _ = tx.send(msg);
+    }))
+}
+
+/// Runs the TUI until the person quits or chooses what happens after the install.
+pub fn run(o: &TuiOptions) -> Result<()> {
+    let live = data::live();
+    let mut m = Model::new(live, ascii_terminal());
+    if let Some(path) = &o.answer {
+        let (a, _) = crate::answer::load(path).map_err(|p| anyhow::anyhow!("{p}"))?;
+        m.prefill(&a);
+    }
+    if let Some(holder) = session::InstallLock::holder() {
+        m.held_by = Some(holder);
+    }
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut term = ratatui::try_init().context("setting up the terminal")?;
+    let input = Input::start(tx.clone());
+    let result = event_loop(o, &mut m, &mut term, &input, tx, rx);
+    ratatui::restore();
+    let finish = result?;
+    match finish {
+        Some(FinishAction::Reboot) => {
+            runner::Cmd::new("rebooting", "systemctl").arg("reboot").run()?;
+        }
+        Some(FinishAction::Poweroff) => {
+            runner::Cmd::new("powering off", "systemctl").arg("poweroff").run()?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn event_loop(
+    o: &TuiOptions,
+    m: &mut Model,
+    term: &mut ratatui::DefaultTerminal,
+    input: &Input,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+) -> Result<Option<FinishAction>> {
+    let start = Instant::now();
+    let mut pending: Vec<Cmd> = vec![Cmd::Probe];
+    let mut worker: Option<std::thread::JoinHandle<()>> = None;
+    loop {
+        for cmd in std::mem::take(&mut pending) {
+            tracing::debug!("command {:?}", std::mem::discriminant(&cmd));
+            match cmd {
+                Cmd::Probe => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let p = crate::storage::probe::probe_system().map_err(|e| format!("{e:#}"));
+                        let _ = tx.send(Msg::Probed(p));
+                    });
+                }
+                Cmd::LoadKeymap(k) => {
+                    std::thread::spawn(move || {
+                        if let Err(e) = runner::Cmd::new("loading the keymap", "loadkeys").arg(&k).run() {
+                            tracing::warn!("loadkeys {k}: {e}");
+                        }
+                    });
+                }
+                Cmd::EditSpec(text) => {
+                    let r = outside(term, input, || edit("storage.toml", &text))??;
+                    pending.extend(update(m, Msg::SpecEdited(r)));
+                }
+                Cmd::EditNix(text) => {
+                    let r = outside(term, input, || edit("extra.nix", &text))??;
+                    pending.extend(update(m, Msg::NixEdited(r)));
+                }
+                Cmd::Evaluate(text) => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(Msg::Evaluated(evaluate(&text)));
+                    });
+                }
+                Cmd::Install { answer, passwords, secrets } => {
+                    match install(o, tx.clone(), *answer, passwords, secrets) {
+                        Ok(h) => worker = Some(h),
+                        Err(holder) => pending.extend(update(m, Msg::Busy(holder))),
+                    }
+                }
+                Cmd::Shell => {
+                    outside(term, input, shell)?;
+                }
+                Cmd::Finish(FinishAction::None) | Cmd::Quit => return Ok(None),
+                Cmd::Finish(a) => return Ok(Some(a)),
+            }
+        }
+        term.draw(|f| view::view(m, f)).context("drawing")?;
+        let msg = match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(Msg::Tick(_)) => Msg::Tick(start.elapsed().as_secs_f64()),
+            Ok(msg) => msg,
+            Err(RecvTimeoutError::Timeout) => Msg::Tick(start.elapsed().as_secs_f64()),
+            Err(RecvTimeoutError::Disconnected) => return Ok(None),
+        };
+        if let Msg::Installed(r) = &msg {
+            tracing::info!("install ended: {r:?}");
+            if let Some(h) = worker.take() {
+                let _ = h.join();
+            }
+        }
+        let now = start.elapsed().as_secs_f64();
+        update(m, Msg::Tick(now));
+        pending.extend(update(m, msg));
+        if m.quit {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

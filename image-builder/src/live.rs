@@ -108,10 +108,31 @@ pub struct LiveInputs {
 const AUTOLOGIN_TTY: &str =
     "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
 const AUTOLOGIN_SERIAL: &str = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";
-const PROFILE: &str = r#"# The live installer's login message.
-if [ -n "$PS1" ] && [ -z "$INSTALLER_HELP_SHOWN" ]; then
-    export INSTALLER_HELP_SHOWN=1
-    echo "This is the installer. Run 'installer --help' (disks, plan, partition, generate-config, eval)."
+const PROFILE: &str = r#"# The live installer: the TUI starts by itself on tty1 and on the serial console when that is the
+# kernel console (installer.tui=0: a shell, as does an unattended boot with installer.answer=).
+if [ -n "$PS1" ] && [ -z "$INSTALLER_TUI_STARTED" ]; then
+    export INSTALLER_TUI_STARTED=1
+    tty=$(tty 2>/dev/null)
+    start=""
+    case "$tty" in
+        /dev/tty1) start=1 ;;
+        /dev/ttyS*)
+            # The kernel console is the last console= on the command line.
+            kconsole=$(tr ' ' '\n' < /proc/cmdline | sed -n 's/^console=\([^,]*\).*/\1/p' | tail -n 1)
+            [ "/dev/$kconsole" = "$tty" ] && start=1
+            # A serial line has no size of its own: assume the usual 80x24.
+            [ "$(stty size 2>/dev/null)" = "0 0" ] && stty rows 24 cols 80
+            ;;
+    esac
+    for word in $(cat /proc/cmdline); do
+        case "$word" in
+            installer.tui=0|installer.answer=*) start="" ;;
+        esac
+    done
+    if [ -n "$start" ]; then
+        installer tui
+    fi
+    echo "This is the installer. Run 'installer tui' for the interactive installer, or 'installer --help'."
 fi
 "#;
 const NETWORK: &str = "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n";

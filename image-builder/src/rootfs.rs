@@ -54,6 +54,11 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "nix-bin",
     "procps",
     "less",
+    // The TUI: console keymaps (loadkeys and their list), the locale list, the editor of Custom.
+    "kbd",
+    "console-data",
+    "locales",
+    "nano",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

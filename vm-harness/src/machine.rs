@@ -465,6 +465,41 @@ impl Machine {
         Ok(String::from_utf8_lossy(&data).into_owned())
     }
 
+    /// The serial console as a terminal shows it: everything printed since the machine started,
+    /// played through a `rows`x`cols` terminal emulator (for full-screen programs such as the
+    /// installer's TUI). Lines are trimmed at the end.
+    pub fn serial_screen(&self, rows: u16, cols: u16) -> Result<String> {
+        let path = self.serial_log();
+        let data = std::fs::read(path).ctx(|| format!("reading {}", path.display()))?;
+        Ok(terminal_screen(&data, rows, cols))
+    }
+
+    /// Waits until the serial console's screen (see [`Machine::serial_screen`], 24x80) matches
+    /// `regex`; returns the screen.
+    pub fn wait_for_screen(&mut self, regex: &str, timeout: Duration) -> Result<String> {
+        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let screen = self.serial_screen(24, 80)?;
+            if re.is_match(&screen) {
+                if let Some(r) = &mut self.running {
+                    r.mark_ready();
+                }
+                return Ok(screen);
+            }
+            if let Some(status) = self.running()?.child.try_wait().ok().flatten() {
+                return Err(
+                    self.not_running(format!("exited while waiting for screen /{regex}/: {status:?}"))
+                );
+            }
+            if std::time::Instant::now() > deadline {
+                tracing::warn!("screen at timeout:\n{screen}");
+                return Err(self.timeout(format!("screen text /{regex}/ (screen:\n{screen})"), timeout));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     pub fn console(&self) -> &Console {
         &self.console
     }
@@ -1219,6 +1254,13 @@ pub fn ppm_to_png(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
 }
 
 /// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
+/// What a `rows`x`cols` terminal shows after receiving `data`.
+pub fn terminal_screen(data: &[u8], rows: u16, cols: u16) -> String {
+    let mut p = vt100::Parser::new(rows, cols, 0);
+    p.process(data);
+    p.screen().contents().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
+}
+
 pub fn vga_text(data: &[u8]) -> String {
     let chars: Vec<char> =
         data.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();
@@ -1232,6 +1274,17 @@ pub fn vga_text(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terminal_screen_plays_escape_sequences() {
+        let s = super::terminal_screen(
+            b"boot noise\r\n\x1b[?1049h\x1b[2J\x1b[1;1H+ Title\x1b[3;5Hfield\x1b[3;5HF",
+            24,
+            80,
+        );
+        assert_eq!(s.lines().next(), Some("+ Title"));
+        assert_eq!(s.lines().nth(2), Some("    Field"));
+    }
+
     use super::*;
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::Value;
 /// Test binaries (target names) whose tests boot VMs. A binary not listed here that starts a
 /// machine fails (the runner sets `VM_HARNESS_FORBID=1` for the others), so the list stays true.
 pub const VM_BINARIES: &[&str] =
-    &["guest_install", "guest_auto", "guest_storage", "guest_config", "live_media", "vm"];
+    &["guest_install", "guest_auto", "guest_storage", "guest_config", "guest_tui", "live_media", "vm"];
 
 /// VM tests that run two machines at once: each runs alone, before the others (beside another
 /// test it would hold one VM slot idle while it waits for a second).

@@ -85,7 +85,7 @@ status=$?
 [ $status -eq 0 ] || echo "installer: the unattended install failed (exit $status); log in to see why"
 exit $status
 "#;
-const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
+const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/sh -c 'mkdir -p /run/installer && touch /run/installer/auto-done'\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
@@ -105,6 +105,10 @@ pub struct LiveInputs {
     pub files: Vec<(String, PathBuf)>,
 }
 
+/// The console logins wait while an unattended install (`installer.answer=`) owns the console: a
+/// condition, not `Conflicts=` in installer-auto.service, which stopped them at every boot (the
+/// unit is queued, and conflicts act, even when its own condition then fails).
+const GETTY_CONDITION: &str = "ExecCondition=/bin/sh -c '! grep -q installer.answer= /proc/cmdline || test -e /run/installer/auto-done'\n";
 const AUTOLOGIN_TTY: &str =
     "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
 const AUTOLOGIN_SERIAL: &str = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";
@@ -174,8 +178,16 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .host_tree("usr/share/installer/nix", &inp.nix_dir)
         .file("etc/hostname", 0o644, "installer\n")
         .file("etc/hosts", 0o644, "127.0.0.1 localhost\n127.0.1.1 installer\n::1 localhost\n")
-        .file("etc/systemd/system/getty@tty1.service.d/autologin.conf", 0o644, AUTOLOGIN_TTY)
-        .file("etc/systemd/system/serial-getty@.service.d/autologin.conf", 0o644, AUTOLOGIN_SERIAL)
+        .file(
+            "etc/systemd/system/getty@tty1.service.d/autologin.conf",
+            0o644,
+            format!("{AUTOLOGIN_TTY}{GETTY_CONDITION}"),
+        )
+        .file(
+            "etc/systemd/system/serial-getty@.service.d/autologin.conf",
+            0o644,
+            format!("{AUTOLOGIN_SERIAL}{GETTY_CONDITION}"),
+        )
         .file("etc/profile.d/installer.sh", 0o644, PROFILE)
         .file("etc/systemd/network/20-wired.network", 0o644, NETWORK);
     for unit in LIVE_MASKED {

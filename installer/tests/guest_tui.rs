@@ -18,6 +18,18 @@ fn keys(m: &mut Machine, text: &str) {
     m.send_console(text).unwrap();
 }
 
+/// Moves the storage screen's disk cursor to `name` (the list order is the kernel's).
+fn select_disk(m: &mut Machine, name: &str) {
+    let re = regex::Regex::new(r"(?m)^\|([> +]) (\w+) +[0-9.]+ [KMGT]?i?B ").unwrap();
+    let s = m.serial_screen(24, 80).unwrap();
+    let disks: Vec<(bool, String)> = re.captures_iter(&s).map(|c| (&c[1] == ">", c[2].to_string())).collect();
+    let at = disks.iter().position(|(sel, _)| *sel).unwrap_or_else(|| panic!("no disk selected:\n{s}"));
+    let want = disks.iter().position(|(_, n)| n == name).unwrap_or_else(|| panic!("no disk {name}:\n{s}"));
+    let key = if want > at { "\x1b[B" } else { "\x1b[A" };
+    keys(m, &key.repeat(want.abs_diff(at)));
+    m.wait_for_screen(&format!(r"(?m)^\|> {name} "), SCREEN).unwrap();
+}
+
 #[test]
 fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
@@ -61,12 +73,19 @@ fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     // Nothing secret reached the console.
     assert!(!m.serial_text().unwrap().contains(PASSWORD));
     // The saved answer: no clear text, mode 0600.
-    let saved = m.succeed("mount /dev/vda2 /mnt && stat -c %a /mnt/etc/installer/answer.toml && cat /mnt/etc/installer/answer.toml; umount /mnt").unwrap();
-    assert!(saved.starts_with("600\n"), "{saved}");
+    m.succeed("mount /dev/vda2 /mnt").unwrap();
+    let mode = m.succeed("stat -c %a /mnt/etc/installer/answer.toml").unwrap();
+    assert_eq!(mode.trim(), "600");
+    let answer = m.succeed("cat /mnt/etc/installer/answer.toml").unwrap();
     assert!(
-        saved.contains("alice-password") && !saved.contains(PASSWORD) && !saved.contains("$6$"),
-        "{saved}"
+        answer.contains("alice-password") && !answer.contains(PASSWORD) && !answer.contains("$6$"),
+        "{answer}"
     );
+    let configuration = m.succeed("cat /mnt/etc/nixos/configuration.nix").unwrap();
+    let hash = m.succeed("sed -n 's/^alice:\\([^:]*\\):.*/\\1/p' /mnt/etc/shadow").unwrap();
+    assert!(hash.starts_with("$6$"), "alice's password is a SHA-512 crypt hash: {hash}");
+    m.succeed("umount /mnt").unwrap();
+    let layout = disk_layout(&mut m);
     // Power off (the second choice).
     keys(&mut m, "\x1b[B");
     m.wait_for_screen(r"> Power off", SCREEN).unwrap();
@@ -91,4 +110,174 @@ fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     assert!(out.contains("alice"), "{out}");
     assert_eq!(b.succeed("hostname").unwrap().trim(), "tuibox");
     assert!(!b.serial_text().unwrap().contains(PASSWORD), "the password was echoed");
+    b.shutdown().unwrap();
+    drop(b);
+
+    // The saved answer, given to `installer auto` on a fresh identical machine (with the secret it
+    // names), gives the same partition layout and the same configuration.nix.
+    let mut r = common::live_image("tui-replay", "").start().unwrap();
+    r.wait_for_agent().unwrap();
+    common::write_guest_file(&mut r, "/root/replay/answer.toml", &answer, 0o600);
+    let secrets = format!("alice-password = {:?}\n", hash.trim());
+    common::write_guest_file(&mut r, "/root/replay/answer-secrets.toml", &secrets, 0o600);
+    r.succeed("installer auto --answer /root/replay/answer.toml --yes > /root/replay/log 2>&1 || { tail -20 /root/replay/log; exit 1; }")
+        .unwrap();
+    assert_eq!(disk_layout(&mut r), layout, "the replayed install's partitions differ");
+    r.succeed("mount /dev/vda2 /mnt").unwrap();
+    assert_eq!(r.succeed("cat /mnt/etc/nixos/configuration.nix").unwrap(), configuration);
+    let replay_hash = r.succeed("sed -n 's/^alice:\\([^:]*\\):.*/\\1/p' /mnt/etc/shadow").unwrap();
+    assert_eq!(replay_hash, hash);
+}
+
+/// The partitions of /dev/vda by type, filesystem and size (what must match between installs).
+fn disk_layout(m: &mut Machine) -> String {
+    m.succeed("udevadm settle; lsblk -n -b -o NAME,TYPE,FSTYPE,PARTTYPE,SIZE /dev/vda").unwrap()
+}
+
+/// The text of a Linux VT (`/dev/vcsN`) read through the agent: what the VGA console shows,
+/// under UEFI too (where the firmware's framebuffer leaves no VGA text buffer to read). Characters
+/// outside ASCII (line drawing) read as spaces.
+fn vt_screen(m: &mut Machine, vt: u8) -> String {
+    let geo = m.succeed(&format!("od -An -tu1 -N2 /dev/vcsa{vt}")).unwrap();
+    let n: Vec<usize> = geo.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    let (rows, cols) = (n[0], n[1]);
+    let text = m.succeed(&format!("tr -c '\\040-\\176' ' ' < /dev/vcs{vt}")).unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(cols)
+        .take(rows)
+        .map(|l| l.iter().collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn wait_vt(m: &mut Machine, regex: &str, timeout: Duration) -> String {
+    let re = regex::Regex::new(regex).unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let s = vt_screen(m, 1);
+        if re.is_match(&s) {
+            return s;
+        }
+        assert!(std::time::Instant::now() < deadline, "tty1 never showed /{regex}/; it shows:\n{s}");
+        std::thread::sleep(Duration::from_millis(700));
+    }
+}
+
+#[test]
+fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_at_boot() {
+    const PASSPHRASE: &str = "vga disk passphrase 7";
+    let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
+    let iso = a.live_iso.clone().expect("the live test ISO");
+    let mut m = machine("tui-vga")
+        .uefi()
+        .memory_mib(1536)
+        .cdrom(&iso)
+        .cdrom_bootindex(0)
+        .disk(Disk::new_qcow2(4 << 30).serial("TARGET").interface(vm_harness::DiskInterface::Sata))
+        .start()
+        .unwrap();
+    m.wait_for_agent().unwrap();
+    // The TUI on tty1 (TERM=linux), driven with keys of the emulated keyboard (QMP).
+    wait_vt(&mut m, r"1/8 Keyboard and language", Duration::from_secs(300));
+    m.send_key("ret").unwrap();
+    wait_vt(&mut m, r"2/8 Network", SCREEN);
+    m.send_key("ctrl-u").unwrap();
+    m.send_chars("vault\n").unwrap();
+    let s = wait_vt(&mut m, r"3/8 Storage(?s:.*)ERASED", SCREEN);
+    assert!(s.contains("sda") && s.contains("serial TARGET"), "{s}");
+    // Layout: LVM; encrypt; the passphrase twice.
+    m.send_chars("\t").unwrap();
+    m.send_key("down").unwrap();
+    m.send_key("down").unwrap();
+    m.send_chars("\t ").unwrap();
+    m.send_chars(&format!("\t{PASSPHRASE}\t{PASSPHRASE}")).unwrap();
+    let s = wait_vt(&mut m, r"LUKS(?s:.*)vg0", SCREEN);
+    assert!(!s.contains(PASSPHRASE), "{s}");
+    m.send_key("ret").unwrap();
+    wait_vt(&mut m, r"4/8 Time zone", SCREEN);
+    m.send_key("ret").unwrap();
+    wait_vt(&mut m, r"5/8 Users", SCREEN);
+    m.send_chars(&format!("\talice\t\t{PASSWORD}\t{PASSWORD}\n")).unwrap();
+    wait_vt(&mut m, r"6/8 Configuration\s+configuration.nix\s+evaluated", Duration::from_secs(180));
+    m.send_key("ret").unwrap();
+    wait_vt(&mut m, r"7/8 Review", SCREEN);
+    m.send_chars("sda\n").unwrap();
+    let s = wait_vt(&mut m, r"The system is installed", Duration::from_secs(1200));
+    assert!(s.contains("Installed generation 1"), "{s}");
+    m.send_key("down").unwrap();
+    m.send_key("ret").unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("power off from the finish screen");
+    let (_keep, disk) = take_disk(&m, 0);
+    drop(m);
+
+    // The installed disk alone: stage 1 asks for the passphrase, and the system comes up.
+    let mut b = machine("tui-vga-installed")
+        .uefi()
+        .memory_mib(1024)
+        .disk(Disk::file(&disk, "qcow2").interface(vm_harness::DiskInterface::Sata).bootindex(0))
+        .agent_timeout(Duration::from_secs(300))
+        .start()
+        .unwrap();
+    b.wait_for_console_text("Passphrase for cryptlvm", Duration::from_secs(300)).unwrap();
+    b.send_console(&format!("{PASSPHRASE}\n")).unwrap();
+    b.wait_for_agent().unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "vault");
+    assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg0-root");
+    assert!(b.succeed("lsblk -n -o TYPE").unwrap().contains("crypt"));
+    assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
+}
+
+#[test]
+fn tui_install_beside_keeps_the_existing_partition_and_never_offers_the_boot_medium() {
+    let mut m =
+        common::live_image("tui-beside", "").disk(Disk::new_qcow2(4 << 30).serial("OLD")).start().unwrap();
+    m.wait_for_agent().unwrap();
+    // A disk with a system to keep: one ext4 partition with data.
+    let before = m
+        .succeed(
+            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/vdb >/dev/null; udevadm settle; \
+             mkfs.ext4 -q -L data /dev/vdb1; mount /dev/vdb1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
+             umount /mnt; sha256sum < /dev/vdb1",
+        )
+        .unwrap();
+    // The TUI may have looked at the disks before: quit it (Ctrl-C, y) and start it again from the
+    // shell, as a person would.
+    m.wait_for_screen(r"Install - 1/8 Keyboard and language", Duration::from_secs(300)).unwrap();
+    keys(&mut m, "\x03");
+    m.wait_for_screen(r"Quit the installer\?", SCREEN).unwrap();
+    keys(&mut m, "y");
+    m.wait_for_screen(r"Run 'installer tui' for the interactive installer", SCREEN).unwrap();
+    keys(&mut m, "installer tui\r");
+    m.wait_for_screen(r"Install - 1/8 Keyboard and language", SCREEN).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"2/8 Network", SCREEN).unwrap();
+    keys(&mut m, "\r");
+    let s = m.wait_for_screen(r#"3/8 Storage(?s:.*)ext4 "data""#, SCREEN).unwrap();
+    assert!(s.contains("serial OLD"), "{s}");
+    // The boot medium is listed and refused.
+    select_disk(&mut m, "sr0");
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"! disk: /dev/sr0: boot medium: not selectable", SCREEN).unwrap();
+    // vdb, beside the existing system.
+    select_disk(&mut m, "vdb");
+    keys(&mut m, "\t\x1b[B\x1b[B\x1b[B\x1b[B");
+    let s = m.wait_for_screen(r"\(\*\) Beside the existing system(?s:.*)KEEP", SCREEN).unwrap();
+    assert!(s.contains("/dev/vdb1") && !s.contains("ERASED"), "{s}");
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"4/8 Time zone", SCREEN).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"5/8 Users", SCREEN).unwrap();
+    keys(&mut m, &format!("\talice\t\t{PASSWORD}\t{PASSWORD}\r"));
+    m.wait_for_screen(r"evaluated ok", Duration::from_secs(180)).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"7/8 Review", SCREEN).unwrap();
+    keys(&mut m, "vdb\r");
+    m.wait_for_screen(r"The system is installed", Duration::from_secs(900)).unwrap();
+    let after = m.succeed("sha256sum < /dev/vdb1").unwrap();
+    assert_eq!(before, after, "the kept partition changed");
+    let layout = m.succeed("lsblk -n -o NAME,FSTYPE,LABEL /dev/vdb").unwrap();
+    assert!(layout.contains("vdb1 ext4   data") && layout.contains("vdb3 ext4"), "{layout}");
+    // The empty disk was not touched.
+    assert_eq!(m.execute("blkid -p /dev/vda").unwrap().0, 2, "vda was written");
 }

@@ -719,6 +719,8 @@ fn select<'p>(
             .filter(|d| !taken.contains(&d.path))
             // Loop devices are only picked by path (they are how host tests stand in for disks).
             .filter(|d| !d.path.starts_with("/dev/loop") || s.path.is_some())
+            // Nor are optical drives (listed so that people see the boot medium).
+            .filter(|d| !d.path.starts_with("/dev/sr") || s.path.is_some())
             .filter(|d| selector_matches(s, d))
             .collect();
         if cands.is_empty() {

@@ -134,7 +134,8 @@ pub fn from_lsblk(
     let out: LsblkOutput = serde_json::from_str(json)?;
     let mut disks = vec![];
     for d in out.blockdevices {
-        if d.kind != "disk" && d.kind != "loop" {
+        // Optical drives are listed (the boot medium often is one) but never written.
+        if d.kind != "disk" && d.kind != "loop" && d.kind != "rom" {
             continue;
         }
         // Skip empty loop devices and zero-size disks (card readers without a card).
@@ -143,6 +144,9 @@ pub fn from_lsblk(
         }
         let mut busy = vec![];
         busy_reasons(&d, &mut busy);
+        if d.kind == "rom" {
+            busy.push(format!("{} is an optical drive (read-only)", d.path));
+        }
         let boot_medium = boot_device.is_some_and(|b| {
             b == d.path
                 || d.children.iter().any(|c| c.path == b)
@@ -183,7 +187,8 @@ pub fn from_lsblk(
 }
 
 fn contains_live_mount(d: &BlockDev) -> bool {
-    const LIVE: &[&str] = &["/run/live/medium", "/run/initramfs/live", "/run/installer/medium"];
+    const LIVE: &[&str] =
+        &["/run/live/medium", "/run/initramfs/live", "/run/installer/medium", "/run/installer/squashfs"];
     d.mountpoints.iter().any(|m| LIVE.contains(&m.as_str())) || d.children.iter().any(contains_live_mount)
 }
 
@@ -283,7 +288,10 @@ mod tests {
     fn parses_lsblk_with_partitions_holders_and_mounts() {
         let p = from_lsblk(LSBLK, Some("serial:vmh-root"), &|_| Some(1 << 20), false).unwrap();
         let paths: Vec<&str> = p.disks.iter().map(|d| d.path.as_str()).collect();
-        assert_eq!(paths, ["/dev/sda", "/dev/vda", "/dev/vdb", "/dev/nvme0n1"]);
+        assert_eq!(paths, ["/dev/sda", "/dev/vda", "/dev/vdb", "/dev/nvme0n1", "/dev/sr0"]);
+        // The optical drive is listed, never writable.
+        let sr0 = p.disk("/dev/sr0").unwrap();
+        assert!(sr0.busy.iter().any(|b| b.contains("optical drive")), "{:?}", sr0.busy);
         let vda = p.disk("/dev/vda").unwrap();
         assert!(vda.boot_medium && vda.busy.is_empty());
         let vdb = p.disk("/dev/vdb").unwrap();

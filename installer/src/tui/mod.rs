@@ -264,10 +264,20 @@ pub fn run(o: &TuiOptions) -> Result<()> {
         m.held_by = Some(holder);
     }
     let (tx, rx) = mpsc::channel::<Msg>();
+    // Kernel messages on the console would scribble over the screen: errors only while the TUI
+    // runs (the log keeps everything).
+    let printk = Path::new("/proc/sys/kernel/printk");
+    let saved_printk = std::fs::read_to_string(printk).ok();
+    if saved_printk.is_some() && std::fs::write(printk, "3").is_err() {
+        tracing::debug!("cannot lower the console log level (not root?)");
+    }
     let mut term = ratatui::try_init().context("setting up the terminal")?;
     let input = Input::start(tx.clone());
     let result = event_loop(o, &mut m, &mut term, &input, tx, rx);
     ratatui::restore();
+    if let Some(level) = saved_printk.as_deref().and_then(|s| s.split_whitespace().next()) {
+        let _ = std::fs::write(printk, level);
+    }
     let finish = result?;
     match finish {
         Some(FinishAction::Reboot) => {
@@ -292,6 +302,7 @@ fn event_loop(
     let start = Instant::now();
     let mut pending: Vec<Cmd> = vec![Cmd::Probe];
     let mut worker: Option<std::thread::JoinHandle<()>> = None;
+    let mut redraw_all = false;
     loop {
         for cmd in std::mem::take(&mut pending) {
             tracing::debug!("command {:?}", std::mem::discriminant(&cmd));
@@ -337,24 +348,46 @@ fn event_loop(
                 Cmd::Finish(a) => return Ok(Some(a)),
             }
         }
+        if std::mem::take(&mut redraw_all) {
+            term.clear().ok();
+        }
         term.draw(|f| view::view(m, f)).context("drawing")?;
-        let msg = match rx.recv_timeout(Duration::from_millis(500)) {
-            Ok(Msg::Tick(_)) => Msg::Tick(start.elapsed().as_secs_f64()),
-            Ok(msg) => msg,
-            Err(RecvTimeoutError::Timeout) => Msg::Tick(start.elapsed().as_secs_f64()),
+        // One message, waited for; then every message already queued (an install reports
+        // thousands of copy events), and one frame for all of them.
+        let mut msgs = match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(msg) => vec![msg],
+            Err(RecvTimeoutError::Timeout) => vec![],
             Err(RecvTimeoutError::Disconnected) => return Ok(None),
         };
-        if let Msg::Installed(r) = &msg {
-            tracing::info!("install ended: {r:?}");
-            if let Some(h) = worker.take() {
-                let _ = h.join();
+        msgs.extend(rx.try_iter().take(10_000));
+        update(m, Msg::Tick(start.elapsed().as_secs_f64()));
+        for msg in msgs {
+            match &msg {
+                // A resize, or Ctrl-L: draw everything again (kernel messages may have been
+                // printed over the screen).
+                Msg::Tick(_) => {
+                    redraw_all = true;
+                    continue;
+                }
+                Msg::Key(k)
+                    if k.code == crossterm::event::KeyCode::Char('l')
+                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    redraw_all = true;
+                    continue;
+                }
+                Msg::Installed(r) => {
+                    tracing::info!("install ended: {r:?}");
+                    if let Some(h) = worker.take() {
+                        let _ = h.join();
+                    }
+                }
+                _ => {}
             }
-        }
-        let now = start.elapsed().as_secs_f64();
-        update(m, Msg::Tick(now));
-        pending.extend(update(m, msg));
-        if m.quit {
-            return Ok(None);
+            pending.extend(update(m, msg));
+            if m.quit {
+                return Ok(None);
+            }
         }
     }
 }

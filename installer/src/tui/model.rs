@@ -826,10 +826,20 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             vec![]
         }
         Msg::Probed(p) => {
+            // Looking again keeps what was chosen (by path); the first look starts on the first
+            // disk that can be installed to.
+            let chosen = m.disks().get(m.storage.disk).map(|d| d.path.clone());
+            let second = m.storage.second.and_then(|i| m.disks().get(i)).map(|d| d.path.clone());
             m.probe = Some(p);
-            // Start on the first disk that can be installed to.
-            if let Some(i) = m.disks().iter().position(|d| Model::unusable(d).is_none()) {
-                m.storage.disk = i;
+            let at = |m: &Model, path: &Option<String>| {
+                path.as_ref().and_then(|p| m.disks().iter().position(|d| &d.path == p))
+            };
+            m.storage.second = at(m, &second);
+            match at(m, &chosen) {
+                Some(i) => m.storage.disk = i,
+                None => {
+                    m.storage.disk = m.disks().iter().position(|d| Model::unusable(d).is_none()).unwrap_or(0);
+                }
             }
             refresh(m);
             vec![]

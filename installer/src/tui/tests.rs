@@ -479,3 +479,14 @@ fn password_hashes_are_sha512_crypt() {
     assert!(sha_crypt::sha512_check("correct horse 1", &h).is_ok());
     assert_ne!(h, super::hash_password("correct horse 1").unwrap(), "salted");
 }
+
+#[test]
+fn looking_at_the_disks_again_keeps_the_chosen_one() {
+    let mut m = model();
+    m.step = Step::Storage;
+    press(&mut m, [k(KeyCode::Down)]);
+    assert_eq!(m.storage.disk, 1);
+    assert_eq!(typed(&mut m, "r"), vec![Cmd::Probe]);
+    update(&mut m, Msg::Probed(Ok(probe())));
+    assert_eq!(m.storage.disk, 1);
+}

@@ -105,6 +105,7 @@ fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     b.send_console("alice\n").unwrap();
     b.wait_for_console_text(r"Password:", SCREEN).unwrap();
     b.send_console(&format!("{PASSWORD}\n")).unwrap();
+    b.wait_for_console_text(r"alice@tuibox:~\$", SCREEN).unwrap();
     b.send_console("echo user=$(id -un) groups=$(id -Gn | tr ' ' ,) sum=$((6*7))\n").unwrap();
     let out = b.wait_for_console_text(r"user=alice groups=\S*wheel\S* sum=42", SCREEN).unwrap();
     assert!(out.contains("alice"), "{out}");

@@ -44,7 +44,8 @@ enum Cmd {
     Demo,
     /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
     CaptureHw,
-    /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system.
+    /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system; `tui`
+    /// the TUI's time to its first frame and from a key to its frame, inside the VM.
     Bench {
         #[arg(default_value = "image")]
         what: String,
@@ -446,6 +447,52 @@ fn bench_image() -> Result<()> {
     Ok(())
 }
 
+/// The TUI inside the live test VM (serial console, TCG): from `installer tui` starting to its
+/// first frame, and from a key to the frame it causes, as the TUI logs them.
+fn bench_tui() -> Result<()> {
+    let a = assets()?;
+    export_harness_env(&a)?;
+    let mut m = vm_harness::testimage::live_machine("bench-tui", &a, "")?.start()?;
+    m.wait_for_agent()?;
+    m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(300))?;
+    let mut first = vec![];
+    let mut keys = vec![];
+    for _ in 0..3 {
+        // Quit (Ctrl-C, y) and start it again from the shell, as a person would.
+        m.send_console("\x03")?;
+        m.wait_for_screen(r"Quit the installer\?", Duration::from_secs(60))?;
+        m.send_console("y")?;
+        m.wait_for_screen("Run 'installer tui'", Duration::from_secs(60))?;
+        m.succeed("truncate -s 0 /var/log/installer/tui.log")?;
+        m.send_console("installer tui\r")?;
+        m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(60))?;
+        for _ in 0..10 {
+            m.send_console("\t")?;
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        let log = m.succeed("sleep 1; grep -h 'tui::timing' /var/log/installer/tui.log || true")?;
+        let ms = |l: &str, what: &str| -> Option<f64> {
+            l.split(what).nth(1)?.split_whitespace().next()?.parse().ok()
+        };
+        first.extend(log.lines().filter_map(|l| ms(l, "first frame after ")).next_back());
+        keys.extend(log.lines().filter_map(|l| ms(l, "key to frame ")));
+    }
+    m.crash()?;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let n = keys.len();
+    let max = keys.iter().cloned().fold(0.0, f64::max);
+    println!(
+        "TUI first frame after start: median {:.0} ms of {:?}",
+        median(&mut first),
+        first.iter().map(|t| format!("{t:.0}")).collect::<Vec<_>>()
+    );
+    println!("TUI key to frame: median {:.1} ms, max {max:.1} ms over {n} keys", median(&mut keys));
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Assets => assets().map(|_| ()),
@@ -462,12 +509,11 @@ fn main() -> Result<()> {
         Cmd::Test { args } => test(args),
         Cmd::Soak { args } => soak(args),
         Cmd::Demo => demo(),
-        Cmd::Bench { what } => {
-            if what != "image" {
-                bail!("unknown benchmark {what:?} (known: image)");
-            }
-            bench_image()
-        }
+        Cmd::Bench { what } => match what.as_str() {
+            "image" => bench_image(),
+            "tui" => bench_tui(),
+            _ => bail!("unknown benchmark {what:?} (known: image, tui)"),
+        },
         Cmd::CaptureHw => {
             let a = assets()?;
             run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;

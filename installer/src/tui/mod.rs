@@ -82,8 +82,19 @@ impl Input {
             match event::poll(Duration::from_millis(50)) {
                 Ok(true) => match event::read() {
                     Ok(TermEvent::Key(key)) => {
-                        if tx.send(Msg::Key(key)).is_err() {
-                            return;
+                        // On a serial line an escape sequence can arrive in pieces: an Esc, then
+                        // its characters. Wait a moment for them (as curses' ESCDELAY does).
+                        let next = |wait: Duration| match event::poll(wait) {
+                            Ok(true) => match event::read() {
+                                Ok(TermEvent::Key(k)) => Some(k),
+                                _ => None,
+                            },
+                            _ => None,
+                        };
+                        for key in widgets::reassemble(key, next) {
+                            if tx.send(Msg::Key(key)).is_err() {
+                                return;
+                            }
                         }
                     }
                     Ok(_) => {
@@ -252,8 +263,12 @@ fn install(
     }))
 }
 
+/// When `installer tui` started (for the first frame's time in the log).
+static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// Runs the TUI until the person quits or chooses what happens after the install.
 pub fn run(o: &TuiOptions) -> Result<()> {
+    PROCESS_START.get_or_init(Instant::now);
     let live = data::live();
     let mut m = Model::new(live, ascii_terminal());
     if let Some(path) = &o.answer {
@@ -300,6 +315,9 @@ fn event_loop(
     rx: Receiver<Msg>,
 ) -> Result<Option<FinishAction>> {
     let start = Instant::now();
+    let mut first_frame = true;
+    // When the keys of the current batch arrived (for `key to frame` times in the log).
+    let mut key_at: Option<Instant> = None;
     let mut pending: Vec<Cmd> = vec![Cmd::Probe];
     let mut worker: Option<std::thread::JoinHandle<()>> = None;
     let mut redraw_all = false;
@@ -352,6 +370,14 @@ fn event_loop(
             term.clear().ok();
         }
         term.draw(|f| view::view(m, f)).context("drawing")?;
+        if std::mem::take(&mut first_frame) {
+            let ms = PROCESS_START.get().map(|t| t.elapsed()).unwrap_or_default().as_secs_f64() * 1000.0;
+            tracing::info!(target: "installer::tui::timing", "first frame after {ms:.1} ms");
+        }
+        if let Some(t) = key_at.take() {
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            tracing::info!(target: "installer::tui::timing", "key to frame {ms:.1} ms");
+        }
         // One message, waited for; then every message already queued (an install reports
         // thousands of copy events), and one frame for all of them.
         let mut msgs = match rx.recv_timeout(Duration::from_millis(500)) {
@@ -360,6 +386,9 @@ fn event_loop(
             Err(RecvTimeoutError::Disconnected) => return Ok(None),
         };
         msgs.extend(rx.try_iter().take(10_000));
+        if msgs.iter().any(|m| matches!(m, Msg::Key(_))) {
+            key_at = Some(Instant::now());
+        }
         update(m, Msg::Tick(start.elapsed().as_secs_f64()));
         for msg in msgs {
             match &msg {

@@ -133,6 +133,66 @@ impl FilterList {
     }
 }
 
+/// How long an Esc waits for the rest of an escape sequence that a slow line split.
+pub const ESC_DELAY: std::time::Duration = std::time::Duration::from_millis(80);
+
+/// Puts back together an escape sequence that arrived in pieces (`Esc`, `[`, `B` → Down): when
+/// `first` is a lone Esc, `next(wait)` gives the keys that follow within the wait. Whatever does
+/// not form a known sequence is returned as it came.
+pub fn reassemble(
+    first: KeyEvent,
+    mut next: impl FnMut(std::time::Duration) -> Option<KeyEvent>,
+) -> Vec<KeyEvent> {
+    let plain = |k: &KeyEvent| match k.code {
+        KeyCode::Char(c) if k.modifiers.difference(KeyModifiers::SHIFT).is_empty() => Some(c),
+        _ => None,
+    };
+    if first.code != KeyCode::Esc || !first.modifiers.is_empty() {
+        return vec![first];
+    }
+    let mut got = vec![first];
+    let Some(intro) = next(ESC_DELAY) else { return got };
+    got.push(intro);
+    let csi = match plain(&intro) {
+        Some('[') => true,
+        Some('O') => false,
+        _ => return got,
+    };
+    let mut params = String::new();
+    loop {
+        let Some(k) = next(ESC_DELAY) else { return got };
+        got.push(k);
+        let Some(c) = plain(&k) else { return got };
+        if c.is_ascii_digit() || c == ';' {
+            params.push(c);
+            if params.len() > 4 {
+                return got;
+            }
+            continue;
+        }
+        let code = match (csi, params.as_str(), c) {
+            (_, "", 'A') => KeyCode::Up,
+            (_, "", 'B') => KeyCode::Down,
+            (_, "", 'C') => KeyCode::Right,
+            (_, "", 'D') => KeyCode::Left,
+            (_, "", 'H') | (true, "1", '~') | (true, "7", '~') => KeyCode::Home,
+            (_, "", 'F') | (true, "4", '~') | (true, "8", '~') => KeyCode::End,
+            (true, "", 'Z') => KeyCode::BackTab,
+            (true, "2", '~') => KeyCode::Insert,
+            (true, "3", '~') => KeyCode::Delete,
+            (true, "5", '~') => KeyCode::PageUp,
+            (true, "6", '~') => KeyCode::PageDown,
+            (false, "", 'P') | (true, "11", '~') => KeyCode::F(1),
+            (false, "", 'Q') | (true, "12", '~') => KeyCode::F(2),
+            (false, "", 'R') | (true, "13", '~') => KeyCode::F(3),
+            (false, "", 'S') | (true, "14", '~') => KeyCode::F(4),
+            _ => return got,
+        };
+        let mods = if code == KeyCode::BackTab { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+        return vec![KeyEvent::new(code, mods)];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +219,27 @@ mod tests {
         let mut p = TextInput::masked();
         p.key(key(KeyCode::Char('é')));
         assert_eq!(p.shown(true), "*");
+    }
+
+    #[test]
+    fn split_escape_sequences_are_put_back_together() {
+        let run = |keys: Vec<KeyEvent>| {
+            let mut rest = keys.into_iter();
+            let first = rest.next().unwrap();
+            reassemble(first, |_| rest.next())
+        };
+        let chars = |s: &str| -> Vec<KeyEvent> {
+            s.chars().map(|c| key(if c == '\u{1b}' { KeyCode::Esc } else { KeyCode::Char(c) })).collect()
+        };
+        assert_eq!(run(chars("\u{1b}[B")), vec![key(KeyCode::Down)]);
+        assert_eq!(run(chars("\u{1b}OQ")), vec![key(KeyCode::F(2))]);
+        assert_eq!(run(chars("\u{1b}[6~")), vec![key(KeyCode::PageDown)]);
+        assert_eq!(run(chars("\u{1b}[Z")), vec![KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)]);
+        // A lone Esc stays an Esc; what is no sequence comes back as it came.
+        assert_eq!(run(chars("\u{1b}")), vec![key(KeyCode::Esc)]);
+        assert_eq!(run(chars("\u{1b}x")), chars("\u{1b}x"));
+        assert_eq!(run(chars("\u{1b}[9q")), chars("\u{1b}[9q"));
+        assert_eq!(run(chars("a")), chars("a"));
     }
 
     #[test]

@@ -79,6 +79,17 @@ if [ -z "$file" ] || [ ! -f "$file" ]; then
     echo "installer: no answer file at installer.answer=$answer"
     exit 1
 fi
+if grep -q '^\[interactive\]' "$file"; then
+    # Sections to ask: the TUI on this console, the rest of the answer as given.
+    active=$(cat /sys/class/tty/console/active 2>/dev/null)
+    case "${active##* }" in
+        ttyS*) export TERM=vt220; [ "$(stty size)" = "0 0" ] && stty rows 24 cols 80 ;;
+        *) export TERM=linux ;;
+    esac
+    echo "installer: installer.answer=$answer asks for some sections: starting the TUI"
+    /usr/local/bin/installer tui --answer "$file"
+    exit $?
+fi
 echo "installer: unattended install from installer.answer=$answer"
 /usr/local/bin/installer auto --answer "$file" $yes
 status=$?

@@ -69,6 +69,13 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     let mut steps = Steps::new(2 + session::EXECUTE_STEPS, reporter.clone());
     let (a, secrets) = steps
         .run("validating the answer file", || answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}")))?;
+    if !a.interactive.is_empty() {
+        bail!(
+            "{} asks for sections in the TUI ([interactive]): run `installer tui --answer {}`",
+            o.answer.display(),
+            o.answer.display()
+        );
+    }
     let prepared = steps.run("probing disks and planning", || {
         let p = probe::probe_system()?;
         let base = o.answer.parent().unwrap_or(Path::new("."));

@@ -337,8 +337,10 @@ fn lvm_on_luks_with_an_encrypted_boot_unlocked_by_grub() {
 
 /// The same under BIOS, as NixOS's test runs it: GRUB's prompt is on the VGA text screen only
 /// (its grub.cfg, which adds the serial line, is inside the encrypted volume), so the harness reads
-/// the screen and types on the keyboard.
+/// the screen and types on the keyboard. The firmware matrix's second column: it runs in
+/// `cargo xtask soak` (the UEFI variant above proves the feature in `cargo xtask test`).
 #[test]
+#[ignore = "soak tier: the BIOS column of the encrypted-/boot firmware matrix"]
 fn lvm_on_luks_with_an_encrypted_boot_unlocked_by_grub_under_bios() {
     full_disk_encryption(false);
 }

@@ -118,6 +118,7 @@ fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     // names), gives the same partition layout and the same configuration.nix.
     let mut r = common::live_image("tui-replay", "").start().unwrap();
     r.wait_for_agent().unwrap();
+    r.succeed("mkdir -p /root/replay").unwrap();
     common::write_guest_file(&mut r, "/root/replay/answer.toml", &answer, 0o600);
     let secrets = format!("alice-password = {:?}\n", hash.trim());
     common::write_guest_file(&mut r, "/root/replay/answer-secrets.toml", &secrets, 0o600);
@@ -229,56 +230,92 @@ fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_a
     assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
 }
 
+/// An ext4 image labelled ANSWERS holding `answer.toml` (as a USB stick would).
+fn answer_disk(dir: &std::path::Path, answer: &str) -> std::path::PathBuf {
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join("answer.toml"), answer).unwrap();
+    let img = dir.join("answers.img");
+    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    let st = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-L", "ANSWERS", "-d"])
+        .arg(&content)
+        .arg(&img)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    img
+}
+
+/// `installer.answer=` with `[interactive] sections = ["storage"]`: the TUI starts by itself at
+/// the storage step, everything else as the answer gives it (the user's password hash too). There
+/// the person installs beside the system on a second disk, whose partition keeps its content
+/// (hash before and after); the boot medium is listed and refused.
 #[test]
-fn tui_install_beside_keeps_the_existing_partition_and_never_offers_the_boot_medium() {
-    let mut m =
-        common::live_image("tui-beside", "").disk(Disk::new_qcow2(4 << 30).serial("OLD")).start().unwrap();
+fn interactive_storage_from_an_answer_installs_beside_an_existing_partition() {
+    let hash = installer::tui::hash_password(PASSWORD).unwrap();
+    let answer = format!(
+        r#"version = 1
+[system]
+hostname = "beside"
+timezone = "Europe/Amsterdam"
+[[user]]
+name = "alice"
+groups = ["wheel"]
+password = "alice-hash"
+[secrets]
+alice-hash = "{hash}"
+[interactive]
+sections = ["storage"]
+"#
+    );
+    let t = tempfile::tempdir().unwrap();
+    let img = answer_disk(t.path(), &answer);
+    let mut m = common::live_image("tui-beside", "installer.answer=label:ANSWERS:/answer.toml")
+        .disk(Disk::file(&img, "raw").serial("ANSWERS"))
+        .disk(Disk::new_qcow2(4 << 30).serial("OLD"))
+        .start()
+        .unwrap();
     m.wait_for_agent().unwrap();
     // A disk with a system to keep: one ext4 partition with data.
     let before = m
         .succeed(
-            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/vdb >/dev/null; udevadm settle; \
-             mkfs.ext4 -q -L data /dev/vdb1; mount /dev/vdb1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
-             umount /mnt; sha256sum < /dev/vdb1",
+            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/vdc >/dev/null; udevadm settle; \
+             mkfs.ext4 -q -L data /dev/vdc1; mount /dev/vdc1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
+             umount /mnt; sha256sum < /dev/vdc1",
         )
         .unwrap();
-    // The TUI may have looked at the disks before: quit it (Ctrl-C, y) and start it again from the
-    // shell, as a person would.
-    m.wait_for_screen(r"Install - 1/8 Keyboard and language", Duration::from_secs(300)).unwrap();
-    keys(&mut m, "\x03");
-    m.wait_for_screen(r"Quit the installer\?", SCREEN).unwrap();
-    keys(&mut m, "y");
-    m.wait_for_screen(r"Run 'installer tui' for the interactive installer", SCREEN).unwrap();
-    keys(&mut m, "installer tui\r");
-    m.wait_for_screen(r"Install - 1/8 Keyboard and language", SCREEN).unwrap();
-    keys(&mut m, "\r");
-    m.wait_for_screen(r"2/8 Network", SCREEN).unwrap();
-    keys(&mut m, "\r");
-    let s = m.wait_for_screen(r#"3/8 Storage(?s:.*)ext4 "data""#, SCREEN).unwrap();
+    // Only the storage step is asked.
+    m.wait_for_screen(r"Install - 3/8 Storage", Duration::from_secs(300)).unwrap();
+    // The TUI may have looked at the disks before the partition was made: look again (r).
+    keys(&mut m, "r");
+    let s = m.wait_for_screen(r#"ext4 "data""#, SCREEN).unwrap();
     assert!(s.contains("serial OLD"), "{s}");
     // The boot medium is listed and refused.
     select_disk(&mut m, "sr0");
     keys(&mut m, "\r");
     m.wait_for_screen(r"! disk: /dev/sr0: boot medium: not selectable", SCREEN).unwrap();
-    // vdb, beside the existing system.
-    select_disk(&mut m, "vdb");
+    // vdc, beside the existing system.
+    select_disk(&mut m, "vdc");
     keys(&mut m, "\t\x1b[B\x1b[B\x1b[B\x1b[B");
     let s = m.wait_for_screen(r"\(\*\) Beside the existing system(?s:.*)KEEP", SCREEN).unwrap();
-    assert!(s.contains("/dev/vdb1") && !s.contains("ERASED"), "{s}");
+    assert!(s.contains("/dev/vdc1") && !s.contains("ERASED"), "{s}");
+    // Time zone and users are given: the next screen is the configuration.
     keys(&mut m, "\r");
-    m.wait_for_screen(r"4/8 Time zone", SCREEN).unwrap();
+    let s = m.wait_for_screen(r"6/8 Configuration(?s:.*)evaluated ok", Duration::from_secs(180)).unwrap();
+    assert!(s.contains("networking.hostName = \"beside\";"), "{s}");
     keys(&mut m, "\r");
-    m.wait_for_screen(r"5/8 Users", SCREEN).unwrap();
-    keys(&mut m, &format!("\talice\t\t{PASSWORD}\t{PASSWORD}\r"));
-    m.wait_for_screen(r"evaluated ok", Duration::from_secs(180)).unwrap();
-    keys(&mut m, "\r");
-    m.wait_for_screen(r"7/8 Review", SCREEN).unwrap();
-    keys(&mut m, "vdb\r");
+    let s = m.wait_for_screen(r"7/8 Review", SCREEN).unwrap();
+    assert!(s.contains("Europe/Amsterdam") && s.contains("alice (wheel)"), "{s}");
+    keys(&mut m, "vdc\r");
     m.wait_for_screen(r"The system is installed", Duration::from_secs(900)).unwrap();
-    let after = m.succeed("sha256sum < /dev/vdb1").unwrap();
+    let after = m.succeed("sha256sum < /dev/vdc1").unwrap();
     assert_eq!(before, after, "the kept partition changed");
-    let layout = m.succeed("lsblk -n -o NAME,FSTYPE,LABEL /dev/vdb").unwrap();
-    assert!(layout.contains("vdb1 ext4   data") && layout.contains("vdb3 ext4"), "{layout}");
-    // The empty disk was not touched.
+    let layout = m.succeed("lsblk -n -o NAME,FSTYPE,LABEL /dev/vdc").unwrap();
+    assert!(layout.contains("vdc1 ext4   data") && layout.contains("vdc3 ext4"), "{layout}");
+    // The empty disk was not touched; the given hash is alice's password.
     assert_eq!(m.execute("blkid -p /dev/vda").unwrap().0, 2, "vda was written");
+    m.succeed("mount /dev/vdc3 /mnt").unwrap();
+    let shadow = m.succeed("grep ^alice: /mnt/etc/shadow").unwrap();
+    assert!(shadow.contains(&hash), "{shadow}");
 }

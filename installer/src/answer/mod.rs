@@ -48,6 +48,8 @@ use crate::storage::spec::{BootloaderChoice, Content, StorageSpec};
 #[serde(deny_unknown_fields)]
 pub struct Answer {
     pub version: u32,
+    /// Required unless `[interactive]` lists `storage`.
+    #[serde(default)]
     pub storage: StorageSpec,
     #[serde(default)]
     pub system: SystemSection,
@@ -69,6 +71,44 @@ pub struct Answer {
     /// A TOML file of further secrets (`name = "value"`), relative to the answer file.
     #[serde(default)]
     pub secrets_file: Option<PathBuf>,
+    /// Sections a person answers in the TUI (the others are taken as given), as Ubuntu's
+    /// autoinstall `interactive-sections`: `installer.answer=` with this table starts the TUI.
+    #[serde(default, skip_serializing_if = "InteractiveSection::is_empty")]
+    pub interactive: InteractiveSection,
+}
+
+/// `[interactive] sections = ["storage", "users"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InteractiveSection {
+    #[serde(default)]
+    pub sections: Vec<Section>,
+}
+
+impl InteractiveSection {
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    pub fn asks(&self, s: Section) -> bool {
+        self.sections.contains(&s)
+    }
+}
+
+/// The parts of an answer the TUI can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// Keyboard layout and locale.
+    Keyboard,
+    /// Host name and addresses.
+    Network,
+    Storage,
+    Timezone,
+    /// Root and the users.
+    Users,
+    /// Nix added to configuration.nix.
+    Nix,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -651,11 +691,14 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
             );
         }
     }
-    if a.storage.disks.is_empty() {
+    let storage_asked = a.interactive.asks(Section::Storage);
+    if a.storage.disks.is_empty() && !storage_asked {
         out.push((vec![key("storage")], "names no disk ([[storage.disk]])".into()));
     }
     match roots.len() {
-        0 if a.nix.file.is_none() => out.push((vec![key("storage")], "nothing is mounted on /".into())),
+        0 if a.nix.file.is_none() && !storage_asked => {
+            out.push((vec![key("storage")], "nothing is mounted on /".into()))
+        }
         n if n > 1 => {
             for r in &roots[1..] {
                 out.push((

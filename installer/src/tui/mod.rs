@@ -272,8 +272,9 @@ pub fn run(o: &TuiOptions) -> Result<()> {
     let live = data::live();
     let mut m = Model::new(live, ascii_terminal());
     if let Some(path) = &o.answer {
-        let (a, _) = crate::answer::load(path).map_err(|p| anyhow::anyhow!("{p}"))?;
-        m.prefill(&a);
+        let (answer, secrets) = crate::answer::load(path).map_err(|p| anyhow::anyhow!("{p}"))?;
+        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        m.start_from(model::Given { answer, secrets, dir });
     }
     if let Some(holder) = session::InstallLock::holder() {
         m.held_by = Some(holder);

@@ -10,7 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::guided::{self, Layout};
 use super::widgets::{FilterList, TextInput};
 use crate::answer::{
-    Answer, FinishAction, FinishSection, InterfaceSection, NetworkSection, NixSection, RootSection,
+    Answer, FinishAction, FinishSection, InterfaceSection, NetworkSection, NixSection, RootSection, Section,
     SystemSection, UserSection,
 };
 use crate::progress::{Event, Stage};
@@ -224,6 +224,30 @@ pub struct InstallState {
     pub show_log: bool,
 }
 
+/// The answer the TUI started from (`installer tui --answer FILE`, or `installer.answer=` with
+/// `[interactive]`): the sections it does not list as interactive are taken as given and skipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given {
+    pub answer: Answer,
+    /// Its secrets (password hashes, passphrases), used as they are.
+    pub secrets: Secrets,
+    /// Where its relative files are.
+    pub dir: PathBuf,
+}
+
+/// The answer section a step asks for.
+pub fn section_of(step: Step) -> Option<Section> {
+    Some(match step {
+        Step::Language => Section::Keyboard,
+        Step::Network => Section::Network,
+        Step::Storage => Section::Storage,
+        Step::TimeZone => Section::Timezone,
+        Step::Users => Section::Users,
+        Step::Configuration => Section::Nix,
+        _ => return None,
+    })
+}
+
 /// A box over the screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Dialog {
@@ -261,6 +285,7 @@ pub struct Model {
     pub quit: bool,
     /// Another front end holds the install (who).
     pub held_by: Option<String>,
+    pub given: Option<Given>,
 }
 
 /// Everything that can happen.
@@ -431,7 +456,33 @@ impl Model {
             now: 0.0,
             quit: false,
             held_by: None,
+            given: None,
         }
+    }
+
+    /// Starts from a given answer: the forms are filled from it; with `[interactive]` only the
+    /// listed sections are asked (the first of them is the first screen), the others are taken as
+    /// they are (password hashes and passphrases included).
+    pub fn start_from(&mut self, given: Given) {
+        self.prefill(&given.answer);
+        self.given = Some(given);
+        self.step = Step::FORMS.into_iter().find(|s| self.asks(*s)).unwrap_or(Step::Review);
+    }
+
+    /// Whether the person is asked this step (else it comes from the given answer as it is).
+    /// Configuration and review are always shown: they check and confirm what will be done.
+    pub fn asks(&self, step: Step) -> bool {
+        match (&self.given, section_of(step)) {
+            (Some(g), Some(section)) if !g.answer.interactive.is_empty() => {
+                step == Step::Configuration || g.answer.interactive.asks(section)
+            }
+            _ => true,
+        }
+    }
+
+    /// The given answer, when this step is taken from it.
+    fn taken(&self, step: Step) -> Option<&Answer> {
+        self.given.as_ref().filter(|_| !self.asks(step)).map(|g| &g.answer)
     }
 
     /// Fills the forms from an answer (`installer tui --answer FILE`).
@@ -490,6 +541,9 @@ impl Model {
 
     /// The storage spec the storage screen stands for, or its problem.
     pub fn storage_spec(&self) -> Result<StorageSpec, FieldProblem> {
+        if let Some(a) = self.taken(Step::Storage) {
+            return Ok(a.storage.clone());
+        }
         let disks = self.disks();
         if self.layout() == Layout::Custom {
             let text = match &self.storage.custom {
@@ -527,6 +581,10 @@ impl Model {
     /// Problems of one step's fields (checked as typed).
     pub fn step_problems(&self, step: Step) -> Vec<FieldProblem> {
         let mut out = vec![];
+        if !self.asks(step) && step != Step::Storage {
+            // Given as it is (the answer was checked when it was read).
+            return out;
+        }
         match step {
             Step::Language => {
                 if self.language.keymap.current().is_none() && !self.live.keymaps.is_empty() {
@@ -696,26 +754,60 @@ impl Model {
             secrets.insert(guided::PASSPHRASE_SECRET.to_string(), self.storage.pass1.value.clone());
         }
         let extra = self.config.extra.trim();
-        let answer = Answer {
+        let given = self.given.as_ref().map(|g| &g.answer);
+        let mut system = given.map(|a| a.system.clone()).unwrap_or_default();
+        let mut answer = Answer {
             version: 1,
             storage,
-            system: SystemSection {
-                hostname: n.hostname.value.trim().into(),
-                timezone: self.zone.current().map(str::to_string),
-                locale: self.language.locale.current().unwrap_or("en_US.UTF-8").into(),
-                keymap: self.language.keymap.current().unwrap_or("us").into(),
-                ssh: !ssh_keys.is_empty(),
-                ..Default::default()
-            },
+            system: SystemSection { ssh: !ssh_keys.is_empty() || system.ssh, ..system.clone() },
             network,
             root,
             users,
-            groups: vec![],
-            nix: NixSection { extra: (!extra.is_empty()).then(|| extra.to_string()), file: None },
+            groups: given.map(|a| a.groups.clone()).unwrap_or_default(),
+            nix: NixSection {
+                extra: (!extra.is_empty()).then(|| extra.to_string()),
+                file: given.and_then(|a| a.nix.file.clone()),
+            },
             finish: FinishSection { action: FinishAction::None },
             secrets: BTreeMap::new(),
             secrets_file: None,
+            interactive: Default::default(),
         };
+        // The asked sections from the forms, the others as given.
+        match self.taken(Step::Language) {
+            Some(a) => (system.keymap, system.locale) = (a.system.keymap.clone(), a.system.locale.clone()),
+            None => {
+                system.keymap = self.language.keymap.current().unwrap_or("us").into();
+                system.locale = self.language.locale.current().unwrap_or("en_US.UTF-8").into();
+            }
+        }
+        match self.taken(Step::Network) {
+            Some(a) => {
+                system.hostname = a.system.hostname.clone();
+                answer.network = a.network.clone();
+            }
+            None => system.hostname = n.hostname.value.trim().into(),
+        }
+        system.timezone = match self.taken(Step::TimeZone) {
+            Some(a) => a.system.timezone.clone(),
+            None => self.zone.current().map(str::to_string),
+        };
+        if let Some(a) = self.taken(Step::Users) {
+            answer.root = a.root.clone();
+            answer.users = a.users.clone();
+            passwords.clear();
+        } else {
+            system.ssh = !ssh_keys.is_empty();
+        }
+        answer.system = system;
+        // The given answer's secrets that this answer still names, as they are.
+        if let Some(g) = &self.given {
+            for name in crate::answer::secret_names(&answer) {
+                if let (Some(v), false) = (g.secrets.get(&name), passwords.contains_key(&name)) {
+                    secrets.entry(name).or_insert_with(|| v.clone());
+                }
+            }
+        }
         Ok((answer, passwords, secrets))
     }
 
@@ -727,8 +819,9 @@ impl Model {
             a.secrets.insert(k.clone(), "$6$placeholder".into());
         }
         let Some(Ok(probe)) = &self.probe else { return Err(problem("disk", "looking for disks…")) };
-        let prepared = session::prepare(&a, probe, std::path::Path::new("/mnt"), std::path::Path::new("/"))
-            .map_err(|mut p| p.remove(0))?;
+        let dir = self.given.as_ref().map(|g| g.dir.clone()).unwrap_or_else(|| PathBuf::from("/"));
+        let prepared =
+            session::prepare(&a, probe, std::path::Path::new("/mnt"), &dir).map_err(|mut p| p.remove(0))?;
         Ok(Prepared { answer: Answer { secrets: BTreeMap::new(), ..prepared.answer }, ..prepared })
     }
 
@@ -913,6 +1006,18 @@ fn evaluate(m: &mut Model) -> Vec<Cmd> {
     }
 }
 
+/// The next (or previous) step the person is asked.
+fn neighbour(m: &Model, from: Step, forward: bool) -> Step {
+    let mut s = from;
+    loop {
+        let t = if forward { s.next() } else { s.prev() };
+        if t == s || m.asks(t) || t >= Step::Review {
+            return if !forward && !m.asks(t) { from } else { t };
+        }
+        s = t;
+    }
+}
+
 fn go(m: &mut Model, step: Step) -> Vec<Cmd> {
     m.step = step;
     m.problems = vec![];
@@ -964,7 +1069,7 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         _ => {}
     }
     match k.code {
-        KeyCode::Esc => return go(m, m.step.prev()),
+        KeyCode::Esc => return go(m, neighbour(m, m.step, false)),
         KeyCode::Tab => {
             m.move_focus(true);
             return vec![];
@@ -997,7 +1102,7 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     refresh(m);
     if key_is(&k, KeyCode::Enter) && m.step != Step::Review {
         if m.problems.is_empty() {
-            return go(m, m.step.next());
+            return go(m, neighbour(m, m.step, true));
         }
         return vec![];
     }

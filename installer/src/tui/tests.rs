@@ -490,3 +490,63 @@ fn looking_at_the_disks_again_keeps_the_chosen_one() {
     update(&mut m, Msg::Probed(Ok(probe())));
     assert_eq!(m.storage.disk, 1);
 }
+
+#[test]
+fn interactive_sections_ask_only_what_the_answer_lists() {
+    let text = r#"version = 1
+[system]
+hostname = "given"
+timezone = "Europe/Berlin"
+[[user]]
+name = "alice"
+groups = ["wheel"]
+password = "alice-hash"
+[secrets]
+alice-hash = "$6$salt$hash"
+[[storage.disk]]
+match = { serial = "DEMO-DISK" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+[interactive]
+sections = ["timezone"]
+"#;
+    let answer = crate::answer::parse(text, "a.toml").unwrap();
+    let secrets = answer.secrets.clone();
+    let mut m = model();
+    m.start_from(Given { answer, secrets, dir: "/".into() });
+    // The first screen is the first asked one; there is nothing before it to go back to.
+    assert_eq!(m.step, Step::TimeZone);
+    press(&mut m, [k(KeyCode::Esc)]);
+    assert_eq!(m.step, Step::TimeZone);
+    let cmds = typed(&mut m, "amst\n");
+    // Users are given: next is the configuration (always shown, it is evaluated).
+    assert_eq!(m.step, Step::Configuration, "{:?}", m.problems);
+    assert!(matches!(cmds.first(), Some(Cmd::Evaluate(_))));
+    update(&mut m, Msg::Evaluated(Ok(())));
+    typed(&mut m, "\n");
+    assert_eq!(m.step, Step::Review);
+    let cmds = typed(&mut m, "vda\n");
+    let Some(Cmd::Install { answer, passwords, secrets }) = cmds.into_iter().next() else {
+        panic!("no install")
+    };
+    assert_eq!(answer.system.hostname, "given");
+    assert_eq!(answer.system.timezone.as_deref(), Some("Europe/Amsterdam"));
+    assert_eq!(answer.users[0].password.as_deref(), Some("alice-hash"));
+    assert!(passwords.is_empty());
+    assert_eq!(secrets.get("alice-hash").map(String::as_str), Some("$6$salt$hash"));
+    assert_eq!(answer.storage.disks.len(), 1);
+    assert!(answer.interactive.is_empty());
+    // `installer auto` refuses such an answer (it needs the TUI), and an answer that asks for
+    // storage needs none.
+    let asks_storage = text.replace("sections = [\"timezone\"]", "sections = [\"storage\"]");
+    let cut = asks_storage.find("[[storage.disk]]").unwrap();
+    let end = asks_storage.find("[interactive]").unwrap();
+    let without_storage = format!("{}{}", &asks_storage[..cut], &asks_storage[end..]);
+    let a = crate::answer::parse(&without_storage, "b.toml").unwrap();
+    assert!(a.interactive.asks(crate::answer::Section::Storage));
+}

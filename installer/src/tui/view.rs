@@ -160,6 +160,22 @@ pub fn view(m: &Model, f: &mut Frame) {
     if let Some(d) = &m.dialog {
         dialog(m, f, area, d);
     }
+    if m.ascii {
+        // Whatever text still holds beyond ASCII (messages, names) is shown in ASCII too.
+        for cell in f.buffer_mut().content.iter_mut() {
+            let sym = cell.symbol();
+            if !sym.is_ascii() {
+                let c = match sym {
+                    "…" => ".",
+                    "·" | "─" | "—" | "–" => "-",
+                    "│" => "|",
+                    "•" => "*",
+                    _ => "?",
+                };
+                cell.set_symbol(c);
+            }
+        }
+    }
 }
 
 fn clock(secs: f64) -> String {

@@ -96,7 +96,7 @@ status=$?
 [ $status -eq 0 ] || echo "installer: the unattended install failed (exit $status); log in to see why"
 exit $status
 "#;
-const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/sh -c 'mkdir -p /run/installer && touch /run/installer/auto-done'\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
+const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
@@ -116,10 +116,11 @@ pub struct LiveInputs {
     pub files: Vec<(String, PathBuf)>,
 }
 
-/// The console logins wait while an unattended install (`installer.answer=`) owns the console: a
-/// condition, not `Conflicts=` in installer-auto.service, which stopped them at every boot (the
-/// unit is queued, and conflicts act, even when its own condition then fails).
-const GETTY_CONDITION: &str = "ExecCondition=/bin/sh -c '! grep -q installer.answer= /proc/cmdline || test -e /run/installer/auto-done'\n";
+/// Enables installer-auto.service only when the kernel command line has `installer.answer=`: a unit
+/// enabled at every boot is queued at every boot, and its `Conflicts=` (the console logins must
+/// not fight the unattended install for the console) then stopped the logins even when its own
+/// condition failed.
+const AUTOSTART_GENERATOR: &str = "#!/bin/sh\n# installer: enable the unattended install only when installer.answer= is given.\ngrep -q 'installer.answer=' /proc/cmdline || exit 0\nmkdir -p \"$1/multi-user.target.wants\"\nln -sf /etc/systemd/system/installer-auto.service \"$1/multi-user.target.wants/installer-auto.service\"\n";
 const AUTOLOGIN_TTY: &str =
     "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
 const AUTOLOGIN_SERIAL: &str = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";
@@ -165,7 +166,7 @@ pub const LIVE_ONLY: &[&str] = &[
     "usr/local/sbin/installer-ssh-keys",
     "usr/local/sbin/installer-autostart",
     "etc/systemd/system/installer-auto.service",
-    "etc/systemd/system/multi-user.target.wants/installer-auto.service",
+    "etc/systemd/system-generators/installer-answer",
     "etc/systemd/system/installer-ssh-keys.service",
     "etc/systemd/system/multi-user.target.wants/installer-ssh-keys.service",
     "etc/installer/authorized_keys",
@@ -189,16 +190,8 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .host_tree("usr/share/installer/nix", &inp.nix_dir)
         .file("etc/hostname", 0o644, "installer\n")
         .file("etc/hosts", 0o644, "127.0.0.1 localhost\n127.0.1.1 installer\n::1 localhost\n")
-        .file(
-            "etc/systemd/system/getty@tty1.service.d/autologin.conf",
-            0o644,
-            format!("{AUTOLOGIN_TTY}{GETTY_CONDITION}"),
-        )
-        .file(
-            "etc/systemd/system/serial-getty@.service.d/autologin.conf",
-            0o644,
-            format!("{AUTOLOGIN_SERIAL}{GETTY_CONDITION}"),
-        )
+        .file("etc/systemd/system/getty@tty1.service.d/autologin.conf", 0o644, AUTOLOGIN_TTY)
+        .file("etc/systemd/system/serial-getty@.service.d/autologin.conf", 0o644, AUTOLOGIN_SERIAL)
         .file("etc/profile.d/installer.sh", 0o644, PROFILE)
         .file("etc/systemd/network/20-wired.network", 0o644, NETWORK);
     for unit in LIVE_MASKED {
@@ -229,10 +222,7 @@ pub fn layer(inp: &LiveInputs) -> Layer {
     .remove("etc/ssh/ssh_host_ed25519_key.pub")
     .file("usr/local/sbin/installer-autostart", 0o755, AUTOSTART_SCRIPT)
     .file("etc/systemd/system/installer-auto.service", 0o644, AUTOSTART_UNIT)
-    .symlink(
-        "etc/systemd/system/multi-user.target.wants/installer-auto.service",
-        "/etc/systemd/system/installer-auto.service",
-    )
+    .file("etc/systemd/system-generators/installer-answer", 0o755, AUTOSTART_GENERATOR)
     .file("usr/local/sbin/installer-ssh-keys", 0o755, SSH_KEYS_SCRIPT)
     .file("etc/systemd/system/installer-ssh-keys.service", 0o644, SSH_KEYS_UNIT)
     .symlink(

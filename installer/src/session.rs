@@ -154,7 +154,8 @@ fn set_hashes(root: &Path, a: &Answer, secrets: &BTreeMap<String, String>) -> Re
     let mut n = 0;
     let mut add = |user: &str, secret: &Option<String>| -> Result<()> {
         if let Some(name) = secret {
-            let hash = secrets.get(name).with_context(|| format!("no secret named {name:?}"))?;
+            let hash =
+                secrets.get(name).with_context(|| format!("{user}'s password secret was not given"))?;
             lines.push_str(&format!("{user}:{hash}\n"));
             n += 1;
         }

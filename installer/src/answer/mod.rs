@@ -32,7 +32,10 @@
 //! alice-hash = "$6$…"
 //! ```
 
+mod grammar;
 mod render;
+
+pub use grammar::{crypt_hash_ok, kernel_param_ok, ssh_key_problem};
 
 pub use render::{configuration_nix, BootTarget};
 
@@ -651,7 +654,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
                         if !has(name) {
                             out.push((
                                 [at.clone(), vec![key("passphrase")]].concat(),
-                                format!("no secret named {name:?} in [secrets]"),
+                                "names a secret that [secrets] (or secrets_file) does not hold".to_string(),
                             ));
                         }
                     }
@@ -712,7 +715,10 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     // Secrets referenced by users and root.
     if let Some(n) = &a.root.password {
         if !has(n) {
-            out.push((vec![key("root"), key("password")], format!("no secret named {n:?} in [secrets]")));
+            out.push((
+                vec![key("root"), key("password")],
+                "names a secret that [secrets] (or secrets_file) does not hold".to_string(),
+            ));
         }
     }
     let mut names = vec![];
@@ -721,7 +727,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
             if !has(n) {
                 out.push((
                     vec![key("user"), Seg::Index(i), key("password")],
-                    format!("no secret named {n:?} in [secrets]"),
+                    "names a secret that [secrets] (or secrets_file) does not hold".to_string(),
                 ));
             }
         }
@@ -747,10 +753,11 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     for (name, value) in &a.secrets {
         let used_as_hash = a.root.password.as_deref() == Some(name)
             || a.users.iter().any(|u| u.password.as_deref() == Some(name));
-        if used_as_hash && !value.starts_with('$') && value != "!" {
+        if used_as_hash && !crypt_hash_ok(value) {
             out.push((vec![key("secrets"), key(name)], "a password secret must hold a crypt(3) hash (e.g. from `mkpasswd -m sha-512`), not a plain password".into()));
         }
     }
+    out.extend(grammar::problems(a));
     let h = &a.system.hostname;
     if h.is_empty()
         || h.len() > 63
@@ -826,6 +833,14 @@ pub fn replayable(a: &Answer) -> String {
         }
     }
     head + &toml::to_string_pretty(&a).unwrap_or_default()
+}
+
+/// A group name as groupadd takes it (and NixOS's `users.groups`).
+pub fn group_name_ok(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 32
+        && n.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// Reads an answer file and its secrets file.

@@ -175,7 +175,11 @@ pub fn teardown(root: &Path, disks: &[String]) -> Result<()> {
 fn secret_for(key: &KeySource, secrets: &dyn Secrets) -> Result<Option<Secret>> {
     match key {
         KeySource::Secret(name) => {
-            Ok(Some(secrets.get(name).ok_or_else(|| anyhow!("no secret named {name:?} was given"))?))
+            // The name is not repeated: it may be the passphrase itself, written where its name
+            // belongs.
+            Ok(Some(secrets.get(name).ok_or_else(|| {
+                anyhow!("a passphrase secret the storage spec names (a `passphrase` field) was not given")
+            })?))
         }
         KeySource::KeyFile(_) => Ok(None),
     }

@@ -816,7 +816,7 @@ impl Model {
     pub fn plan(&self) -> Result<Prepared, FieldProblem> {
         let (mut a, passwords, secrets) = self.answer()?;
         for k in passwords.keys().chain(secrets.keys()) {
-            a.secrets.insert(k.clone(), "$6$placeholder".into());
+            a.secrets.insert(k.clone(), "$6$placeholder$placeholder".into());
         }
         let Some(Ok(probe)) = &self.probe else { return Err(problem("disk", "looking for disks…")) };
         let dir = self.given.as_ref().map(|g| g.dir.clone()).unwrap_or_else(|| PathBuf::from("/"));
@@ -923,6 +923,11 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             // disk that can be installed to.
             let chosen = m.disks().get(m.storage.disk).map(|d| d.path.clone());
             let second = m.storage.second.and_then(|i| m.disks().get(i)).map(|d| d.path.clone());
+            // Loop devices (the live system's squashfs, test images) are no disks to a person.
+            let p = p.map(|mut p| {
+                p.disks.retain(|d| !d.path.starts_with("/dev/loop"));
+                p
+            });
             m.probe = Some(p);
             let at = |m: &Model, path: &Option<String>| {
                 path.as_ref().and_then(|p| m.disks().iter().position(|d| &d.path == p))

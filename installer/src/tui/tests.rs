@@ -550,3 +550,21 @@ sections = ["timezone"]
     let a = crate::answer::parse(&without_storage, "b.toml").unwrap();
     assert!(a.interactive.asks(crate::answer::Section::Storage));
 }
+
+#[test]
+fn more_disks_than_fit_are_announced_and_loops_are_no_disks() {
+    let mut p = probe();
+    for (i, name) in ["vdd", "vde", "loop0"].iter().enumerate() {
+        p.disks.push(disk(&format!("/dev/{name}"), "QEMU HARDDISK", &format!("EXTRA-{i}"), 2 * GIB));
+    }
+    let mut m = Model::new(live(), false);
+    update(&mut m, Msg::Probed(Ok(p)));
+    assert!(m.disks().iter().all(|d| !d.path.starts_with("/dev/loop")));
+    m.step = Step::Storage;
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("(2 more disks below)"), "{s}");
+    // Moving down scrolls the chosen disk into view.
+    press(&mut m, [k(KeyCode::Down); 5]);
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("> vde") && s.contains("serial EXTRA-1"), "{s}");
+}

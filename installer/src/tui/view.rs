@@ -365,9 +365,22 @@ fn storage(m: &Model, f: &mut Frame, area: Rect) {
     let dl = disks.inner(left);
     f.render_widget(disks, left);
     let lines = disk_lines(m);
-    // Keep the selected disk in view (3 lines each).
-    let skip = (m.storage.disk * 3 + 3).saturating_sub(dl.height as usize);
-    f.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), dl);
+    // Keep the selected disk in view (3 lines each); say when more are below.
+    let rows = dl.height as usize;
+    let avail = if lines.len() > rows { rows.saturating_sub(1) } else { rows };
+    let skip = (m.storage.disk * 3 + 3).saturating_sub(avail);
+    let mut shown: Vec<Line> = lines.into_iter().skip(skip).collect();
+    if shown.len() > rows && rows > 1 {
+        // Disks whose first line is hidden.
+        let more = (shown.len() - (rows - 1)) / 3;
+        shown.truncate(rows - 1);
+        shown.push(Line::from(match more {
+            0 => "  (more below)".to_string(),
+            1 => "  (1 more disk below)".to_string(),
+            n => format!("  ({n} more disks below)"),
+        }));
+    }
+    f.render_widget(Paragraph::new(shown), dl);
     let mut r = vec![Line::from(Span::styled("Layout", bold()))];
     for (i, l) in Layout::ALL.iter().enumerate() {
         let on = i == m.storage.layout;

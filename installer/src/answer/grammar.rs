@@ -1,0 +1,377 @@
+//! Strict grammars for the values of an answer that reach a command line, a config file or /etc:
+//! a value outside its grammar is a problem with its field, never escaped silently. Messages name
+//! what is wrong, never the value when it may be a secret.
+
+use super::{key, Answer, Seg};
+use crate::storage::spec::{Content, DiskSelector, FsFormat};
+
+type Found = Vec<(Vec<Seg>, String)>;
+
+/// A crypt(3) hash as chpasswd -e and /etc/shadow take it (`!`/`*` lock the account).
+pub fn crypt_hash_ok(v: &str) -> bool {
+    if v == "!" || v == "*" {
+        return true;
+    }
+    let Some(rest) = v.strip_prefix('$') else { return false };
+    let id = rest.split('$').next().unwrap_or("");
+    ["1", "5", "6", "y", "2a", "2b", "2y", "7", "gy"].contains(&id)
+        && rest.split('$').count() >= 3
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || "./$=,".contains(c))
+}
+
+/// An OpenSSH public key line: a known type, a base64 body, an optional comment; one line.
+pub fn ssh_key_problem(k: &str) -> Option<&'static str> {
+    if k.chars().any(|c| c.is_control()) {
+        return Some("an SSH key is one line without control characters");
+    }
+    let mut parts = k.split_whitespace();
+    let kind = parts.next().unwrap_or("");
+    let body = parts.next().unwrap_or("");
+    let known =
+        ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"]
+            .contains(&kind)
+            || kind.starts_with("sk-");
+    if !known {
+        return Some("not an OpenSSH public key (ssh-ed25519, ssh-rsa, ecdsa-sha2-…, sk-…)");
+    }
+    if body.len() < 16 || !body.chars().all(|c| c.is_ascii_alphanumeric() || "+/=".contains(c)) {
+        return Some("the key's body is not base64");
+    }
+    None
+}
+
+/// A kernel parameter (`name` or `name=value`): what GRUB's and systemd-boot's entries can hold
+/// without quoting.
+pub fn kernel_param_ok(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('-')
+        && p.chars().all(|c| c.is_ascii_alphanumeric() || "._,:/=+@%~-".contains(c))
+}
+
+/// Names that reach LVM, cryptsetup, mdadm and /dev/mapper: no leading `-`, no `/`, not `.`/`..`.
+pub fn device_name_ok(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 64
+        && !n.starts_with('-')
+        && n != "."
+        && n != ".."
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
+}
+
+/// A path of plain components (mount points, subvolumes): no `..`, `.` or empty components.
+fn path_components_ok(p: &str) -> bool {
+    p.split('/')
+        .filter(|c| !c.is_empty())
+        .all(|c| c != "." && c != ".." && !c.chars().any(|x| x.is_control()))
+}
+
+/// Longest label each filesystem takes.
+fn label_max(f: FsFormat) -> usize {
+    match f {
+        FsFormat::Ext4 => 16,
+        FsFormat::Vfat => 11,
+        FsFormat::Xfs => 12,
+        FsFormat::Btrfs => 255,
+    }
+}
+
+fn label_ok(l: &str) -> bool {
+    !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+fn selector_is_empty(s: &DiskSelector) -> bool {
+    s.path.is_none()
+        && s.serial.is_none()
+        && s.model.is_none()
+        && s.size.is_none()
+        && !s.largest
+        && !s.smallest
+}
+
+fn content_problems(c: &Content, at: Vec<Seg>, out: &mut Found) {
+    let at_key = |k: &str| [at.clone(), vec![key(k)]].concat();
+    match c {
+        Content::Filesystem { format, label, mountpoint, subvolumes, options } => {
+            if let Some(l) = label {
+                if !label_ok(l) {
+                    out.push((at_key("label"), "a label is letters, digits, _ - and .".into()));
+                } else if l.len() > label_max(*format) {
+                    out.push((
+                        at_key("label"),
+                        format!("{} labels have at most {} characters", format.name(), label_max(*format)),
+                    ));
+                }
+            }
+            if mountpoint.as_deref().is_some_and(|m| !path_components_ok(m)) {
+                out.push((at_key("mountpoint"), "a mount point has no `.` or `..` components".into()));
+            }
+            for (i, o) in options.iter().enumerate() {
+                if o.is_empty() || o.contains([',', ' ', '\n', '\t']) {
+                    out.push((
+                        [at.clone(), vec![key("options"), Seg::Index(i)]].concat(),
+                        "one mount option per entry, without commas or spaces".into(),
+                    ));
+                }
+            }
+            for (i, sv) in subvolumes.iter().enumerate() {
+                let sat = [at.clone(), vec![key("subvolumes"), Seg::Index(i)]].concat();
+                let name_ok = !sv.name.is_empty()
+                    && !sv.name.starts_with('/')
+                    && path_components_ok(&sv.name)
+                    && sv.name.chars().all(|c| c.is_ascii_alphanumeric() || "@_.-/".contains(c));
+                if !name_ok {
+                    out.push((
+                        [sat.clone(), vec![key("name")]].concat(),
+                        "a subvolume name is a relative path of letters, digits, @ _ . - without `..`".into(),
+                    ));
+                }
+                if sv.mountpoint.as_deref().is_some_and(|m| !path_components_ok(m)) {
+                    out.push((
+                        [sat, vec![key("mountpoint")]].concat(),
+                        "a mount point has no `.` or `..` components".into(),
+                    ));
+                }
+            }
+        }
+        Content::Swap { label } => {
+            if label.as_deref().is_some_and(|l| !label_ok(l) || l.len() > 15) {
+                out.push((at_key("label"), "a swap label is up to 15 letters, digits, _ - and .".into()));
+            }
+        }
+        Content::Luks { name, content, keyfile, .. } => {
+            if !device_name_ok(name) {
+                out.push((
+                    at_key("name"),
+                    "a LUKS name is letters, digits, + _ . - (not starting with -)".into(),
+                ));
+            }
+            if keyfile.as_deref().is_some_and(|k| !k.starts_with('/') || !path_components_ok(k)) {
+                out.push((at_key("keyfile"), "a key file is an absolute path without `..`".into()));
+            }
+            content_problems(content, at_key("content"), out);
+        }
+        Content::LvmPv { vg } => {
+            if !device_name_ok(vg) {
+                out.push((
+                    at_key("vg"),
+                    "a volume group name is letters, digits, + _ . - (not starting with -)".into(),
+                ));
+            }
+        }
+        Content::RaidMember { array } => {
+            if !device_name_ok(array) {
+                out.push((
+                    at_key("array"),
+                    "an array name is letters, digits, + _ . - (not starting with -)".into(),
+                ));
+            }
+        }
+    }
+}
+
+/// Every grammar problem of `a`.
+pub fn problems(a: &Answer) -> Found {
+    let mut out = vec![];
+    // Storage: selectors that select something, names and paths that reach commands.
+    for (i, d) in a.storage.disks.iter().enumerate() {
+        let at = vec![key("storage"), key("disk"), Seg::Index(i)];
+        let sels = d.selectors.as_slice();
+        if sels.is_empty() || sels.iter().any(selector_is_empty) {
+            out.push((
+                [at.clone(), vec![key("match")]].concat(),
+                "an empty selector would pick any disk: give path, serial, model, size, largest or smallest"
+                    .into(),
+            ));
+        }
+        if let Some(id) = &d.id {
+            if !device_name_ok(id) {
+                out.push((
+                    [at.clone(), vec![key("id")]].concat(),
+                    "an id is letters, digits, + _ . -".into(),
+                ));
+            }
+        }
+        for (j, p) in d.partitions.iter().enumerate() {
+            let pat = [at.clone(), vec![key("partition"), Seg::Index(j)]].concat();
+            if p.name.as_deref().is_some_and(|n| n.len() > 36 || n.chars().any(|c| c.is_control())) {
+                out.push((
+                    [pat.clone(), vec![key("name")]].concat(),
+                    "a GPT partition name is at most 36 characters, one line".into(),
+                ));
+            }
+            if let Some(c) = &p.content {
+                content_problems(c, [pat, vec![key("content")]].concat(), &mut out);
+            }
+        }
+    }
+    for (i, r) in a.storage.raids.iter().enumerate() {
+        let at = vec![key("storage"), key("raid"), Seg::Index(i)];
+        if !device_name_ok(&r.name) {
+            out.push((
+                [at.clone(), vec![key("name")]].concat(),
+                "an array name is letters, digits, + _ . - (not starting with -)".into(),
+            ));
+        }
+        content_problems(&r.content, [at, vec![key("content")]].concat(), &mut out);
+    }
+    for (i, vg) in a.storage.vgs.iter().enumerate() {
+        let at = vec![key("storage"), key("vg"), Seg::Index(i)];
+        if !device_name_ok(&vg.name) {
+            out.push((
+                [at.clone(), vec![key("name")]].concat(),
+                "a volume group name is letters, digits, + _ . - (not starting with -)".into(),
+            ));
+        }
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            let lat = [at.clone(), vec![key("lv"), Seg::Index(j)]].concat();
+            if !device_name_ok(&lv.name) || lv.name.starts_with("snapshot") || lv.name.starts_with("pvmove") {
+                out.push((
+                    [lat.clone(), vec![key("name")]].concat(),
+                    "a logical volume name is letters, digits, + _ . - (not starting with -)".into(),
+                ));
+            }
+            content_problems(&lv.content, [lat, vec![key("content")]].concat(), &mut out);
+        }
+    }
+    // System.
+    for (i, p) in a.system.kernel_params.iter().enumerate() {
+        if !kernel_param_ok(p) {
+            out.push((
+                vec![key("system"), key("kernel_params"), Seg::Index(i)],
+                "a kernel parameter is one word of letters, digits and . _ , : / = + @ % ~ -".into(),
+            ));
+        }
+    }
+    for (field, v) in [("locale", &a.system.locale), ("keymap", &a.system.keymap)] {
+        if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
+        {
+            out.push((
+                vec![key("system"), key(field)],
+                format!("a {field} name is letters, digits and . _ @ -"),
+            ));
+        }
+    }
+    if let Some(tz) = &a.system.timezone {
+        let ok = !tz.starts_with('/')
+            && path_components_ok(tz)
+            && tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        if !ok {
+            out.push((
+                vec![key("system"), key("timezone")],
+                "a time zone is like Europe/Amsterdam or UTC".into(),
+            ));
+        }
+    }
+    // Network values reach systemd-networkd files.
+    if let Some(g) = &a.network.gateway {
+        if g.parse::<std::net::IpAddr>().is_err() {
+            out.push((vec![key("network"), key("gateway")], "the gateway is an IP address".into()));
+        }
+    }
+    for (i, n) in a.network.nameservers.iter().enumerate() {
+        if n.parse::<std::net::IpAddr>().is_err() {
+            out.push((
+                vec![key("network"), key("nameservers"), Seg::Index(i)],
+                "a name server is an IP address".into(),
+            ));
+        }
+    }
+    for (i, iface) in a.network.interfaces.iter().enumerate() {
+        let ok = !iface.name.is_empty()
+            && iface.name.len() <= 15
+            && iface.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            out.push((
+                vec![key("network"), key("interface"), Seg::Index(i), key("name")],
+                "an interface name is up to 15 letters, digits, . _ -".into(),
+            ));
+        }
+    }
+    // Accounts: what reaches /etc/passwd, /etc/group, authorized_keys and chpasswd.
+    for (i, k) in a.root.ssh_keys.iter().enumerate() {
+        if let Some(m) = ssh_key_problem(k) {
+            out.push((vec![key("root"), key("ssh_keys"), Seg::Index(i)], m.into()));
+        }
+    }
+    for (i, u) in a.users.iter().enumerate() {
+        let at = vec![key("user"), Seg::Index(i)];
+        if u.uid.is_some_and(|uid| uid == 0 || uid == 65534 || uid >= 1 << 31) {
+            out.push((
+                [at.clone(), vec![key("uid")]].concat(),
+                "uid 0 (root), 65534 (nobody) and 2^31 and above are not for users".into(),
+            ));
+        }
+        if u.description.chars().any(|c| c == ':' || c == '\\' || c.is_control()) {
+            out.push((
+                [at.clone(), vec![key("description")]].concat(),
+                "a full name has no colon, backslash or control characters".into(),
+            ));
+        }
+        for (j, g) in u.groups.iter().enumerate() {
+            if !super::group_name_ok(g) {
+                out.push((
+                    [at.clone(), vec![key("groups"), Seg::Index(j)]].concat(),
+                    "a group name is lower-case letters, digits, - and _".into(),
+                ));
+            }
+        }
+        for (j, k) in u.ssh_keys.iter().enumerate() {
+            if let Some(m) = ssh_key_problem(k) {
+                out.push(([at.clone(), vec![key("ssh_keys"), Seg::Index(j)]].concat(), m.into()));
+            }
+        }
+        if let Some(sh) = &u.shell {
+            let ok = !sh.is_empty()
+                && path_components_ok(sh)
+                && sh.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
+            if !ok {
+                out.push(([at, vec![key("shell")]].concat(), "a shell is a path or a package name".into()));
+            }
+        }
+    }
+    for (i, g) in a.groups.iter().enumerate() {
+        let at = vec![key("group"), Seg::Index(i)];
+        if !super::group_name_ok(&g.name) {
+            out.push((
+                [at.clone(), vec![key("name")]].concat(),
+                "a group name is lower-case letters, digits, - and _".into(),
+            ));
+        }
+        if g.gid == Some(0) {
+            out.push(([at, vec![key("gid")]].concat(), "gid 0 is root's group".into()));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammars() {
+        assert!(crypt_hash_ok("$6$salt$abcDEF./"));
+        assert!(crypt_hash_ok("$y$j9T$salt$hash"));
+        assert!(crypt_hash_ok("!"));
+        assert!(!crypt_hash_ok("$6$salt$abc\nroot::0:0"));
+        assert!(!crypt_hash_ok("hunter2"));
+        assert!(!crypt_hash_ok("$6$x"));
+        assert!(!crypt_hash_ok("$6$salt$a:b"));
+        assert_eq!(ssh_key_problem("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI a@b"), None);
+        assert!(ssh_key_problem("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI\nssh-rsa AAAA").is_some());
+        assert!(ssh_key_problem("command=\"x\" ssh-rsa AAAAB3NzaC1yc2EAAAADAQ").is_some());
+        assert!(kernel_param_ok("console=ttyS0,115200"));
+        assert!(kernel_param_ok("quiet"));
+        assert!(!kernel_param_ok("quiet\ninit=/bin/sh"));
+        assert!(!kernel_param_ok("a b"));
+        assert!(!kernel_param_ok("x;reboot"));
+        assert!(device_name_ok("vg0") && device_name_ok("crypt.root_1"));
+        assert!(
+            !device_name_ok("-ffoo")
+                && !device_name_ok("..")
+                && !device_name_ok("a/b")
+                && !device_name_ok("")
+        );
+        assert!(path_components_ok("/home/x") && !path_components_ok("/home/../etc"));
+    }
+}

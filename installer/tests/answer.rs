@@ -151,3 +151,20 @@ disk = "correct horse"
     assert_eq!((luks.device.as_str(), luks.key_file.as_deref()), ("/dev/disk/by-uuid/x", Some(key)));
     assert_eq!(c.boot.initrd.secrets.get(key), Some(&Some(key.to_string())));
 }
+
+#[test]
+fn a_huge_answer_file_is_refused_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("huge.toml");
+    let mut text = String::from("version = 1\n");
+    while text.len() < 10 << 20 {
+        text.push_str("# padding padding padding padding padding padding padding padding padding\n");
+    }
+    std::fs::write(&f, &text).unwrap();
+    let started = std::time::Instant::now();
+    let out = installer().arg("validate").arg(&f).output().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "took {:?}", started.elapsed());
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("answer files are at most 1024 KiB") && err.contains(":1:1:"), "{err}");
+}

@@ -843,9 +843,28 @@ pub fn group_name_ok(n: &str) -> bool {
         && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
+/// The largest answer file read.
+pub const MAX_ANSWER_BYTES: u64 = 1 << 20;
+
 /// Reads an answer file and its secrets file.
 pub fn load(path: &Path) -> Result<(Answer, BTreeMap<String, String>), Problems> {
     let file = path.display().to_string();
+    // Answer files are small; a huge one is refused at once instead of parsed for minutes.
+    if let Ok(m) = std::fs::metadata(path) {
+        if m.len() > MAX_ANSWER_BYTES {
+            return Err(Problems(vec![Problem {
+                file: file.clone(),
+                line: 1,
+                col: 1,
+                field: String::new(),
+                message: format!(
+                    "{} bytes: answer files are at most {} KiB",
+                    m.len(),
+                    MAX_ANSWER_BYTES >> 10
+                ),
+            }]));
+        }
+    }
     let text = std::fs::read_to_string(path).map_err(|e| {
         Problems(vec![Problem {
             file: file.clone(),

@@ -818,8 +818,9 @@ fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<Planned
             Size::Rest => None,
         });
     }
-    let fixed: u64 = sizes.iter().flatten().sum::<u64>() + gaps.iter().sum::<u64>();
-    let needed = fixed + if rests > 0 { align } else { 0 };
+    // Saturating: a spec may hold many huge sizes; they must fail to fit, not wrap around.
+    let fixed: u64 = sizes.iter().flatten().chain(gaps.iter()).fold(0u64, |a, b| a.saturating_add(*b));
+    let needed = fixed.saturating_add(if rests > 0 { align } else { 0 });
     if needed > usable {
         return Err(PlanError::DoesNotFit {
             field: format!("{field}.partition"),

@@ -51,6 +51,10 @@ pub fn parse_size(s: &str) -> Result<Size, String> {
     if bytes < 1.0 {
         return Err(format!("size {s:?} is zero"));
     }
+    // Far beyond any disk, and small enough that sums of sizes cannot overflow.
+    if bytes > (1u64 << 50) as f64 * 1024.0 {
+        return Err(format!("size {s:?} is larger than any disk (at most 1 EiB)"));
+    }
     Ok(Size::Bytes(bytes.round() as u64))
 }
 
@@ -182,6 +186,14 @@ mod tests {
         }
         assert_eq!(human(512 * MIB), "512.0 MiB");
         assert_eq!(Size::Bytes(20 * GIB).to_string(), "20GiB");
+    }
+
+    #[test]
+    fn huge_sizes_are_refused_not_wrapped() {
+        assert!(parse_size("1024PiB").is_err());
+        assert!(parse_size("99999999999999999999TiB").unwrap_err().contains("larger than any disk"));
+        assert!(parse_size("1EiB").is_err(), "EiB is no unit");
+        assert_eq!(parse_size("1024TiB").unwrap(), Size::Bytes(1 << 50));
     }
 
     #[test]

@@ -272,25 +272,10 @@ fn execute_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::probe::{ProbedDisk, ProbedPartition};
+    use crate::storage::probe::ProbedDisk;
 
     fn disk(path: &str, serial: &str, gib: u64) -> ProbedDisk {
-        ProbedDisk {
-            path: path.into(),
-            model: "QEMU HARDDISK".into(),
-            serial: serial.into(),
-            size: gib << 30,
-            logical_sector: 512,
-            physical_sector: 512,
-            rotational: false,
-            removable: false,
-            transport: "virtio".into(),
-            table: None,
-            partitions: Vec::<ProbedPartition>::new(),
-            fstype: None,
-            busy: vec![],
-            boot_medium: false,
-        }
+        ProbedDisk::blank(path, "QEMU HARDDISK", serial, gib << 30)
     }
 
     fn answer(text: &str) -> Answer {

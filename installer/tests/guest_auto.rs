@@ -8,27 +8,10 @@ use std::time::Duration;
 
 mod common;
 
-use common::{live_image, take_disk};
+use common::{answer_disk, live_image, take_disk};
 use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
-
-/// An ext4 image labelled ANSWERS holding `answer.toml`.
-fn answer_disk(dir: &Path, answer: &str) -> PathBuf {
-    let content = dir.join("content");
-    std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(content.join("answer.toml"), answer).unwrap();
-    let img = dir.join("answers.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
-    let st = Command::new("mkfs.ext4")
-        .args(["-q", "-L", "ANSWERS", "-d"])
-        .arg(&content)
-        .arg(&img)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    img
-}
 
 fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine {
     live_auto_disks(name, uefi, answer_img, extra, &[])

@@ -230,23 +230,6 @@ fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_a
     assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
 }
 
-/// An ext4 image labelled ANSWERS holding `answer.toml` (as a USB stick would).
-fn answer_disk(dir: &std::path::Path, answer: &str) -> std::path::PathBuf {
-    let content = dir.join("content");
-    std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(content.join("answer.toml"), answer).unwrap();
-    let img = dir.join("answers.img");
-    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
-    let st = std::process::Command::new("mkfs.ext4")
-        .args(["-q", "-L", "ANSWERS", "-d"])
-        .arg(&content)
-        .arg(&img)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    img
-}
-
 /// `installer.answer=` with `[interactive] sections = ["storage"]`: the TUI starts by itself at
 /// the storage step, everything else as the answer gives it (the user's password hash too). There
 /// the person installs beside the system on a second disk, whose partition keeps its content
@@ -270,7 +253,7 @@ sections = ["storage"]
 "#
     );
     let t = tempfile::tempdir().unwrap();
-    let img = answer_disk(t.path(), &answer);
+    let img = common::answer_disk(t.path(), &answer);
     let mut m = common::live_image("tui-beside", "installer.answer=label:ANSWERS:/answer.toml")
         .disk(Disk::file(&img, "raw").serial("ANSWERS"))
         .disk(Disk::new_qcow2(4 << 30).serial("OLD"))

@@ -19,6 +19,23 @@ pub fn crypt_hash_ok(v: &str) -> bool {
         && v.chars().all(|c| c.is_ascii_alphanumeric() || "./$=,".contains(c))
 }
 
+/// A host name (RFC 1123 label): letters, digits and `-`, at most 63, no `-` at either end.
+pub fn hostname_ok(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 63
+        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !h.starts_with('-')
+        && !h.ends_with('-')
+}
+
+/// A new user's name (useradd's default NAME_REGEX).
+pub fn user_name_ok(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 32
+        && n.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 /// An OpenSSH public key line: a known type, a base64 body, an optional comment; one line.
 pub fn ssh_key_problem(k: &str) -> Option<&'static str> {
     if k.chars().any(|c| c.is_control()) {

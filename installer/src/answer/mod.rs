@@ -35,7 +35,7 @@
 mod grammar;
 mod render;
 
-pub use grammar::{crypt_hash_ok, kernel_param_ok, ssh_key_problem};
+pub use grammar::{crypt_hash_ok, hostname_ok, kernel_param_ok, ssh_key_problem, user_name_ok};
 
 pub use render::{configuration_nix, BootTarget};
 
@@ -731,11 +731,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
                 ));
             }
         }
-        let valid = !u.name.is_empty()
-            && u.name.len() <= 32
-            && u.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-            && !u.name.starts_with('-');
-        if !valid || u.name == "root" {
+        if !user_name_ok(&u.name) || u.name == "root" {
             out.push((
                 vec![key("user"), Seg::Index(i), key("name")],
                 format!("{:?} is not a valid new user name", u.name),
@@ -759,11 +755,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     }
     out.extend(grammar::problems(a));
     let h = &a.system.hostname;
-    if h.is_empty()
-        || h.len() > 63
-        || !h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        || h.starts_with('-')
-    {
+    if !hostname_ok(h) {
         out.push((vec![key("system"), key("hostname")], format!("{h:?} is not a valid host name")));
     }
     for (i, iface) in a.network.interfaces.iter().enumerate() {

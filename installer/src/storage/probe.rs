@@ -93,6 +93,29 @@ impl ProbedDisk {
     }
 }
 
+#[cfg(test)]
+impl ProbedDisk {
+    /// An empty, idle virtio disk (unit tests).
+    pub fn blank(path: &str, model: &str, serial: &str, size: u64) -> ProbedDisk {
+        ProbedDisk {
+            path: path.into(),
+            model: model.into(),
+            serial: serial.into(),
+            size,
+            logical_sector: 512,
+            physical_sector: 512,
+            rotational: false,
+            removable: false,
+            transport: "virtio".into(),
+            table: None,
+            partitions: vec![],
+            fstype: None,
+            busy: vec![],
+            boot_medium: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Probe {
     pub disks: Vec<ProbedDisk>,

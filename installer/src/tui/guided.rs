@@ -277,22 +277,7 @@ mod tests {
     use std::path::Path;
 
     pub fn disk(path: &str, serial: &str, gib: u64) -> ProbedDisk {
-        ProbedDisk {
-            path: path.into(),
-            model: "QEMU HARDDISK".into(),
-            serial: serial.into(),
-            size: gib * GIB,
-            logical_sector: 512,
-            physical_sector: 512,
-            rotational: false,
-            removable: false,
-            transport: "virtio".into(),
-            table: None,
-            partitions: vec![],
-            fstype: None,
-            busy: vec![],
-            boot_medium: false,
-        }
+        ProbedDisk::blank(path, "QEMU HARDDISK", serial, gib * GIB)
     }
 
     fn plan(c: &Choice, disks: Vec<ProbedDisk>) -> crate::storage::Plan {

@@ -339,21 +339,13 @@ fn problem(field: &str, message: impl Into<String>) -> FieldProblem {
 
 /// A host name as NixOS takes it (RFC 1123 label).
 pub fn hostname_problem(h: &str) -> Option<String> {
-    let ok = !h.is_empty()
-        && h.len() <= 63
-        && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !h.starts_with('-')
-        && !h.ends_with('-');
-    (!ok).then(|| "letters, digits and -, at most 63, not starting or ending with -".into())
+    (!crate::answer::hostname_ok(h))
+        .then(|| "letters, digits and -, at most 63, not starting or ending with -".into())
 }
 
 /// A new user's name (useradd's default NAME_REGEX, as NixOS takes it).
 pub fn user_name_problem(n: &str) -> Option<String> {
-    let ok = !n.is_empty()
-        && n.len() <= 32
-        && n.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if !ok {
+    if !crate::answer::user_name_ok(n) {
         return Some("lower-case letters, digits, - and _, starting with a letter".into());
     }
     ["root", "nobody", "daemon", "bin", "sys", "sshd", "messagebus"]
@@ -376,25 +368,6 @@ pub fn weak_password(p: &str) -> Option<&'static str> {
         Some("weak: shorter than 8 characters")
     } else if classes < 2 && p.chars().count() < 16 {
         Some("weak: use more kinds of characters or a longer passphrase")
-    } else {
-        None
-    }
-}
-
-/// An OpenSSH public key line: type, base64 body, optional comment.
-pub fn ssh_key_problem(k: &str) -> Option<String> {
-    let mut parts = k.split_whitespace();
-    let kind = parts.next().unwrap_or("");
-    let body = parts.next().unwrap_or("");
-    let kinds =
-        ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521"];
-    let known = kinds.contains(&kind) || kind.starts_with("sk-");
-    let b64 = body.len() >= 16
-        && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=');
-    if !known {
-        Some(format!("not an SSH public key: starts with {kind:?}, not ssh-ed25519, ssh-rsa, ecdsa-…"))
-    } else if !b64 || k.contains('\n') {
-        Some("the key's body is not base64".into())
     } else {
         None
     }
@@ -662,7 +635,10 @@ impl Model {
                         out.push(problem("password", "give the user a password or an SSH key"));
                     }
                     if !u.ssh_key.value.trim().is_empty() {
-                        out.extend(ssh_key_problem(u.ssh_key.value.trim()).map(|m| problem("SSH key", m)));
+                        out.extend(
+                            crate::answer::ssh_key_problem(u.ssh_key.value.trim())
+                                .map(|m| problem("SSH key", m)),
+                        );
                     }
                 }
                 if !u.root_password && (name.is_empty() || !u.admin) {

@@ -13,22 +13,7 @@ use crate::storage::size::{GIB, MIB};
 use crate::storage::spec::PartType;
 
 fn disk(path: &str, model: &str, serial: &str, size: u64) -> ProbedDisk {
-    ProbedDisk {
-        path: path.into(),
-        model: model.into(),
-        serial: serial.into(),
-        size,
-        logical_sector: 512,
-        physical_sector: 512,
-        rotational: false,
-        removable: false,
-        transport: "virtio".into(),
-        table: None,
-        partitions: vec![],
-        fstype: None,
-        busy: vec![],
-        boot_medium: false,
-    }
+    ProbedDisk::blank(path, model, serial, size)
 }
 
 /// The machine of the design sketch: an empty disk, a disk with data, a busy disk and the boot

@@ -47,3 +47,20 @@ pub fn write_guest_file(m: &mut Machine, guest_path: &str, contents: &str, mode:
     std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
     m.copy_to_guest(&p, guest_path).unwrap();
 }
+
+/// An ext4 image labelled ANSWERS holding `answer.toml` (as a USB stick with an answer would be).
+pub fn answer_disk(dir: &std::path::Path, answer: &str) -> PathBuf {
+    let content = dir.join("content");
+    std::fs::create_dir_all(&content).unwrap();
+    std::fs::write(content.join("answer.toml"), answer).unwrap();
+    let img = dir.join("answers.img");
+    std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
+    let st = Command::new("mkfs.ext4")
+        .args(["-q", "-L", "ANSWERS", "-d"])
+        .arg(&content)
+        .arg(&img)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    img
+}

@@ -6,6 +6,7 @@
 
 pub mod data;
 pub mod guided;
+pub mod logs;
 pub mod model;
 pub mod view;
 pub mod widgets;
@@ -362,6 +363,12 @@ fn event_loop(
                 }
                 Cmd::Shell => {
                     outside(term, input, shell)?;
+                }
+                Cmd::SaveLogs => {
+                    let tx = tx.clone();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(Msg::LogsSaved(logs::save().map_err(|e| format!("{e:#}"))));
+                    });
                 }
                 Cmd::Finish(FinishAction::None) | Cmd::Quit => return Ok(None),
                 Cmd::Finish(a) => return Ok(Some(a)),

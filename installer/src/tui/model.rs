@@ -305,6 +305,8 @@ pub enum Msg {
     Installed(Result<String, (String, String)>),
     /// The install could not start (another front end holds it).
     Busy(String),
+    /// The logs were saved (where), or why not.
+    LogsSaved(Result<String, String>),
 }
 
 /// Work for the runtime.
@@ -325,6 +327,8 @@ pub enum Cmd {
         secrets: BTreeMap<String, String>,
     },
     Shell,
+    /// Copy the logs onto a removable disk.
+    SaveLogs,
     Finish(FinishAction),
     Quit,
 }
@@ -957,6 +961,13 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             }
             vec![]
         }
+        Msg::LogsSaved(r) => {
+            m.dialog = Some(Dialog::Message(match r {
+                Ok(place) => format!("The logs are saved in {place}."),
+                Err(e) => format!("The logs were not saved: {e}"),
+            }));
+            vec![]
+        }
         Msg::Busy(who) => {
             m.held_by = Some(who.clone());
             m.step = Step::Review;
@@ -1341,6 +1352,7 @@ fn installing_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
                 m.confirm = TextInput::default();
             }
             KeyCode::Char('s') => return vec![Cmd::Shell],
+            KeyCode::Char('w') => return vec![Cmd::SaveLogs],
             KeyCode::Char('p') => return vec![Cmd::Finish(FinishAction::Poweroff)],
             _ => {}
         },

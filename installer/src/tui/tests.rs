@@ -447,6 +447,10 @@ fn install_progress_moves_through_the_phases() {
     typed(&mut m, "vda\n");
     update(&mut m, Msg::Installed(Err(("step".into(), "reason".into()))));
     assert_eq!(typed(&mut m, "s"), vec![Cmd::Shell]);
+    assert_eq!(typed(&mut m, "w"), vec![Cmd::SaveLogs]);
+    update(&mut m, Msg::LogsSaved(Ok("installer-logs-1 on /dev/sdb1".into())));
+    assert!(matches!(&m.dialog, Some(Dialog::Message(t)) if t.contains("/dev/sdb1")));
+    typed(&mut m, " ");
     assert!(typed(&mut m, "r").is_empty());
     assert_eq!(m.step, Step::Review);
     // Another front end holding the lock: told who.

@@ -92,7 +92,7 @@ fn help(step: Step, m: &Model) -> &'static str {
         Step::Review => " type the disk names, Enter install  Esc back  F2 shell ",
         Step::Installing => {
             if m.install.failed.is_some() {
-                " r retry  s shell  p power off  l log "
+                " r retry  s shell  w save logs to a USB stick  p power off  l log "
             } else {
                 " l full log  F2 shell "
             }

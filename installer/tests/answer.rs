@@ -168,3 +168,23 @@ fn a_huge_answer_file_is_refused_at_once() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("answer files are at most 1024 KiB") && err.contains(":1:1:"), "{err}");
 }
+
+#[test]
+fn auto_reports_progress_as_json_lines_and_stops_at_a_bad_answer() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/answers");
+    let t = tempfile::tempdir().unwrap();
+    let out = installer()
+        .current_dir(&dir)
+        .env("INSTALLER_LOCK", t.path().join("lock"))
+        .args(["auto", "--answer", "bad-size.toml", "--yes", "--no-finish", "--progress=json"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 2, "{stdout}");
+    assert_eq!(events[0]["event"], "step-started");
+    assert_eq!(events[0]["step"], "validating the answer file");
+    assert_eq!(events[1]["event"], "step-failed");
+    assert!(events[1]["error"].as_str().unwrap().contains("bad-size.toml:"), "{stdout}");
+}

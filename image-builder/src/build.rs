@@ -93,6 +93,17 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     let kernel = b.out_dir.join("bzImage");
     std::fs::copy(&kernel_in_root.vmlinuz, &kernel).context("copying the kernel")?;
     let iso = b.out_dir.join("installer.iso");
+    if let Some(a) = &b.answer {
+        let text = std::fs::read_to_string(a).with_context(|| format!("reading {}", a.display()))?;
+        let names = embedded_secrets(&text);
+        if !names.is_empty() {
+            tracing::warn!(
+                "{} holds secrets ({}) that anyone with the image can read: keep the answer on a separate USB stick (installer.answer=label:LABEL:/answer.toml), or only password hashes in it",
+                a.display(),
+                names.join(", ")
+            );
+        }
+    }
     timed(&mut phases, "ISO", || {
         let extra: Vec<(String, PathBuf)> =
             b.answer.iter().map(|a| ("answer.toml".to_string(), a.clone())).collect();
@@ -126,4 +137,21 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
         eprintln!("image-builder: {name} {} ({})", p.display(), size(p));
     }
     Ok(Artifacts { kernel, initrd, squashfs: squash, iso, netboot, ova, phases })
+}
+
+/// The names of the secrets an answer file holds in its `[secrets]` table (they go onto the
+/// medium in clear text when the answer is embedded).
+pub fn embedded_secrets(answer: &str) -> Vec<String> {
+    let v: toml::Value = toml::from_str(answer).unwrap_or(toml::Value::Table(Default::default()));
+    v.get("secrets").and_then(|s| s.as_table()).map(|t| t.keys().cloned().collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod embedded_tests {
+    #[test]
+    fn secrets_of_an_embedded_answer_are_named() {
+        let a = "version = 1\n[secrets]\ndisk = \"x\"\nalice = \"$6$a$b\"\n";
+        assert_eq!(super::embedded_secrets(a), vec!["alice", "disk"]);
+        assert!(super::embedded_secrets("version = 1\n").is_empty());
+    }
 }

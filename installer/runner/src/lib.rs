@@ -245,7 +245,10 @@ pub fn set_log_file(path: &Path) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let f = std::fs::File::options().create(true).append(true).open(path)?;
+    // Commands are logged redacted, but their context (devices, names) is nobody else's business:
+    // the log is 0600 from its creation.
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::File::options().create(true).append(true).mode(0o600).open(path)?;
     *LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
     Ok(())
 }
@@ -302,5 +305,8 @@ mod tests {
         assert!(text.contains("<<< (secret)"));
         assert!(text.contains("bad ***"));
         assert!(!text.contains("hunter2"), "{text}");
+        // The log is private from its creation.
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

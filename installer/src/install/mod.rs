@@ -50,14 +50,25 @@ pub fn write_file(path: &Path, content: &str, mode: u32) -> Result<()> {
 
 /// [`write_file`] for bytes.
 pub fn write_bytes(path: &Path, content: &[u8], mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let tmp = dir.join(format!(
         ".{}.installer-tmp",
         path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
     ));
-    std::fs::write(&tmp, content).with_context(|| format!("writing {}", tmp.display()))?;
+    // Created with its final mode (secrets, initrds with key files): no moment where it is
+    // readable by others. A leftover from an interrupted run is replaced.
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(content).and_then(|()| f.sync_all()).with_context(|| format!("writing {}", tmp.display()))?;
+    // The umask may have taken bits away; the mode is exactly `mode` (never more than asked).
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("chmod {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
@@ -397,4 +408,24 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         0o644,
     )?;
     Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader, root_password_set })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn files_are_written_with_their_final_mode() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("etc/secrets/key");
+        // A leftover of an interrupted run (readable by all) is replaced.
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(t.path().join("etc/secrets/.key.installer-tmp"), "old").unwrap();
+        write_bytes(&f, b"secret", 0o400).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"secret");
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o400);
+        write_file(&f, "again", 0o600).unwrap();
+        assert_eq!(std::fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }

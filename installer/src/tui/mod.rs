@@ -45,7 +45,8 @@ pub fn log_file() -> Option<std::fs::File> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).ok()?;
     }
-    std::fs::OpenOptions::new().create(true).append(true).open(path).ok()
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).ok()
 }
 
 /// Whether the terminal can only show ASCII (serial lines with TERM=vt100/vt220, or a non-UTF-8

@@ -159,6 +159,8 @@ pub struct UsersForm {
     pub pass2: TextInput,
     pub admin: bool,
     pub ssh_key: TextInput,
+    /// Users added before the one in the form (with their clear-text password, if any).
+    pub added: Vec<(UserSection, Option<String>)>,
 }
 
 /// The evaluation of the configuration by the real evaluator.
@@ -645,7 +647,11 @@ impl Model {
                         );
                     }
                 }
-                if !u.root_password && (name.is_empty() || !u.admin) {
+                if u.added.iter().any(|(a, _)| a.name == name) {
+                    out.push(problem("name", format!("{name} is already added")));
+                }
+                let admin_added = u.added.iter().any(|(a, _)| a.groups.iter().any(|g| g == "wheel"));
+                if !u.root_password && (name.is_empty() || !u.admin) && !admin_added {
                     out.push(problem(
                         "root",
                         "with root locked, add an administrator (wheel) so that someone can log in and manage the system",
@@ -703,6 +709,12 @@ impl Model {
             passwords.insert("root-password".into(), u.root1.value.clone());
         }
         let mut users = vec![];
+        for (user, clear) in &u.added {
+            if let (Some(secret), Some(clear)) = (&user.password, clear) {
+                passwords.insert(secret.clone(), clear.clone());
+            }
+            users.push(user.clone());
+        }
         let name = u.name.value.trim();
         let ssh_keys: Vec<String> = u
             .ssh_key
@@ -777,7 +789,7 @@ impl Model {
             answer.users = a.users.clone();
             passwords.clear();
         } else {
-            system.ssh = !ssh_keys.is_empty();
+            system.ssh = answer.users.iter().any(|u| !u.ssh_keys.is_empty());
         }
         answer.system = system;
         // The given answer's secrets that this answer still names, as they are.
@@ -837,7 +849,7 @@ impl Model {
                 if self.users.root_password {
                     f.extend(["root password", "root password again"]);
                 }
-                f.extend(["name", "full name", "password", "password again", "admin", "SSH key"]);
+                f.extend(["name", "full name", "password", "password again", "admin", "SSH key", "add user"]);
                 f
             }
             Step::Review => vec!["confirm"],
@@ -1092,6 +1104,10 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         return cmds;
     }
     refresh(m);
+    if key_is(&k, KeyCode::Enter) && m.step == Step::Users && m.focused() == "add user" {
+        add_user(m);
+        return vec![];
+    }
     if key_is(&k, KeyCode::Enter) && m.step != Step::Review {
         if m.problems.is_empty() {
             return go(m, neighbour(m, m.step, true));
@@ -1246,6 +1262,9 @@ fn users_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
                 arrows_move_focus(m, &k);
             }
         }
+        "add user" => {
+            arrows_move_focus(m, &k);
+        }
         f => {
             if !arrows_move_focus(m, &k) {
                 let u = &mut m.users;
@@ -1263,6 +1282,32 @@ fn users_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
         }
     }
     vec![]
+}
+
+/// Keeps the user of the form (when it has no problem) and clears the form for the next one.
+fn add_user(m: &mut Model) {
+    let problems: Vec<FieldProblem> =
+        m.step_problems(Step::Users).into_iter().filter(|p| p.field != "root").collect();
+    if m.users.name.value.trim().is_empty() {
+        m.problems = vec![problem("name", "type the user's name first")];
+        return;
+    }
+    if !problems.is_empty() {
+        m.problems = problems;
+        return;
+    }
+    let Ok((answer, passwords, _)) = m.answer() else { return };
+    let Some(user) = answer.users.last().cloned() else { return };
+    let clear = user.password.as_ref().and_then(|s| passwords.get(s).cloned());
+    let name_field = m.fields(Step::Users).iter().position(|f| *f == "name").unwrap_or(0);
+    let u = &mut m.users;
+    u.added.push((user, clear));
+    for f in [&mut u.name, &mut u.full_name, &mut u.pass1, &mut u.pass2, &mut u.ssh_key] {
+        f.set("");
+    }
+    u.admin = false;
+    u.focus = name_field;
+    m.problems = vec![];
 }
 
 fn config_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {

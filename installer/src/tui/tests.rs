@@ -557,3 +557,34 @@ fn more_disks_than_fit_are_announced_and_loops_are_no_disks() {
     let s = screen(&m, 80, 24);
     assert!(s.contains("> vde") && s.contains("serial EXTRA-1"), "{s}");
 }
+
+#[test]
+fn more_users_are_added_one_after_the_other() {
+    let mut m = model();
+    m.step = Step::Users;
+    // Adding with no name: refused.
+    press(&mut m, [k(KeyCode::BackTab)]);
+    assert_eq!(m.focused(), "add user");
+    typed(&mut m, "\n");
+    assert_eq!(m.problems[0].field, "name");
+    press(&mut m, [k(KeyCode::Tab), k(KeyCode::Tab)]);
+    assert_eq!(m.focused(), "name");
+    typed(&mut m, "alice\tAlice\tcorrect horse 1\tcorrect horse 1\t\t\t\n");
+    assert_eq!(m.users.added.len(), 1, "{:?}", m.problems);
+    assert_eq!((m.users.name.value.as_str(), m.focused()), ("", "name"));
+    // The same name twice is refused; bob is no administrator and logs in with a key.
+    typed(&mut m, "alice");
+    assert!(m.problems.iter().any(|p| p.message == "alice is already added"), "{:?}", m.problems);
+    press(&mut m, [KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)]);
+    typed(&mut m, "bob\tBob\t\t\t\tssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOZ2 bob@laptop");
+    snap("users-added", &m);
+    typed(&mut m, "\n");
+    assert_eq!(m.step, Step::Configuration, "{:?}", m.problems);
+    let (a, passwords, _) = m.answer().unwrap();
+    let names: Vec<&str> = a.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert_eq!(a.users[0].groups, ["wheel"]);
+    assert!(a.users[1].groups.is_empty() && a.users[1].password.is_none());
+    assert_eq!(passwords.get("alice-password").map(String::as_str), Some("correct horse 1"));
+    assert!(a.system.ssh);
+}

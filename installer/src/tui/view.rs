@@ -461,7 +461,17 @@ fn users(m: &Model, f: &mut Frame, area: Rect) {
         lines.push(field_line(m, "  again", "root password again", &u.root2, 20));
     }
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("User (leave the name empty for none)", bold())));
+    for (a, _) in &u.added {
+        let admin = if a.groups.iter().any(|g| g == "wheel") { ", administrator" } else { "" };
+        let keys = if a.ssh_keys.is_empty() { "" } else { ", SSH key" };
+        lines.push(Line::from(format!("Added: {} ({}{admin}{keys})", a.name, a.description)));
+    }
+    let title = if u.added.is_empty() {
+        "User (leave the name empty for none)"
+    } else {
+        "Another user (or leave the name empty)"
+    };
+    lines.push(Line::from(Span::styled(title, bold())));
     lines.push(field_line(m, "  name", "name", &u.name, 20));
     lines.push(field_line(m, "  full name", "full name", &u.full_name, 30));
     lines.push(field_line(m, "  password", "password", &u.pass1, 20));
@@ -482,6 +492,8 @@ fn users(m: &Model, f: &mut Frame, area: Rect) {
     lines.push(toggle_line(m, "  ", "admin", u.admin, "administrator (wheel, may use sudo)"));
     lines.push(field_line(m, "  SSH key", "SSH key", &u.ssh_key, 50));
     lines.push(Line::from("                (paste an OpenSSH public key; it enables sshd)"));
+    let style = if m.focused() == "add user" { reversed() } else { Style::default() };
+    lines.push(Line::from(Span::styled("  [ Add another user ]", style)));
     f.render_widget(Paragraph::new(lines), area);
 }
 

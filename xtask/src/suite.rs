@@ -84,18 +84,28 @@ pub fn build(cargo: &mut Command) -> Result<Vec<Binary>> {
     Ok(bins)
 }
 
+/// The tests of a binary; `#[ignore]`d ones (the soak tier) only with `include_ignored` (a
+/// plain `--list` names them too, and running one by name would report a pass for a skip).
 fn list(b: &Binary, include_ignored: bool) -> Result<Vec<String>> {
-    let out = Command::new(&b.exe)
-        .args(["--list", "--format", "terse"])
-        .args(include_ignored.then_some("--include-ignored"))
-        .current_dir(&b.cwd)
-        .output()
-        .with_context(|| format!("listing the tests of {}", b.exe.display()))?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.strip_suffix(": test"))
-        .map(str::to_string)
-        .collect())
+    let names = |extra: Option<&str>| -> Result<Vec<String>> {
+        let out = Command::new(&b.exe)
+            .args(["--list", "--format", "terse"])
+            .args(extra)
+            .current_dir(&b.cwd)
+            .output()
+            .with_context(|| format!("listing the tests of {}", b.exe.display()))?;
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_suffix(": test"))
+            .map(str::to_string)
+            .collect())
+    };
+    let all = names(None)?;
+    if include_ignored {
+        return Ok(all);
+    }
+    let ignored = names(Some("--ignored"))?;
+    Ok(all.into_iter().filter(|t| !ignored.contains(t)).collect())
 }
 
 /// One process to run: a whole binary, or one test of it.

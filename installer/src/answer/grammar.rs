@@ -186,9 +186,122 @@ fn content_problems(c: &Content, at: Vec<Seg>, out: &mut Found) {
     }
 }
 
+/// What the planner would find with any disks: two `rest` partitions, LUKS without a key, RAID
+/// levels and member counts, volume groups used but not declared (or declared and unused), an ESP
+/// that is not vfat, a BIOS boot partition on MBR. `validate` reports them without a machine.
+fn storage_structure(a: &Answer, out: &mut Found) {
+    use crate::storage::size::Size;
+    use crate::storage::spec::{PartType, TableKind};
+    use std::collections::BTreeMap;
+    // Array and volume group references, with where they are made.
+    // Name → (how many, where the first is).
+    let mut members: BTreeMap<String, (usize, Vec<Seg>)> = BTreeMap::new();
+    let mut pvs: BTreeMap<String, (usize, Vec<Seg>)> = BTreeMap::new();
+    fn walk(
+        c: &Content,
+        at: Vec<Seg>,
+        members: &mut BTreeMap<String, (usize, Vec<Seg>)>,
+        pvs: &mut BTreeMap<String, (usize, Vec<Seg>)>,
+        out: &mut Found,
+    ) {
+        match c {
+            Content::Luks { passphrase: None, keyfile: None, .. } => {
+                out.push((
+                    [at.clone(), vec![key("passphrase")]].concat(),
+                    "LUKS needs a passphrase (a secret's name) or a keyfile".into(),
+                ));
+            }
+            _ => {}
+        }
+        match c {
+            Content::Luks { content, .. } => {
+                walk(content, [at, vec![key("content")]].concat(), members, pvs, out)
+            }
+            Content::RaidMember { array } => {
+                members.entry(array.clone()).or_insert((0, [at.clone(), vec![key("array")]].concat())).0 += 1
+            }
+            Content::LvmPv { vg } => {
+                pvs.entry(vg.clone()).or_insert((0, [at, vec![key("vg")]].concat())).0 += 1
+            }
+            _ => {}
+        }
+    }
+    for (i, d) in a.storage.disks.iter().enumerate() {
+        let at = vec![key("storage"), key("disk"), Seg::Index(i)];
+        let mut rest_seen = false;
+        for (j, p) in d.partitions.iter().enumerate() {
+            let pat = [at.clone(), vec![key("partition"), Seg::Index(j)]].concat();
+            if p.size == Size::Rest && !p.preserve {
+                if rest_seen {
+                    out.push((
+                        [pat.clone(), vec![key("size")]].concat(),
+                        "a second partition sized \"rest\" on this disk: only one can take the rest".into(),
+                    ));
+                }
+                rest_seen = true;
+            }
+            if p.kind == PartType::BiosBoot && d.table == TableKind::Mbr {
+                out.push((
+                    [pat.clone(), vec![key("type")]].concat(),
+                    "bios-boot partitions exist only on GPT disks".into(),
+                ));
+            }
+            if p.kind == PartType::Esp {
+                if let Some(Content::Filesystem { format, .. }) = &p.content {
+                    if *format != FsFormat::Vfat {
+                        out.push((
+                            [pat.clone(), vec![key("content"), key("format")]].concat(),
+                            "an ESP holds a vfat filesystem".into(),
+                        ));
+                    }
+                }
+            }
+            if let Some(c) = &p.content {
+                walk(c, [pat, vec![key("content")]].concat(), &mut members, &mut pvs, out);
+            }
+        }
+    }
+    for (i, r) in a.storage.raids.iter().enumerate() {
+        let at = vec![key("storage"), key("raid"), Seg::Index(i)];
+        match crate::storage::plan::min_members(r.level) {
+            None => out.push((
+                [at.clone(), vec![key("level")]].concat(),
+                format!("RAID level {} is not one of 0, 1, 5, 10", r.level),
+            )),
+            Some(min) => {
+                let n = members.remove(&r.name).map(|(n, _)| n).unwrap_or(0);
+                if n < min {
+                    out.push((at.clone(), format!("RAID{} needs at least {min} members (partitions with raid-member content), has {n}", r.level)));
+                }
+            }
+        }
+        walk(&r.content, [at, vec![key("content")]].concat(), &mut BTreeMap::new(), &mut pvs, out);
+    }
+    for (i, vg) in a.storage.vgs.iter().enumerate() {
+        let at = vec![key("storage"), key("vg"), Seg::Index(i)];
+        if pvs.remove(&vg.name).is_none() {
+            out.push((
+                [at.clone(), vec![key("name")]].concat(),
+                "no physical volume (lvm-pv content) names this volume group".into(),
+            ));
+        }
+        let rests = vg.lvs.iter().filter(|lv| lv.size == Size::Rest).count();
+        if rests > 1 {
+            out.push(([at, vec![key("lv")]].concat(), "more than one logical volume sized \"rest\"".into()));
+        }
+    }
+    for (array, (_, at)) in members {
+        out.push((at, format!("the array {array:?} is not declared in [[storage.raid]]")));
+    }
+    for (vg, (_, at)) in pvs {
+        out.push((at, format!("the volume group {vg:?} is not declared in [[storage.vg]]")));
+    }
+}
+
 /// Every grammar problem of `a`.
 pub fn problems(a: &Answer) -> Found {
     let mut out = vec![];
+    storage_structure(a, &mut out);
     // Storage: selectors that select something, names and paths that reach commands.
     for (i, d) in a.storage.disks.iter().enumerate() {
         let at = vec![key("storage"), key("disk"), Seg::Index(i)];

@@ -927,7 +927,8 @@ fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<Planned
     Ok(out)
 }
 
-fn min_members(level: u8) -> Option<usize> {
+/// The fewest members a RAID level takes (`None`: a level we do not make).
+pub fn min_members(level: u8) -> Option<usize> {
     match level {
         0 | 1 => Some(2),
         5 => Some(3),

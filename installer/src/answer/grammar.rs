@@ -204,14 +204,11 @@ fn storage_structure(a: &Answer, out: &mut Found) {
         pvs: &mut BTreeMap<String, (usize, Vec<Seg>)>,
         out: &mut Found,
     ) {
-        match c {
-            Content::Luks { passphrase: None, keyfile: None, .. } => {
-                out.push((
-                    [at.clone(), vec![key("passphrase")]].concat(),
-                    "LUKS needs a passphrase (a secret's name) or a keyfile".into(),
-                ));
-            }
-            _ => {}
+        if let Content::Luks { passphrase: None, keyfile: None, .. } = c {
+            out.push((
+                [at.clone(), vec![key("passphrase")]].concat(),
+                "LUKS needs a passphrase (a secret's name) or a keyfile".into(),
+            ));
         }
         match c {
             Content::Luks { content, .. } => {

@@ -100,8 +100,8 @@ impl<F: Fn(Event) + Send + Sync> Reporter for Forward<F> {
 }
 
 /// The CLI's rendering, on stderr: `installer: [n/N] step`, `… done in 1.2s`, copy progress as a
-/// bar on a terminal (else a line per tenth), warnings as `warning: …`. Commands go to the log
-/// only (tracing).
+/// bar on a terminal (else a line per tenth), warnings as `warning: …`. Commands are not shown
+/// (the runner logs each one).
 #[derive(Debug)]
 pub struct Lines {
     tty: bool,
@@ -152,9 +152,6 @@ impl Lines {
 
 impl Reporter for Lines {
     fn report(&self, event: Event) {
-        if let Event::Command { what, cmdline } = &event {
-            tracing::info!(what = %what, "run: {cmdline}");
-        }
         if let Some(text) = self.render(&event) {
             let mut err = std::io::stderr().lock();
             let _ = err.write_all(text.as_bytes());

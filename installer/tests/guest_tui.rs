@@ -136,34 +136,8 @@ fn disk_layout(m: &mut Machine) -> String {
     m.succeed("udevadm settle; lsblk -n -b -o NAME,TYPE,FSTYPE,PARTTYPE,SIZE /dev/vda").unwrap()
 }
 
-/// The text of a Linux VT (`/dev/vcsN`) read through the agent: what the VGA console shows,
-/// under UEFI too (where the firmware's framebuffer leaves no VGA text buffer to read). Characters
-/// outside ASCII (line drawing) read as spaces.
-fn vt_screen(m: &mut Machine, vt: u8) -> String {
-    let geo = m.succeed(&format!("od -An -tu1 -N2 /dev/vcsa{vt}")).unwrap();
-    let n: Vec<usize> = geo.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-    let (rows, cols) = (n[0], n[1]);
-    let text = m.succeed(&format!("tr -c '\\040-\\176' ' ' < /dev/vcs{vt}")).unwrap();
-    let chars: Vec<char> = text.chars().collect();
-    chars
-        .chunks(cols)
-        .take(rows)
-        .map(|l| l.iter().collect::<String>().trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 fn wait_vt(m: &mut Machine, regex: &str, timeout: Duration) -> String {
-    let re = regex::Regex::new(regex).unwrap();
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let s = vt_screen(m, 1);
-        if re.is_match(&s) {
-            return s;
-        }
-        assert!(std::time::Instant::now() < deadline, "tty1 never showed /{regex}/; it shows:\n{s}");
-        std::thread::sleep(Duration::from_millis(700));
-    }
+    m.wait_for_vt_text(1, regex, timeout).unwrap()
 }
 
 #[test]

@@ -474,29 +474,83 @@ impl Machine {
         Ok(terminal_screen(&data, rows, cols))
     }
 
+    /// Reads a screen with `read` every `every` until `regex` matches it (returns it) or `timeout`
+    /// passes (returns the last screen as the error). The waits on screens share it.
+    fn poll_screen(
+        &mut self,
+        re: &Regex,
+        timeout: Duration,
+        every: Duration,
+        mut read: impl FnMut(&mut Self) -> Result<String>,
+    ) -> Result<std::result::Result<String, String>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = read(self)?;
+            if re.is_match(&screen) {
+                return Ok(Ok(screen));
+            }
+            if Instant::now() >= deadline {
+                return Ok(Err(screen));
+            }
+            std::thread::sleep(every);
+        }
+    }
+
     /// Waits until the serial console's screen (see [`Machine::serial_screen`], 24x80) matches
     /// `regex`; returns the screen.
     pub fn wait_for_screen(&mut self, regex: &str, timeout: Duration) -> Result<String> {
-        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let screen = self.serial_screen(24, 80)?;
-            if re.is_match(&screen) {
+        let re = regex_of(regex)?;
+        let read = |m: &mut Self| {
+            let screen = m.serial_screen(24, 80)?;
+            // The last screen of a machine that has gone may still be the one waited for.
+            if !re.is_match(&screen) {
+                if let Some(status) = m.running()?.child.try_wait().ok().flatten() {
+                    return Err(
+                        m.not_running(format!("exited while waiting for screen /{regex}/: {status:?}"))
+                    );
+                }
+            }
+            Ok(screen)
+        };
+        match self.poll_screen(&re, timeout, Duration::from_millis(300), read)? {
+            Ok(screen) => {
                 if let Some(r) = &mut self.running {
                     r.mark_ready();
                 }
-                return Ok(screen);
+                Ok(screen)
             }
-            if let Some(status) = self.running()?.child.try_wait().ok().flatten() {
-                return Err(
-                    self.not_running(format!("exited while waiting for screen /{regex}/: {status:?}"))
-                );
-            }
-            if std::time::Instant::now() > deadline {
+            Err(screen) => {
                 tracing::warn!("screen at timeout:\n{screen}");
-                return Err(self.timeout(format!("screen text /{regex}/ (screen:\n{screen})"), timeout));
+                Err(self.timeout(format!("screen text /{regex}/ (screen:\n{screen})"), timeout))
             }
-            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// The text of the Linux virtual terminal `vt` (`/dev/vcsN`, read through the agent): what the
+    /// console shows there, under UEFI too, where the firmware's framebuffer leaves no VGA text
+    /// buffer to read. Characters outside ASCII (line drawing) read as spaces; lines are trimmed.
+    pub fn vt_text(&mut self, vt: u8) -> Result<String> {
+        let geo = self.succeed(&format!("od -An -tu1 -N2 /dev/vcsa{vt}"))?;
+        let n: Vec<usize> = geo.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let (rows, cols) = match n[..] {
+            [rows, cols] if cols > 0 => (rows, cols),
+            _ => return Err(Error::Setup(format!("{}: no geometry for vt{vt}: {geo:?}", self.cfg.name))),
+        };
+        let text = self.succeed(&format!("tr -c '\\040-\\176' ' ' < /dev/vcs{vt}"))?;
+        let chars: Vec<char> = text.chars().collect();
+        Ok(chars
+            .chunks(cols)
+            .take(rows)
+            .map(|l| l.iter().collect::<String>().trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// Waits until virtual terminal `vt` (see [`Machine::vt_text`]) matches `regex`; returns it.
+    pub fn wait_for_vt_text(&mut self, vt: u8, regex: &str, timeout: Duration) -> Result<String> {
+        match self.poll_screen(&regex_of(regex)?, timeout, Duration::from_millis(700), |m| m.vt_text(vt))? {
+            Ok(screen) => Ok(screen),
+            Err(screen) => Err(self.timeout(format!("vt{vt} text /{regex}/ (screen:\n{screen})"), timeout)),
         }
     }
 
@@ -887,7 +941,7 @@ impl Machine {
     /// Waits until `regex` matches serial console output printed after the previous match (or after
     /// the start of this boot); returns the matched text.
     pub fn wait_for_console_text(&mut self, regex: &str, timeout: Duration) -> Result<String> {
-        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
+        let re = regex_of(regex)?;
         match self.console.wait_for(&re, timeout) {
             WaitOutcome::Matched(s) => {
                 if let Some(r) = &mut self.running {
@@ -1081,17 +1135,9 @@ impl Machine {
 
     /// Waits until `regex` matches the text screen ([`Machine::screen_text`]); returns the screen.
     pub fn wait_for_screen_text(&mut self, regex: &str, timeout: Duration) -> Result<String> {
-        let re = Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen_text()?;
-            if re.is_match(&screen) {
-                return Ok(screen);
-            }
-            if Instant::now() >= deadline {
-                return Err(self.timeout(format!("screen text /{regex}/ (screen: {screen:?})"), timeout));
-            }
-            std::thread::sleep(Duration::from_millis(500));
+        match self.poll_screen(&regex_of(regex)?, timeout, Duration::from_millis(500), |m| m.screen_text())? {
+            Ok(screen) => Ok(screen),
+            Err(screen) => Err(self.timeout(format!("screen text /{regex}/ (screen: {screen:?})"), timeout)),
         }
     }
 
@@ -1254,6 +1300,11 @@ pub fn ppm_to_png(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
 }
 
 /// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
+/// A wait's pattern, or a setup error naming it.
+fn regex_of(regex: &str) -> Result<Regex> {
+    Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))
+}
+
 /// What a `rows`x`cols` terminal shows after receiving `data`.
 pub fn terminal_screen(data: &[u8], rows: u16, cols: u16) -> String {
     let mut p = vt100::Parser::new(rows, cols, 0);

@@ -254,6 +254,11 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         tracing::info!("{msg}");
         reporter.report(Event::Info { message: msg.to_string() });
     };
+    // A stage begins: its event for gauges, its line for people.
+    let stage = |stage: Stage, msg: &str| {
+        reporter.report(Event::Stage { stage });
+        step(msg);
+    };
     let root = &o.root;
     if !o.source.join("usr").is_dir() {
         bail!(
@@ -261,16 +266,14 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             o.source.display()
         );
     }
-    reporter.report(Event::Stage { stage: Stage::Evaluate });
-    step("evaluating the configuration");
+    stage(Stage::Evaluate, "evaluating the configuration");
     let c = evaluate(root)?;
     for w in &c.warnings {
         reporter.report(Event::Warning { message: w.clone() });
     }
     validate(&c, o)?;
 
-    reporter.report(Event::Stage { stage: Stage::Copy });
-    step(&format!("copying the system from {} to {}", o.source.display(), root.display()));
+    stage(Stage::Copy, &format!("copying the system from {} to {}", o.source.display(), root.display()));
     let mut progress = |p: copy::Progress| {
         reporter.report(Event::Copy {
             files: p.entries,
@@ -287,12 +290,10 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         stats.skipped_files
     ));
 
-    reporter.report(Event::Stage { stage: Stage::Activate });
-    step("activating the configuration");
+    stage(Stage::Activate, "activating the configuration");
     activate::activate(&c, &o.source, root)?;
 
-    reporter.report(Event::Stage { stage: Stage::Initrd });
-    step("building the initrd");
+    stage(Stage::Initrd, "building the initrd");
     let kernel =
         initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
     let spec = root_spec(&c)?;
@@ -387,8 +388,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     let bootloader = if o.no_bootloader {
         "not installed (--no-bootloader)".to_string()
     } else {
-        reporter.report(Event::Stage { stage: Stage::Bootloader });
-        step("installing the bootloader");
+        stage(Stage::Bootloader, "installing the bootloader");
         bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
     };
     step(&format!("bootloader: {bootloader}"));

@@ -96,11 +96,15 @@ pub fn parse_ip_addr(json: &str) -> Vec<Interface> {
     out
 }
 
+/// The terminal the TUI reads keys from (`/dev/tty1`, `/dev/ttyS0`, `/dev/pts/0`…).
+pub fn stdin_tty() -> Option<String> {
+    std::fs::read_link("/proc/self/fd/0").ok().map(|p| p.to_string_lossy().to_string())
+}
+
 /// Everything, from the running system.
 pub fn live() -> LiveData {
     let root = Path::new("/");
-    let tty =
-        std::fs::read_link("/proc/self/fd/0").map(|p| p.to_string_lossy().to_string()).unwrap_or_default();
+    let tty = stdin_tty().unwrap_or_default();
     let vt = tty.starts_with("/dev/tty") && tty["/dev/tty".len()..].chars().all(|c| c.is_ascii_digit());
     LiveData {
         keymaps: keymaps(root),

@@ -49,6 +49,13 @@ pub fn log_file() -> Option<std::fs::File> {
     std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).ok()
 }
 
+impl TuiOptions {
+    /// Where the given answer's relative files (`nix.file`) are.
+    pub fn answer_dir(&self) -> PathBuf {
+        self.answer.as_deref().and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf()
+    }
+}
+
 /// Whether the terminal can only show ASCII (serial lines with TERM=vt100/vt220, or a non-UTF-8
 /// locale); `INSTALLER_TUI_ASCII=0/1` decides instead.
 pub fn ascii_terminal() -> bool {
@@ -94,14 +101,17 @@ impl Input {
                             _ => None,
                         };
                         for key in widgets::reassemble(key, next) {
-                            if tx.send(Msg::Key(key)).is_err() {
+                            // Ctrl-L: draw everything again (as in curses programs).
+                            let ctrl_l = key.code == crossterm::event::KeyCode::Char('l')
+                                && key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL);
+                            if tx.send(if ctrl_l { Msg::Redraw } else { Msg::Key(key) }).is_err() {
                                 return;
                             }
                         }
                     }
                     Ok(_) => {
                         // A resize (or focus, mouse): redraw.
-                        if tx.send(Msg::Tick(-1.0)).is_err() {
+                        if tx.send(Msg::Redraw).is_err() {
                             return;
                         }
                     }
@@ -187,8 +197,7 @@ pub fn hash_password(clear: &str) -> Result<String> {
 
 /// Who this front end is, for a second one to be told.
 fn whoami() -> String {
-    let tty =
-        std::fs::read_link("/proc/self/fd/0").map(|p| p.display().to_string()).unwrap_or_else(|_| "?".into());
+    let tty = data::stdin_tty().unwrap_or_else(|| "?".into());
     let ssh =
         std::env::var("SSH_CONNECTION").ok().and_then(|s| s.split_whitespace().next().map(str::to_string));
     match ssh {
@@ -221,7 +230,7 @@ fn install(
                 return;
             }
         };
-        let prepared = match session::prepare(&a, &probe, &o.root, Path::new("/")) {
+        let prepared = match session::prepare(&a, &probe, &o.root, &o.answer_dir()) {
             Ok(p) => p,
             Err(problems) => {
                 let text = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n");
@@ -250,16 +259,8 @@ fn install(
                     r.generation, r.copy.copied_files, r.bootloader
                 )))
             }
-            Err(e) => {
-                let text = format!("{e:#}");
-                // `step "NAME" failed: reason`
-                let step = text
-                    .strip_prefix("step \"")
-                    .and_then(|t| t.split_once("\" failed"))
-                    .map(|(name, _)| name.to_string())
-                    .unwrap_or_else(|| "install".into());
-                Msg::Installed(Err((step, text)))
-            }
+            // The model names the step from the install's own step-failed event.
+            Err(e) => Msg::Installed(Err(("install".into(), format!("{e:#}")))),
         };
         let _ = tx.send(msg);
     }))
@@ -275,8 +276,7 @@ pub fn run(o: &TuiOptions) -> Result<()> {
     let mut m = Model::new(live, ascii_terminal());
     if let Some(path) = &o.answer {
         let (answer, secrets) = crate::answer::load(path).map_err(|p| anyhow::anyhow!("{p}"))?;
-        let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
-        m.start_from(model::Given { answer, secrets, dir });
+        m.start_from(model::Given { answer, secrets, dir: o.answer_dir() });
     }
     if let Some(holder) = session::InstallLock::holder() {
         m.held_by = Some(holder);
@@ -403,14 +403,7 @@ fn event_loop(
             match &msg {
                 // A resize, or Ctrl-L: draw everything again (kernel messages may have been
                 // printed over the screen).
-                Msg::Tick(_) => {
-                    redraw_all = true;
-                    continue;
-                }
-                Msg::Key(k)
-                    if k.code == crossterm::event::KeyCode::Char('l')
-                        && k.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) =>
-                {
+                Msg::Redraw => {
                     redraw_all = true;
                     continue;
                 }

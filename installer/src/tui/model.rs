@@ -11,7 +11,7 @@ use super::guided::{self, Layout};
 use super::widgets::{FilterList, TextInput};
 use crate::answer::{
     Answer, FinishAction, FinishSection, InterfaceSection, NetworkSection, NixSection, RootSection, Section,
-    SystemSection, UserSection,
+    UserSection,
 };
 use crate::progress::{Event, Stage};
 use crate::session::{self, FieldProblem, Prepared};
@@ -221,8 +221,9 @@ pub struct InstallState {
     pub started: f64,
     /// The failed step and the reason.
     pub failed: Option<(String, String)>,
+    /// The step the install reported as failed (it names the failure better than the runtime can).
+    pub failed_step: Option<String>,
     pub done: Option<String>,
-    pub files: (u64, u64),
     pub show_log: bool,
 }
 
@@ -296,6 +297,8 @@ pub enum Msg {
     Key(KeyEvent),
     /// Seconds since start.
     Tick(f64),
+    /// The terminal was resized (or Ctrl-L): the runtime draws everything again.
+    Redraw,
     Probed(Result<Probe, String>),
     /// The Custom layout's spec came back from the editor.
     SpecEdited(String),
@@ -681,12 +684,8 @@ impl Model {
         w
     }
 
-    /// The answer the forms stand for (secrets named, not filled), with the clear-text passwords
-    /// by secret name and the other secrets (the LUKS passphrase).
-    pub fn answer(&self) -> Result<(Answer, Secrets, Secrets), FieldProblem> {
-        let storage = self.storage_spec()?;
-        let mut passwords = BTreeMap::new();
-        let mut secrets = BTreeMap::new();
+    /// The network section of the form.
+    fn form_network(&self) -> NetworkSection {
         let n = &self.network;
         let mut network = NetworkSection::default();
         if n.static_ip {
@@ -702,6 +701,11 @@ impl Model {
             network.nameservers =
                 n.dns.value.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_string).collect();
         }
+        network
+    }
+
+    /// Root and the users of the form; their clear-text passwords go into `passwords`.
+    fn form_users(&self, passwords: &mut Secrets) -> (RootSection, Vec<UserSection>) {
         let u = &self.users;
         let mut root = RootSection::default();
         if u.root_password {
@@ -716,13 +720,6 @@ impl Model {
             users.push(user.clone());
         }
         let name = u.name.value.trim();
-        let ssh_keys: Vec<String> = u
-            .ssh_key
-            .value
-            .trim()
-            .is_empty()
-            .then(Vec::new)
-            .unwrap_or_else(|| vec![u.ssh_key.value.trim().into()]);
         if !name.is_empty() {
             let secret = format!("{name}-password");
             let password = if u.pass1.value.is_empty() {
@@ -731,27 +728,63 @@ impl Model {
                 passwords.insert(secret.clone(), u.pass1.value.clone());
                 Some(secret)
             };
+            let key = u.ssh_key.value.trim();
             users.push(UserSection {
                 name: name.into(),
                 uid: None,
                 description: u.full_name.value.trim().into(),
                 groups: if u.admin { vec!["wheel".into()] } else { vec![] },
                 password,
-                ssh_keys: ssh_keys.clone(),
+                ssh_keys: if key.is_empty() { vec![] } else { vec![key.into()] },
                 shell: None,
             });
         }
-        let uses_passphrase = format!("{storage:?}").contains(guided::PASSPHRASE_SECRET);
-        if uses_passphrase {
-            secrets.insert(guided::PASSPHRASE_SECRET.to_string(), self.storage.pass1.value.clone());
-        }
-        let extra = self.config.extra.trim();
+        (root, users)
+    }
+
+    /// The answer the forms stand for (secrets named, not filled), with the clear-text passwords
+    /// by secret name and the other secrets (the LUKS passphrase, the given answer's secrets).
+    /// Asked sections come from the forms, the others as the given answer has them.
+    pub fn answer(&self) -> Result<(Answer, Secrets, Secrets), FieldProblem> {
+        let storage = self.storage_spec()?;
+        let mut passwords = BTreeMap::new();
+        let mut secrets = BTreeMap::new();
         let given = self.given.as_ref().map(|g| &g.answer);
         let mut system = given.map(|a| a.system.clone()).unwrap_or_default();
-        let mut answer = Answer {
+        match self.taken(Step::Language) {
+            Some(a) => (system.keymap, system.locale) = (a.system.keymap.clone(), a.system.locale.clone()),
+            None => {
+                system.keymap = self.language.keymap.current().unwrap_or("us").into();
+                system.locale = self.language.locale.current().unwrap_or("en_US.UTF-8").into();
+            }
+        }
+        let network = match self.taken(Step::Network) {
+            Some(a) => {
+                system.hostname = a.system.hostname.clone();
+                a.network.clone()
+            }
+            None => {
+                system.hostname = self.network.hostname.value.trim().into();
+                self.form_network()
+            }
+        };
+        system.timezone = match self.taken(Step::TimeZone) {
+            Some(a) => a.system.timezone.clone(),
+            None => self.zone.current().map(str::to_string),
+        };
+        let (root, users) = match self.taken(Step::Users) {
+            Some(a) => (a.root.clone(), a.users.clone()),
+            None => {
+                let (root, users) = self.form_users(&mut passwords);
+                system.ssh = users.iter().any(|u| !u.ssh_keys.is_empty());
+                (root, users)
+            }
+        };
+        let extra = self.config.extra.trim();
+        let answer = Answer {
             version: 1,
             storage,
-            system: SystemSection { ssh: !ssh_keys.is_empty() || system.ssh, ..system.clone() },
+            system,
             network,
             root,
             users,
@@ -765,36 +798,14 @@ impl Model {
             secrets_file: None,
             interactive: Default::default(),
         };
-        // The asked sections from the forms, the others as given.
-        match self.taken(Step::Language) {
-            Some(a) => (system.keymap, system.locale) = (a.system.keymap.clone(), a.system.locale.clone()),
-            None => {
-                system.keymap = self.language.keymap.current().unwrap_or("us").into();
-                system.locale = self.language.locale.current().unwrap_or("en_US.UTF-8").into();
-            }
+        let named = crate::answer::secret_names(&answer);
+        // The passphrase of a guided encrypted layout, from the form.
+        if self.taken(Step::Storage).is_none() && named.iter().any(|n| n == guided::PASSPHRASE_SECRET) {
+            secrets.insert(guided::PASSPHRASE_SECRET.to_string(), self.storage.pass1.value.clone());
         }
-        match self.taken(Step::Network) {
-            Some(a) => {
-                system.hostname = a.system.hostname.clone();
-                answer.network = a.network.clone();
-            }
-            None => system.hostname = n.hostname.value.trim().into(),
-        }
-        system.timezone = match self.taken(Step::TimeZone) {
-            Some(a) => a.system.timezone.clone(),
-            None => self.zone.current().map(str::to_string),
-        };
-        if let Some(a) = self.taken(Step::Users) {
-            answer.root = a.root.clone();
-            answer.users = a.users.clone();
-            passwords.clear();
-        } else {
-            system.ssh = answer.users.iter().any(|u| !u.ssh_keys.is_empty());
-        }
-        answer.system = system;
         // The given answer's secrets that this answer still names, as they are.
         if let Some(g) = &self.given {
-            for name in crate::answer::secret_names(&answer) {
+            for name in named {
                 if let (Some(v), false) = (g.secrets.get(&name), passwords.contains_key(&name)) {
                     secrets.entry(name).or_insert_with(|| v.clone());
                 }
@@ -910,6 +921,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             m.now = t;
             vec![]
         }
+        Msg::Redraw => vec![],
         Msg::Probed(p) => {
             // Looking again keeps what was chosen (by path); the first look starts on the first
             // disk that can be installed to.
@@ -968,6 +980,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
                             p.state = PhaseState::Failed;
                         }
                     }
+                    let step = m.install.failed_step.take().unwrap_or(step);
                     m.install.failed = Some((step, reason));
                 }
             }
@@ -1457,7 +1470,10 @@ fn progress(m: &mut Model, e: Event) {
     let line = match &e {
         Event::StepStarted { step, .. } => Some(format!("== {step}")),
         Event::StepFinished { step, secs, .. } => Some(format!("== {step}: done in {secs:.1}s")),
-        Event::StepFailed { step, error, .. } => Some(format!("!! {step}: {error}")),
+        Event::StepFailed { step, error, .. } => {
+            st.failed_step = Some(step.clone());
+            Some(format!("!! {step}: {error}"))
+        }
         Event::Action { n, total, action } => {
             if let Some(p) = st.phases.first_mut() {
                 p.done = *n as u64;
@@ -1465,12 +1481,11 @@ fn progress(m: &mut Model, e: Event) {
             }
             Some(format!("[{n}/{total}] {action}"))
         }
-        Event::Copy { files, total_files, bytes, total_bytes } => {
+        Event::Copy { bytes, total_bytes, .. } => {
             if let Some(p) = st.phases.get_mut(3) {
                 p.done = *bytes;
                 p.total = *total_bytes;
             }
-            st.files = (*files, *total_files);
             None
         }
         Event::Command { cmdline, .. } => Some(cmdline.clone()),

@@ -445,7 +445,18 @@ fn install_progress_moves_through_the_phases() {
     let mut m = model();
     walk_to_review(&mut m);
     typed(&mut m, "vda\n");
-    update(&mut m, Msg::Installed(Err(("step".into(), "reason".into()))));
+    update(
+        &mut m,
+        Msg::Progress(Event::StepFailed {
+            n: 3,
+            total: 6,
+            step: "installing the system".into(),
+            error: "x".into(),
+        }),
+    );
+    update(&mut m, Msg::Installed(Err(("install".into(), "reason".into()))));
+    // The failure is named by the step the install reported.
+    assert_eq!(m.install.failed.as_ref().map(|f| f.0.as_str()), Some("installing the system"));
     assert_eq!(typed(&mut m, "s"), vec![Cmd::Shell]);
     assert_eq!(typed(&mut m, "w"), vec![Cmd::SaveLogs]);
     update(&mut m, Msg::LogsSaved(Ok("installer-logs-1 on /dev/sdb1".into())));

@@ -66,6 +66,9 @@ struct RunArgs {
     tftp: Option<PathBuf>,
     #[arg(long, default_value = "boot.ipxe")]
     bootfile: String,
+    /// An extra argument for QEMU (after the harness's own). Repeatable.
+    #[arg(long = "qemu-arg", allow_hyphen_values = true)]
+    qemu_args: Vec<String>,
 }
 
 fn parse_disk(spec: &str) -> Result<Disk> {
@@ -116,7 +119,7 @@ fn run(a: RunArgs) -> Result<ExitCode> {
         }
         b = b.net(n);
     }
-    b = b.agent_timeout(Duration::from_secs(a.timeout));
+    b = b.extra_args(a.qemu_args.iter().cloned()).agent_timeout(Duration::from_secs(a.timeout));
     let mut m = b.start().context("starting the machine")?;
     eprintln!("vm-harness: serial log {}", m.serial_log().display());
     if let Some(re) = &a.expect {

@@ -65,6 +65,70 @@ pub fn kernel_param_ok(p: &str) -> bool {
         && p.chars().all(|c| c.is_ascii_alphanumeric() || "._,:/=+@%~-".contains(c))
 }
 
+/// An interface address with its prefix length (`192.0.2.10/24`, `2001:db8::1/64`): the prefix
+/// fits the family. The TUI's address field and the answer file use this one grammar.
+pub fn address_prefix_ok(s: &str) -> bool {
+    s.split_once('/').is_some_and(|(ip, p)| {
+        let max = match ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => 32,
+            Ok(std::net::IpAddr::V6(_)) => 128,
+            Err(_) => return false,
+        };
+        !p.starts_with('+') && p.parse::<u8>().is_ok_and(|p| (1..=max).contains(&p))
+    })
+}
+
+/// A mount point: absolute, normalised (no empty, `.` or `..` components), of letters, digits
+/// and `/ . _ - + @` (fstab needs no escapes), and not over a kernel API file system.
+pub fn mountpoint_problem(m: &str) -> Option<&'static str> {
+    if !m.starts_with('/') {
+        return Some("a mount point is an absolute path");
+    }
+    if m != "/" && (m.ends_with('/') || m.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..")) {
+        return Some("a mount point has no empty, `.` or `..` components");
+    }
+    if !m.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+@".contains(c)) {
+        return Some("a mount point is letters, digits and / . _ - + @ (no spaces)");
+    }
+    if ["/proc", "/sys", "/dev", "/run"].iter().any(|api| m == *api || m.starts_with(&format!("{api}/"))) {
+        return Some("/proc, /sys, /dev and /run are the kernel's and systemd's, not for file systems");
+    }
+    None
+}
+
+/// Users and groups the installed base system already has: a new one of the same name would
+/// take over its files.
+pub const SYSTEM_ACCOUNTS: &[&str] = &[
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "nogroup",
+    "_apt",
+    "sshd",
+    "messagebus",
+    "systemd-network",
+    "systemd-resolve",
+    "systemd-timesync",
+    "systemd-journal",
+    "polkitd",
+    "tss",
+];
+
 /// Names that reach LVM, cryptsetup, mdadm and /dev/mapper: no leading `-`, no `/`, not `.`/`..`.
 pub fn device_name_ok(n: &str) -> bool {
     !n.is_empty()
@@ -119,14 +183,14 @@ fn content_problems(c: &Content, at: Vec<Seg>, out: &mut Found) {
                     ));
                 }
             }
-            if mountpoint.as_deref().is_some_and(|m| !path_components_ok(m)) {
-                out.push((at_key("mountpoint"), "a mount point has no `.` or `..` components".into()));
+            if let Some(m) = mountpoint.as_deref().and_then(mountpoint_problem) {
+                out.push((at_key("mountpoint"), m.into()));
             }
             for (i, o) in options.iter().enumerate() {
-                if o.is_empty() || o.contains([',', ' ', '\n', '\t']) {
+                if o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric() || "=._-:/+@%~".contains(c)) {
                     out.push((
                         [at.clone(), vec![key("options"), Seg::Index(i)]].concat(),
-                        "one mount option per entry, without commas or spaces".into(),
+                        "one mount option per entry: letters, digits and = . _ - : / + @ % ~".into(),
                     ));
                 }
             }
@@ -142,11 +206,8 @@ fn content_problems(c: &Content, at: Vec<Seg>, out: &mut Found) {
                         "a subvolume name is a relative path of letters, digits, @ _ . - without `..`".into(),
                     ));
                 }
-                if sv.mountpoint.as_deref().is_some_and(|m| !path_components_ok(m)) {
-                    out.push((
-                        [sat, vec![key("mountpoint")]].concat(),
-                        "a mount point has no `.` or `..` components".into(),
-                    ));
+                if let Some(m) = sv.mountpoint.as_deref().and_then(mountpoint_problem) {
+                    out.push(([sat, vec![key("mountpoint")]].concat(), m.into()));
                 }
             }
         }
@@ -155,11 +216,26 @@ fn content_problems(c: &Content, at: Vec<Seg>, out: &mut Found) {
                 out.push((at_key("label"), "a swap label is up to 15 letters, digits, _ - and .".into()));
             }
         }
-        Content::Luks { name, content, keyfile, .. } => {
-            if !device_name_ok(name) {
+        Content::Luks { name, content, keyfile, version, cipher, .. } => {
+            if !device_name_ok(name) || name == "control" {
                 out.push((
                     at_key("name"),
-                    "a LUKS name is letters, digits, + _ . - (not starting with -)".into(),
+                    "a LUKS name is letters, digits, + _ . - (not starting with -, not `control`)".into(),
+                ));
+            }
+            if ![1, 2].contains(version) {
+                out.push((at_key("version"), "LUKS version 1 or 2".into()));
+            }
+            let cipher_ok = |c: &str| {
+                !c.is_empty()
+                    && c.len() <= 64
+                    && c.starts_with(|x: char| x.is_ascii_alphabetic())
+                    && c.chars().all(|x| x.is_ascii_alphanumeric() || "-_:".contains(x))
+            };
+            if cipher.as_deref().is_some_and(|c| !cipher_ok(c)) {
+                out.push((
+                    at_key("cipher"),
+                    "a cipher is like aes-xts-plain64 (letters, digits, - _ :)".into(),
                 ));
             }
             if keyfile.as_deref().is_some_and(|k| !k.starts_with('/') || !path_components_ok(k)) {
@@ -260,13 +336,14 @@ fn storage_structure(a: &Answer, out: &mut Found) {
     }
     for (i, r) in a.storage.raids.iter().enumerate() {
         let at = vec![key("storage"), key("raid"), Seg::Index(i)];
+        let declared = members.remove(&r.name);
         match crate::storage::plan::min_members(r.level) {
             None => out.push((
                 [at.clone(), vec![key("level")]].concat(),
                 format!("RAID level {} is not one of 0, 1, 5, 10", r.level),
             )),
             Some(min) => {
-                let n = members.remove(&r.name).map(|(n, _)| n).unwrap_or(0);
+                let n = declared.map(|(n, _)| n).unwrap_or(0);
                 if n < min {
                     out.push((at.clone(), format!("RAID{} needs at least {min} members (partitions with raid-member content), has {n}", r.level)));
                 }
@@ -295,8 +372,54 @@ fn storage_structure(a: &Answer, out: &mut Found) {
     }
 }
 
+/// Every LUKS volume gets its own /dev/mapper name.
+fn luks_names(a: &Answer, out: &mut Found) {
+    let mut seen: Vec<String> = vec![];
+    let mut visit = |c: &Content, at: Vec<Seg>, out: &mut Found| {
+        let (mut c, mut at) = (c, at);
+        while let Content::Luks { name, content, .. } = c {
+            if seen.contains(name) {
+                out.push((
+                    [at.clone(), vec![key("name")]].concat(),
+                    "another LUKS volume has this name".into(),
+                ));
+            }
+            seen.push(name.clone());
+            at.push(key("content"));
+            c = content;
+        }
+    };
+    for (i, d) in a.storage.disks.iter().enumerate() {
+        for (j, p) in d.partitions.iter().enumerate() {
+            if let Some(c) = &p.content {
+                let at = vec![
+                    key("storage"),
+                    key("disk"),
+                    Seg::Index(i),
+                    key("partition"),
+                    Seg::Index(j),
+                    key("content"),
+                ];
+                visit(c, at, out);
+            }
+        }
+    }
+    for (i, r) in a.storage.raids.iter().enumerate() {
+        visit(&r.content, vec![key("storage"), key("raid"), Seg::Index(i), key("content")], out);
+    }
+    for (i, vg) in a.storage.vgs.iter().enumerate() {
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            let at = vec![key("storage"), key("vg"), Seg::Index(i), key("lv"), Seg::Index(j), key("content")];
+            visit(&lv.content, at, out);
+        }
+    }
+}
+
+/// Where time zones are: the running system's (the live system's when installing).
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
 /// Every grammar problem of `a`.
-pub fn problems(a: &Answer) -> Found {
+pub(crate) fn problems(a: &Answer) -> Found {
     let mut out = vec![];
     storage_structure(a, &mut out);
     // Storage: selectors that select something, names and paths that reach commands.
@@ -310,6 +433,43 @@ pub fn problems(a: &Answer) -> Found {
                     .into(),
             ));
         }
+        for sel in sels {
+            let text_ok = |v: &Option<String>| {
+                v.as_deref().is_none_or(|v| !v.trim().is_empty() && !v.chars().any(|c| c.is_control()))
+            };
+            if !text_ok(&sel.serial) || !text_ok(&sel.model) {
+                out.push((
+                    [at.clone(), vec![key("match")]].concat(),
+                    "a serial or model to match is one line, not empty".into(),
+                ));
+            }
+            let path_ok = |p: &str| {
+                p.starts_with("/dev/")
+                    && path_components_ok(p)
+                    && !p.contains("//")
+                    && p.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:+@".contains(c))
+            };
+            if sel.path.as_deref().is_some_and(|p| !path_ok(p)) {
+                out.push((
+                    [at.clone(), vec![key("match"), key("path")]].concat(),
+                    "a disk path is under /dev/, like /dev/disk/by-id/…, without `..`".into(),
+                ));
+            }
+            if sel.largest && sel.smallest {
+                out.push((
+                    [at.clone(), vec![key("match")]].concat(),
+                    "largest and smallest cannot both be asked of one selector".into(),
+                ));
+            }
+        }
+        let same = |e: &crate::storage::spec::DiskSpec| e.selectors == d.selectors;
+        let empty = sels.is_empty() || sels.iter().any(selector_is_empty);
+        if let Some(first) = a.storage.disks[..i].iter().position(same).filter(|_| !empty) {
+            out.push((
+                [at.clone(), vec![key("match")]].concat(),
+                format!("the same selector as storage.disk[{first}]: one disk cannot be laid out twice"),
+            ));
+        }
         if let Some(id) = &d.id {
             if !device_name_ok(id) {
                 out.push((
@@ -317,13 +477,27 @@ pub fn problems(a: &Answer) -> Found {
                     "an id is letters, digits, + _ . -".into(),
                 ));
             }
+            if a.storage.disks[..i].iter().any(|e| e.id.as_ref() == Some(id)) {
+                out.push(([at.clone(), vec![key("id")]].concat(), "another disk has this id".into()));
+            }
         }
         for (j, p) in d.partitions.iter().enumerate() {
             let pat = [at.clone(), vec![key("partition"), Seg::Index(j)]].concat();
-            if p.name.as_deref().is_some_and(|n| n.len() > 36 || n.chars().any(|c| c.is_control())) {
+            let name_ok = |n: &str| {
+                !n.is_empty()
+                    && n.len() <= 36
+                    && n.chars().all(|c| c.is_ascii_alphanumeric() || " ._-+@:()".contains(c))
+            };
+            if p.name.as_deref().is_some_and(|n| !name_ok(n)) {
                 out.push((
                     [pat.clone(), vec![key("name")]].concat(),
-                    "a GPT partition name is at most 36 characters, one line".into(),
+                    "a GPT partition name is up to 36 letters, digits, spaces and . _ - + @ : ( )".into(),
+                ));
+            }
+            if p.number.is_some_and(|n| !(1..=128).contains(&n)) {
+                out.push((
+                    [pat.clone(), vec![key("number")]].concat(),
+                    "partition numbers are 1 to 128".into(),
                 ));
             }
             if let Some(c) = &p.content {
@@ -351,15 +525,26 @@ pub fn problems(a: &Answer) -> Found {
         }
         for (j, lv) in vg.lvs.iter().enumerate() {
             let lat = [at.clone(), vec![key("lv"), Seg::Index(j)]].concat();
-            if !device_name_ok(&lv.name) || lv.name.starts_with("snapshot") || lv.name.starts_with("pvmove") {
+            // lvm(8): names LVM keeps for itself.
+            let reserved = lv.name.starts_with("snapshot")
+                || lv.name.starts_with("pvmove")
+                || [
+                    "_cdata", "_cmeta", "_corig", "_mimage", "_mlog", "_pmspare", "_rimage", "_rmeta",
+                    "_tdata", "_tmeta", "_vorigin", "_vdata",
+                ]
+                .iter()
+                .any(|r| lv.name.contains(r));
+            if !device_name_ok(&lv.name) || reserved {
                 out.push((
                     [lat.clone(), vec![key("name")]].concat(),
-                    "a logical volume name is letters, digits, + _ . - (not starting with -)".into(),
+                    "a logical volume name is letters, digits, + _ . - (not starting with -, not one LVM reserves)"
+                        .into(),
                 ));
             }
             content_problems(&lv.content, [lat, vec![key("content")]].concat(), &mut out);
         }
     }
+    luks_names(a, &mut out);
     // System.
     for (i, p) in a.system.kernel_params.iter().enumerate() {
         if !kernel_param_ok(p) {
@@ -386,6 +571,13 @@ pub fn problems(a: &Answer) -> Found {
             out.push((
                 vec![key("system"), key("timezone")],
                 "a time zone is like Europe/Amsterdam or UTC".into(),
+            ));
+        } else if std::path::Path::new(ZONEINFO).is_dir()
+            && !std::path::Path::new(ZONEINFO).join(tz).is_file()
+        {
+            out.push((
+                vec![key("system"), key("timezone")],
+                format!("not a time zone of this system's tz database ({ZONEINFO})"),
             ));
         }
     }
@@ -414,6 +606,22 @@ pub fn problems(a: &Answer) -> Found {
             ));
         }
     }
+    for (i, port) in a.network.firewall.tcp_ports.iter().enumerate() {
+        if *port == 0 {
+            out.push((
+                vec![key("network"), key("firewall"), key("tcp_ports"), Seg::Index(i)],
+                "ports are 1 to 65535".into(),
+            ));
+        }
+    }
+    for (i, port) in a.network.firewall.udp_ports.iter().enumerate() {
+        if *port == 0 {
+            out.push((
+                vec![key("network"), key("firewall"), key("udp_ports"), Seg::Index(i)],
+                "ports are 1 to 65535".into(),
+            ));
+        }
+    }
     // Accounts: what reaches /etc/passwd, /etc/group, authorized_keys and chpasswd.
     for (i, k) in a.root.ssh_keys.iter().enumerate() {
         if let Some(m) = ssh_key_problem(k) {
@@ -422,10 +630,23 @@ pub fn problems(a: &Answer) -> Found {
     }
     for (i, u) in a.users.iter().enumerate() {
         let at = vec![key("user"), Seg::Index(i)];
-        if u.uid.is_some_and(|uid| uid == 0 || uid == 65534 || uid >= 1 << 31) {
+        if u.uid.is_some_and(|uid| !(1000..=59999).contains(&uid)) {
             out.push((
                 [at.clone(), vec![key("uid")]].concat(),
-                "uid 0 (root), 65534 (nobody) and 2^31 and above are not for users".into(),
+                "a user's uid is 1000 to 59999 (below are the system's, above are reserved)".into(),
+            ));
+        } else if let Some(uid) = u.uid {
+            if let Some(first) = a.users[..i].iter().position(|v| v.uid == Some(uid)) {
+                out.push((
+                    [at.clone(), vec![key("uid")]].concat(),
+                    format!("user[{first}] has this uid too"),
+                ));
+            }
+        }
+        if SYSTEM_ACCOUNTS.contains(&u.name.as_str()) && u.name != "root" {
+            out.push((
+                [at.clone(), vec![key("name")]].concat(),
+                "the installed system has an account of this name already".into(),
             ));
         }
         if u.description.chars().any(|c| c == ':' || c == '\\' || c.is_control()) {
@@ -448,11 +669,15 @@ pub fn problems(a: &Answer) -> Found {
             }
         }
         if let Some(sh) = &u.shell {
-            let ok = !sh.is_empty()
+            let ok = sh.starts_with('/')
                 && path_components_ok(sh)
+                && !sh.ends_with('/')
                 && sh.chars().all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c));
             if !ok {
-                out.push(([at, vec![key("shell")]].concat(), "a shell is a path or a package name".into()));
+                out.push((
+                    [at, vec![key("shell")]].concat(),
+                    "a login shell is an absolute path like /bin/bash, without `..` or arguments".into(),
+                ));
             }
         }
     }
@@ -465,7 +690,10 @@ pub fn problems(a: &Answer) -> Found {
             ));
         }
         if g.gid == Some(0) {
-            out.push(([at, vec![key("gid")]].concat(), "gid 0 is root's group".into()));
+            out.push(([at.clone(), vec![key("gid")]].concat(), "gid 0 is root's group".into()));
+        }
+        if a.groups[..i].iter().any(|h| h.name == g.name) {
+            out.push(([at, vec![key("name")]].concat(), "this group is listed twice".into()));
         }
     }
     out

@@ -32,7 +32,7 @@
 //! alice-hash = "$6$…"
 //! ```
 
-mod grammar;
+pub mod grammar;
 mod render;
 
 pub use grammar::{crypt_hash_ok, hostname_ok, kernel_param_ok, ssh_key_problem, user_name_ok};
@@ -329,7 +329,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// A step of a field path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Seg {
+pub(crate) enum Seg {
     Key(String),
     Index(usize),
 }
@@ -636,9 +636,6 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
                     }
                     for (mp, p) in mps {
                         let Some(mp) = mp else { continue };
-                        if !mp.starts_with('/') {
-                            out.push((p.clone(), format!("mount point {mp:?} is not an absolute path")));
-                        }
                         if mp == "/" {
                             roots.push(p.clone());
                         }
@@ -694,6 +691,12 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
             );
         }
     }
+    if a.nix.extra.is_some() && a.nix.file.is_some() {
+        out.push((
+            vec![key("nix"), key("extra")],
+            "give extra Nix or a configuration file, not both (the file is used as it is)".into(),
+        ));
+    }
     let storage_asked = a.interactive.asks(Section::Storage);
     if a.storage.disks.is_empty() && !storage_asked {
         out.push((vec![key("storage")], "names no disk ([[storage.disk]])".into()));
@@ -746,6 +749,12 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
         names.push(u.name.clone());
     }
     // Secrets must look like what they are used for.
+    let passphrases = passphrase_names(a);
+    for (name, value) in &a.secrets {
+        if passphrases.contains(name) && value.is_empty() {
+            out.push((vec![key("secrets"), key(name)], "an empty passphrase".into()));
+        }
+    }
     for (name, value) in &a.secrets {
         let used_as_hash = a.root.password.as_deref() == Some(name)
             || a.users.iter().any(|u| u.password.as_deref() == Some(name));
@@ -760,10 +769,7 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     }
     for (i, iface) in a.network.interfaces.iter().enumerate() {
         for (j, addr) in iface.addresses.iter().enumerate() {
-            let ok = addr.split_once('/').is_some_and(|(ip, p)| {
-                ip.parse::<std::net::IpAddr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128)
-            });
-            if !ok {
+            if !grammar::address_prefix_ok(addr) {
                 out.push((
                     vec![key("network"), key("interface"), Seg::Index(i), key("addresses"), Seg::Index(j)],
                     format!("{addr:?} is not address/prefix"),
@@ -780,26 +786,33 @@ pub fn check(a: &Answer) -> Vec<(String, String)> {
     semantic_problems(a).into_iter().map(|(path, m)| (render_path(&path), m)).collect()
 }
 
-/// Every secret name the answer holds or refers to (passwords, LUKS passphrases), sorted.
-pub fn secret_names(a: &Answer) -> Vec<String> {
-    fn passphrases(v: &serde_json::Value, out: &mut Vec<String>) {
+/// The secret names LUKS passphrases refer to.
+fn passphrase_names(a: &Answer) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
         match v {
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
                     match (k.as_str(), x) {
                         ("passphrase", serde_json::Value::String(n)) => out.push(n.clone()),
-                        _ => passphrases(x, out),
+                        _ => walk(x, out),
                     }
                 }
             }
-            serde_json::Value::Array(xs) => xs.iter().for_each(|x| passphrases(x, out)),
+            serde_json::Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
             _ => {}
         }
     }
+    let mut out = vec![];
+    walk(&serde_json::to_value(&a.storage).unwrap_or_default(), &mut out);
+    out
+}
+
+/// Every secret name the answer holds or refers to (passwords, LUKS passphrases), sorted.
+pub fn secret_names(a: &Answer) -> Vec<String> {
     let mut names: Vec<String> = a.secrets.keys().cloned().collect();
     names.extend(a.root.password.clone());
     names.extend(a.users.iter().filter_map(|u| u.password.clone()));
-    passphrases(&serde_json::to_value(&a.storage).unwrap_or_default(), &mut names);
+    names.extend(passphrase_names(a));
     names.sort();
     names.dedup();
     names
@@ -890,6 +903,33 @@ pub fn load(path: &Path) -> Result<(Answer, BTreeMap<String, String>), Problems>
             }])
         })?;
         secrets.extend(more);
+    }
+    // What only the answer's directory can tell: the secrets file's secrets checked like inline
+    // ones, and the configuration file being there.
+    let mut late = vec![];
+    if a.secrets_file.is_some() {
+        let mut strict = a.clone();
+        strict.secrets = secrets.clone();
+        strict.secrets_file = None;
+        late.extend(semantic_problems(&strict));
+    }
+    if let Some(f) = &a.nix.file {
+        let full = path.parent().unwrap_or(Path::new(".")).join(f);
+        if !full.is_file() {
+            late.push((vec![key("nix"), key("file")], format!("{}: no such file", full.display())));
+        }
+    }
+    if !late.is_empty() {
+        let doc = toml_edit::ImDocument::parse(text.clone()).expect("parsed above");
+        let mut problems: Vec<Problem> = late
+            .into_iter()
+            .map(|(p, message)| {
+                let (line, col) = span_of(&doc, &p).map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
+                Problem { file: file.clone(), line, col, field: render_path(&p), message }
+            })
+            .collect();
+        problems.sort_by_key(|p| (p.line, p.col));
+        return Err(Problems(problems));
     }
     Ok((a, secrets))
 }

@@ -385,11 +385,7 @@ pub fn weak_password(p: &str) -> Option<&'static str> {
 fn ip_problem(s: &str, with_prefix: bool) -> Option<String> {
     let t = s.trim();
     let ok = if with_prefix {
-        t.split_once('/').is_some_and(|(ip, p)| match ip.parse::<std::net::IpAddr>() {
-            Ok(std::net::IpAddr::V4(_)) => p.parse::<u8>().is_ok_and(|p| (1..=32).contains(&p)),
-            Ok(std::net::IpAddr::V6(_)) => p.parse::<u8>().is_ok_and(|p| (1..=128).contains(&p)),
-            Err(_) => false,
-        })
+        crate::answer::grammar::address_prefix_ok(t)
     } else {
         t.parse::<std::net::IpAddr>().is_ok()
     };

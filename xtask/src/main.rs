@@ -40,8 +40,15 @@ enum Cmd {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
-    /// The main job: boot a VM and run a command in it.
+    /// The main job: the live ISO boots in a VM and installs unattended from an embedded answer,
+    /// then the installed disk boots alone.
     Demo,
+    /// Property tests with fresh random inputs until the time is up: the answer parser and
+    /// validator, the storage planner, the stage-1 command-line parser (zero failures expected).
+    Fuzz {
+        #[arg(long, default_value_t = 1)]
+        minutes: u64,
+    },
     /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
     CaptureHw,
     /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system; `tui`
@@ -299,7 +306,29 @@ fn test(args: Vec<String>) -> Result<()> {
 
 fn soak(args: Vec<String>) -> Result<()> {
     suite_run(args, true)?;
-    phase("benchmarks", bench_image)
+    phase("benchmarks", bench_image)?;
+    phase("fuzzing", || fuzz(10))
+}
+
+/// `installer/tests/properties.rs` with `FUZZ_SECONDS`: each property runs fresh batches until
+/// its share of the time is up (the parser's two properties run one after the other, beside the
+/// others, so each gets half).
+fn fuzz(minutes: u64) -> Result<()> {
+    let secs = (minutes * 60 / 2).max(5);
+    let start = Instant::now();
+    run(cargo().current_dir(workspace()).env("FUZZ_SECONDS", secs.to_string()).args([
+        "test",
+        "--release",
+        "--quiet",
+        "-p",
+        "installer",
+        "--test",
+        "properties",
+        "--",
+        "--nocapture",
+    ]))?;
+    println!("fuzz: {:.1} min, no failure", start.elapsed().as_secs_f64() / 60.0);
+    Ok(())
 }
 
 fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
@@ -509,6 +538,7 @@ fn main() -> Result<()> {
         Cmd::Test { args } => test(args),
         Cmd::Soak { args } => soak(args),
         Cmd::Demo => demo(),
+        Cmd::Fuzz { minutes } => fuzz(minutes),
         Cmd::Bench { what } => match what.as_str() {
             "image" => bench_image(),
             "tui" => bench_tui(),

@@ -59,7 +59,7 @@ impl Cmdline {
                 "boot.panic_on_fail" => c.panic_on_fail = true,
                 "rd.timeout" => c.timeout_secs = v.parse().unwrap_or(60),
                 "rd.modules" => c.modules.extend(v.split(',').filter(|m| !m.is_empty()).map(str::to_string)),
-                "init" => c.init = v.to_string(),
+                "init" if !v.is_empty() => c.init = v.to_string(),
                 _ => {}
             }
         }
@@ -70,6 +70,13 @@ impl Cmdline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_init_keeps_the_default() {
+        // Found by the property tests: `init=` used to leave nothing to run in the new root.
+        assert_eq!(Cmdline::parse("init= quiet").init, "/sbin/init");
+        assert_eq!(Cmdline::parse("init=/bin/sh").init, "/bin/sh");
+    }
 
     #[test]
     fn parses_live_parameters() {

@@ -310,6 +310,39 @@ fn refusals_in_a_guest_touch_nothing() {
     assert!(out.contains("busy") && out.contains("/srv/data"), "{out}");
     m.succeed("umount /srv/data").unwrap();
     assert_eq!(host_hashes(&mut m, &[1]), before_vdb, "the refused disk was written");
+    // `installer auto` with a sample of the golden bad answer files (every class that selects a
+    // disk of this machine, the empty selectors among them) refuses each before any write.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/answers");
+    let mut bad: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("bad-") && n.ends_with(".toml"))
+        .collect();
+    bad.sort();
+    let sample: Vec<&String> = bad
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| {
+            i % 16 == 0
+                || n.starts_with("bad-selector-")
+                || n.starts_with("bad-secret-missing")
+                || n.starts_with("bad-secret-inline")
+        })
+        .map(|(_, n)| n)
+        .collect();
+    assert!(sample.len() >= 20, "{} sampled", sample.len());
+    m.succeed("mkdir -p /root/bad").unwrap();
+    for name in &sample {
+        let text = std::fs::read_to_string(dir.join(name.as_str())).unwrap();
+        write_guest_file(&mut m, &format!("/root/bad/{name}"), &text, 0o600);
+        let (status, out) = m
+            .execute(&format!("cd /root/bad && installer auto --answer {name} --yes --no-finish 2>&1"))
+            .unwrap();
+        assert_ne!(status, 0, "{name} was accepted:\n{out}");
+        assert!(out.contains(&format!("{name}:")), "{name}: no file:line:col in\n{out}");
+    }
+    assert_eq!(host_hashes(&mut m, &[1]), before_vdb, "a bad answer file wrote to a disk");
     let after = host_hashes(&mut m, &[0, 1, 2, 3]);
     assert_eq!((&after[0], &after[2], &after[3]), (&before[0], &before[2], &before[3]), "a disk changed");
     // `installer disks` shows the boot medium as such.

@@ -61,6 +61,10 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "nano",
 ];
 
+/// The shell step (an mmdebstrap hook, `$1` the root) that compresses the kernel modules with the
+/// host's zstd and runs the root's depmod for each kernel.
+const COMPRESS_MODULES: &str = "find \"$1\"/usr/lib/modules -name '*.ko' -print0 | xargs -0 -r -n 64 -P 2 zstd -q --rm -9 && for d in \"$1\"/usr/lib/modules/*/; do chroot \"$1\" depmod -a \"$(basename \"$d\")\"; done";
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RootfsSpec {
     pub suite: String,
@@ -84,6 +88,8 @@ impl RootfsSpec {
     pub fn key(&self) -> String {
         let mut h = DefaultHasher::new();
         self.hash(&mut h);
+        // How the root is made beyond its packages.
+        COMPRESS_MODULES.hash(&mut h);
         format!("{}-{}-{:016x}", self.suite, self.variant, h.finish())
     }
 }
@@ -138,6 +144,10 @@ pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
         .arg("--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb")
         // Our stage-1 replaces initramfs-tools' initrd (pulled in by the kernel package).
         .arg("--customize-hook=rm -f \"$1\"/boot/initrd.img-*")
+        // Kernel modules compressed (as Debian trixie ships them): 396 MiB become 110 MiB, which
+        // every install copies and writes; kmod loads .ko.zst, and our initrd builder unpacks the
+        // few it puts into an initrd. depmod then names the compressed files.
+        .arg(format!("--customize-hook={COMPRESS_MODULES}"))
         .arg("--dpkgopt=path-exclude=/usr/share/man/*")
         .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
         .arg("--dpkgopt=path-include=/usr/share/doc/*/copyright")

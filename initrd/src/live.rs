@@ -70,6 +70,17 @@ pub fn build(
     Ok(a.to_gzip()?)
 }
 
+/// The contents of a zstd-compressed file (one frame, as `zstd` writes a module).
+fn unzstd(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut d = ruzstd::decoding::StreamingDecoder::new(f)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+    let mut out = vec![];
+    d.read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// An archive with stage-1 as `/init`, busybox, and the named modules (those this kernel has)
 /// with their dependencies and the matching `modules.dep`/`modules.alias`/`modules.softdep`.
 pub(crate) fn with_modules(
@@ -88,10 +99,12 @@ pub(crate) fn with_modules(
             .map_err(|source| LiveInitrdError::Read { path: p.display().to_string(), source })
     };
     let included: Vec<String> = files.iter().map(|f| normalize_name(f)).collect();
+    // Compressed modules (`.ko.zst`, as the images ship them) go into the initrd decompressed:
+    // stage 1 loads plain files with finit_module, and the initrd is compressed as a whole.
     let dep: String = read(&modules_dir.join("modules.dep"))?
         .lines()
         .filter(|l| l.split(':').next().is_some_and(|m| files.iter().any(|f| f == m)))
-        .map(|l| format!("{l}\n"))
+        .map(|l| format!("{}\n", l.replace(".ko.zst", ".ko")))
         .collect();
     let alias: String = read(&modules_dir.join("modules.alias"))?
         .lines()
@@ -107,7 +120,17 @@ pub(crate) fn with_modules(
     a.dir("sysroot", 0o755)?;
     let m = format!("lib/modules/{kver}");
     for f in &files {
-        a.host_file(&format!("{m}/{f}"), &modules_dir.join(f))?;
+        let host = modules_dir.join(f);
+        match f.strip_suffix(".zst") {
+            Some(plain) => {
+                let data = unzstd(&host)
+                    .map_err(|source| LiveInitrdError::Read { path: host.display().to_string(), source })?;
+                a.file(&format!("{m}/{plain}"), 0o644, data)?;
+            }
+            None => {
+                a.host_file(&format!("{m}/{f}"), &host)?;
+            }
+        }
     }
     a.file(&format!("{m}/modules.dep"), 0o644, dep)?;
     a.file(&format!("{m}/modules.alias"), 0o644, alias)?;
@@ -118,4 +141,51 @@ pub(crate) fn with_modules(
         read(&modules_dir.join("modules.softdep")).unwrap_or_default(),
     )?;
     Ok(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpio::Entry;
+
+    /// A module tree as the images ship it (`.ko.zst`, depmod's paths) gives an initrd of plain
+    /// `.ko` files, byte for byte the originals, and a modules.dep naming them.
+    #[test]
+    fn compressed_modules_go_in_decompressed() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("6.1.0-test");
+        std::fs::create_dir_all(dir.join("kernel/fs/ext4")).unwrap();
+        std::fs::create_dir_all(dir.join("kernel/lib")).unwrap();
+        let ext4: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let zst = |p: &str, data: &[u8]| {
+            let c = ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest);
+            std::fs::write(dir.join(p), c).unwrap();
+        };
+        zst("kernel/fs/ext4/ext4.ko.zst", &ext4);
+        zst("kernel/lib/crc16.ko.zst", b"crc16 module");
+        std::fs::write(
+            dir.join("modules.dep"),
+            "kernel/fs/ext4/ext4.ko.zst: kernel/lib/crc16.ko.zst\nkernel/lib/crc16.ko.zst:\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("modules.alias"), "alias fs-ext4 ext4\n").unwrap();
+        let stage1 = t.path().join("stage1");
+        std::fs::write(&stage1, b"stage1").unwrap();
+        let a = with_modules(&dir, &stage1, &stage1, &["ext4".to_string()]).unwrap();
+        let m = "lib/modules/6.1.0-test";
+        match a.get(&format!("{m}/kernel/fs/ext4/ext4.ko")) {
+            Some(Entry::File { data, .. }) => assert!(data == &ext4, "ext4.ko is not the original"),
+            other => panic!("no ext4.ko in the initrd: {other:?}"),
+        }
+        assert!(a.contains(&format!("{m}/kernel/lib/crc16.ko")));
+        assert!(!a.contains(&format!("{m}/kernel/fs/ext4/ext4.ko.zst")));
+        match a.get(&format!("{m}/modules.dep")) {
+            Some(Entry::File { data, .. }) => {
+                let dep = String::from_utf8_lossy(data);
+                assert!(dep.contains("kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko\n"), "{dep}");
+                assert!(!dep.contains(".zst"), "{dep}");
+            }
+            other => panic!("no modules.dep: {other:?}"),
+        }
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{answer_disk, live_image, take_disk};
+use common::{answer_disk, live_image, sha256, take_disk};
 use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
@@ -61,6 +61,7 @@ alice-hash = "{HASH}"
 "#
     );
     let img = answer_disk(t.path(), &answer);
+    let before = sha256(&img);
     let mut m = live_auto("auto-uefi", true, &img, "installer.yes=1");
     m.wait_for_console_text(
         "installer: unattended install from installer.answer=label:ANSWERS:/answer.toml",
@@ -69,6 +70,7 @@ alice-hash = "{HASH}"
     .unwrap();
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let log = m.serial_text().unwrap();
     assert!(!log.contains(HASH), "the password hash reached the console");
     let (_keep, disk) = take_disk(&m, 0);
@@ -119,9 +121,11 @@ fn boot_disk(name: &str, disk: &Path, uefi: bool) -> Machine {
 fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let img = answer_disk(t.path(), answer);
+    let before = sha256(&img);
     let mut m = live_auto(name, false, &img, "installer.yes=1");
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let (keep, disk) = take_disk(&m, 0);
     (t, keep, disk)
 }

@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{live_image, take_disk, write_guest_file};
+use common::{assert_never_written, live_image, take_disk, write_guest_file};
 use vm_harness::{machine, Disk, Machine, MachineBuilder};
 
 const BOOT: Duration = Duration::from_secs(300);
@@ -18,10 +18,11 @@ const HASH: &str = "$6$rounds=1000$saltsalt$0mbkSRWsF8QHNpSO5C4LcZgoQuyPGAz2wgz/
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7yCqHQc2xW2k8Jv0qmVw7I0dx1x8XxvNbHc5pKuHb test@host";
 
-/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET); the
-/// installer is the image's own (the release build of this tree, made by `cargo xtask assets`).
+/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET) and a
+/// blank bystander disk (serial BYSTANDER, disk 1) that no install may write; the installer is the
+/// image's own (the release build of this tree, made by `cargo xtask assets`).
 fn live(name: &str, uefi: bool) -> Machine {
-    let mut b = live_image(name, "");
+    let mut b = live_image(name, "").disk(Disk::new_qcow2(256 << 20).serial("BYSTANDER"));
     if uefi {
         b = b.uefi();
     }
@@ -71,11 +72,12 @@ fn install(m: &mut Machine, extra: &str) -> String {
     out.stdout
 }
 
-/// Powers the live machine off cleanly and moves the target disk out of its state directory
-/// (removed with the machine).
+/// Powers the live machine off cleanly, checks that the bystander disk was never written, and
+/// moves the target disk out of its state directory (removed with the machine).
 fn finish(mut m: Machine) -> (tempfile::TempDir, PathBuf) {
     m.succeed("sync && umount -R /mnt && swapoff -a").unwrap();
     m.shutdown().unwrap();
+    assert_never_written(&m, 1);
     take_disk(&m, 0)
 }
 

@@ -26,6 +26,7 @@ pub const HOST_PACKAGES: &[&str] = &[
     "binutils",
     // Images: the Debian root, squashfs, ISO (isolinux + GRUB EFI on a FAT image), test CA.
     "mmdebstrap",
+    "zstd",
     "squashfs-tools",
     "xorriso",
     "isolinux",
@@ -54,6 +55,7 @@ pub const HOST_COMMANDS: &[(&str, &str)] = &[
     ("cpio", "cpio"),
     ("strip", "binutils"),
     ("mmdebstrap", "mmdebstrap"),
+    ("zstd", "zstd"),
     ("mksquashfs", "squashfs-tools"),
     ("unsquashfs", "squashfs-tools"),
     ("xorriso", "xorriso"),

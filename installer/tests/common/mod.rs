@@ -64,3 +64,21 @@ pub fn answer_disk(dir: &std::path::Path, answer: &str) -> PathBuf {
     assert!(st.success());
     img
 }
+
+/// Disk `index` of a stopped machine was never written: it was blank and still holds no data
+/// (`qemu-img map` finds no extent with data, in the disk or under it when it is an overlay).
+pub fn assert_never_written(m: &Machine, index: usize) {
+    let p = m.disk_path(index).unwrap();
+    let out = Command::new("qemu-img").args(["map", "-U", "--output=json"]).arg(p).output().unwrap();
+    assert!(out.status.success(), "qemu-img map {}: {}", p.display(), String::from_utf8_lossy(&out.stderr));
+    let extents: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let written: Vec<&serde_json::Value> = extents.iter().filter(|e| e["data"] == true).collect();
+    assert!(written.is_empty(), "disk {index} ({}), outside the plan, was written: {written:?}", p.display());
+}
+
+/// The SHA-256 of a file on the host.
+pub fn sha256(path: &std::path::Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success(), "sha256sum {}", path.display());
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}

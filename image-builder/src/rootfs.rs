@@ -63,7 +63,7 @@ pub const LIVE_PACKAGES: &[&str] = &[
 
 /// The shell step (an mmdebstrap hook, `$1` the root) that compresses the kernel modules with the
 /// host's zstd and runs the root's depmod for each kernel.
-const COMPRESS_MODULES: &str = "find \"$1\"/usr/lib/modules -name '*.ko' -print0 | xargs -0 -r -n 64 -P 2 zstd -q --rm -9 && for d in \"$1\"/usr/lib/modules/*/; do chroot \"$1\" depmod -a \"$(basename \"$d\")\"; done";
+const COMPRESS_MODULES: &str = "find \"$1\"/usr/lib/modules -name '*.ko' -print0 | xargs -0 -r -n 64 -P 2 zstd -q --rm -9 && for d in \"$1\"/usr/lib/modules/*/; do [ -f \"$d/modules.dep\" ] || continue; chroot \"$1\" depmod -a \"$(basename \"$d\")\" || exit 1; done";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RootfsSpec {

@@ -389,29 +389,8 @@ fn luks_names(a: &Answer, out: &mut Found) {
             c = content;
         }
     };
-    for (i, d) in a.storage.disks.iter().enumerate() {
-        for (j, p) in d.partitions.iter().enumerate() {
-            if let Some(c) = &p.content {
-                let at = vec![
-                    key("storage"),
-                    key("disk"),
-                    Seg::Index(i),
-                    key("partition"),
-                    Seg::Index(j),
-                    key("content"),
-                ];
-                visit(c, at, out);
-            }
-        }
-    }
-    for (i, r) in a.storage.raids.iter().enumerate() {
-        visit(&r.content, vec![key("storage"), key("raid"), Seg::Index(i), key("content")], out);
-    }
-    for (i, vg) in a.storage.vgs.iter().enumerate() {
-        for (j, lv) in vg.lvs.iter().enumerate() {
-            let at = vec![key("storage"), key("vg"), Seg::Index(i), key("lv"), Seg::Index(j), key("content")];
-            visit(&lv.content, at, out);
-        }
+    for (c, at) in super::storage_contents(a) {
+        visit(c, at, out);
     }
 }
 

@@ -615,6 +615,30 @@ fn key(k: &str) -> Seg {
 }
 
 /// What types cannot say: one root, sizes, secret references, names.
+/// Every top-level content of the storage (of partitions, arrays and logical volumes) with its
+/// field path.
+pub(crate) fn storage_contents(a: &Answer) -> Vec<(&Content, Vec<Seg>)> {
+    let mut out = vec![];
+    for (i, d) in a.storage.disks.iter().enumerate() {
+        for (j, p) in d.partitions.iter().enumerate() {
+            if let Some(c) = &p.content {
+                let at = vec![key("storage"), key("disk"), Seg::Index(i), key("partition"), Seg::Index(j)];
+                out.push((c, [at, vec![key("content")]].concat()));
+            }
+        }
+    }
+    for (i, r) in a.storage.raids.iter().enumerate() {
+        out.push((&r.content, vec![key("storage"), key("raid"), Seg::Index(i), key("content")]));
+    }
+    for (i, vg) in a.storage.vgs.iter().enumerate() {
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            let at = vec![key("storage"), key("vg"), Seg::Index(i), key("lv"), Seg::Index(j), key("content")];
+            out.push((&lv.content, at));
+        }
+    }
+    out
+}
+
 fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     let mut out = vec![];
     // Mount points, and the secrets LUKS names.
@@ -661,35 +685,8 @@ fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
             }
         }
     };
-    for (i, d) in a.storage.disks.iter().enumerate() {
-        for (j, p) in d.partitions.iter().enumerate() {
-            if let Some(c) = &p.content {
-                visit(
-                    c,
-                    vec![
-                        key("storage"),
-                        key("disk"),
-                        Seg::Index(i),
-                        key("partition"),
-                        Seg::Index(j),
-                        key("content"),
-                    ],
-                    &mut out,
-                );
-            }
-        }
-    }
-    for (i, r) in a.storage.raids.iter().enumerate() {
-        visit(&r.content, vec![key("storage"), key("raid"), Seg::Index(i), key("content")], &mut out);
-    }
-    for (i, vg) in a.storage.vgs.iter().enumerate() {
-        for (j, lv) in vg.lvs.iter().enumerate() {
-            visit(
-                &lv.content,
-                vec![key("storage"), key("vg"), Seg::Index(i), key("lv"), Seg::Index(j), key("content")],
-                &mut out,
-            );
-        }
+    for (c, at) in storage_contents(a) {
+        visit(c, at, &mut out);
     }
     if a.nix.extra.is_some() && a.nix.file.is_some() {
         out.push((

@@ -311,8 +311,9 @@ fn soak(args: Vec<String>) -> Result<()> {
 }
 
 /// `installer/tests/properties.rs` with `FUZZ_SECONDS`: each property runs fresh batches until
-/// its share of the time is up (the parser's two properties run one after the other, beside the
-/// others, so each gets half).
+/// its share of the time is up. The test runner runs two tests at a time (2 cores): the parser's
+/// two properties one after the other, beside them the planner's and then stage 1's, so each
+/// property gets half of the minutes and the whole takes about `minutes`.
 fn fuzz(minutes: u64) -> Result<()> {
     let secs = (minutes * 60 / 2).max(5);
     let start = Instant::now();

@@ -1299,7 +1299,6 @@ pub fn ppm_to_png(data: &[u8]) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
 /// A wait's pattern, or a setup error naming it.
 fn regex_of(regex: &str) -> Result<Regex> {
     Regex::new(regex).map_err(|e| Error::Setup(format!("bad regex {regex:?}: {e}")))
@@ -1312,6 +1311,7 @@ pub fn terminal_screen(data: &[u8], rows: u16, cols: u16) -> String {
     p.screen().contents().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
+/// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
 pub fn vga_text(data: &[u8]) -> String {
     let chars: Vec<char> =
         data.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();

@@ -3,6 +3,8 @@
 //! saying which; `UPDATE_GOLDEN=1` rewrites them), touches nothing,
 //! and the good example validates, plans its configuration.nix and that evaluates.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -57,13 +59,7 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = std::fs::read_to_string(dir.join("good.toml")).unwrap();
     let a = installer::answer::parse(&text, "good.toml").unwrap();
-    let boot = installer::answer::BootTarget {
-        loader: installer::storage::plan::Bootloader::SystemdBoot,
-        uefi: true,
-        esp: installer::answer::esp_mountpoint(&installer::answer::storage_spec(&a)),
-        grub_devices: vec![],
-        initrd_keys: vec![],
-    };
+    let boot = common::uefi_systemd_boot(&a);
     let nix = installer::answer::configuration_nix(&a, &boot);
     assert!(!nix.contains("$6$") && !nix.contains("correct horse"), "secrets in configuration.nix:\n{nix}");
     assert!(nix.contains("boot.loader.efi.efiSysMountPoint = \"/boot\";"), "{nix}");

@@ -7,6 +7,8 @@
 //! fresh seeds until the time is up (`FUZZ_SECONDS`); a failure prints the smallest input proptest
 //! shrank it to, which belongs in `tests/answers/` or in a case here.
 
+mod common;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -79,13 +81,7 @@ fn the_answer_parser_never_panics() {
     run("mutated answers", mutated_answer(), |text| {
         if let Ok(a) = installer::answer::parse(&text, "fuzz.toml") {
             // What validates renders, and no secret reaches the generated Nix or the redacted copy.
-            let boot = installer::answer::BootTarget {
-                loader: installer::storage::plan::Bootloader::SystemdBoot,
-                uefi: true,
-                esp: installer::answer::esp_mountpoint(&installer::answer::storage_spec(&a)),
-                grub_devices: vec![],
-                initrd_keys: vec![],
-            };
+            let boot = common::uefi_systemd_boot(&a);
             let nix = installer::answer::configuration_nix(&a, &boot);
             let redacted = installer::answer::redacted(&a);
             for value in a.secrets.values().filter(|v| v.len() >= 6) {

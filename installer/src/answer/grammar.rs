@@ -585,18 +585,11 @@ pub(crate) fn problems(a: &Answer) -> Found {
             ));
         }
     }
-    for (i, port) in a.network.firewall.tcp_ports.iter().enumerate() {
-        if *port == 0 {
+    let fw = &a.network.firewall;
+    for (field, ports) in [("tcp_ports", &fw.tcp_ports), ("udp_ports", &fw.udp_ports)] {
+        for i in ports.iter().enumerate().filter(|(_, p)| **p == 0).map(|(i, _)| i) {
             out.push((
-                vec![key("network"), key("firewall"), key("tcp_ports"), Seg::Index(i)],
-                "ports are 1 to 65535".into(),
-            ));
-        }
-    }
-    for (i, port) in a.network.firewall.udp_ports.iter().enumerate() {
-        if *port == 0 {
-            out.push((
-                vec![key("network"), key("firewall"), key("udp_ports"), Seg::Index(i)],
+                vec![key("network"), key("firewall"), key(field), Seg::Index(i)],
                 "ports are 1 to 65535".into(),
             ));
         }

@@ -443,16 +443,30 @@ pub fn parse(text: &str, file: &str) -> Result<Answer, Problems> {
             return Err(Problems(problems));
         }
     };
-    let mut problems = vec![];
-    for (path, message) in semantic_problems(&answer) {
-        problems.push(problem(span_of(&doc, &path), render_path(&path), message));
-    }
-    problems.sort_by_key(|p| (p.line, p.col));
+    let problems = located(text, &doc, file, semantic_problems(&answer));
     if problems.is_empty() {
         Ok(answer)
     } else {
         Err(Problems(problems))
     }
+}
+
+/// Problems found on fields, with the positions of those fields in `text`, in file order.
+fn located(
+    text: &str,
+    doc: &toml_edit::ImDocument<String>,
+    file: &str,
+    found: Vec<(Vec<Seg>, String)>,
+) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = found
+        .into_iter()
+        .map(|(path, message)| {
+            let (line, col) = span_of(doc, &path).map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            Problem { file: file.to_string(), line, col, field: render_path(&path), message }
+        })
+        .collect();
+    problems.sort_by_key(|p| (p.line, p.col));
+    problems
 }
 
 /// A message and where it points.
@@ -614,7 +628,6 @@ fn key(k: &str) -> Seg {
     Seg::Key(k.to_string())
 }
 
-/// What types cannot say: one root, sizes, secret references, names.
 /// Every top-level content of the storage (of partitions, arrays and logical volumes) with its
 /// field path.
 pub(crate) fn storage_contents(a: &Answer) -> Vec<(&Content, Vec<Seg>)> {
@@ -639,6 +652,7 @@ pub(crate) fn storage_contents(a: &Answer) -> Vec<(&Content, Vec<Seg>)> {
     out
 }
 
+/// What types cannot say: one root, sizes, secret references, names.
 fn semantic_problems(a: &Answer) -> Vec<(Vec<Seg>, String)> {
     let mut out = vec![];
     // Mount points, and the secrets LUKS names.
@@ -785,22 +799,13 @@ pub fn check(a: &Answer) -> Vec<(String, String)> {
 
 /// The secret names LUKS passphrases refer to.
 fn passphrase_names(a: &Answer) -> Vec<String> {
-    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, x) in m {
-                    match (k.as_str(), x) {
-                        ("passphrase", serde_json::Value::String(n)) => out.push(n.clone()),
-                        _ => walk(x, out),
-                    }
-                }
-            }
-            serde_json::Value::Array(xs) => xs.iter().for_each(|x| walk(x, out)),
-            _ => {}
+    let mut out = vec![];
+    for (mut c, _) in storage_contents(a) {
+        while let Content::Luks { passphrase, content, .. } = c {
+            out.extend(passphrase.clone());
+            c = content;
         }
     }
-    let mut out = vec![];
-    walk(&serde_json::to_value(&a.storage).unwrap_or_default(), &mut out);
     out
 }
 
@@ -918,15 +923,7 @@ pub fn load(path: &Path) -> Result<(Answer, BTreeMap<String, String>), Problems>
     }
     if !late.is_empty() {
         let doc = toml_edit::ImDocument::parse(text.clone()).expect("parsed above");
-        let mut problems: Vec<Problem> = late
-            .into_iter()
-            .map(|(p, message)| {
-                let (line, col) = span_of(&doc, &p).map(|s| line_col(&text, s.start)).unwrap_or((1, 1));
-                Problem { file: file.clone(), line, col, field: render_path(&p), message }
-            })
-            .collect();
-        problems.sort_by_key(|p| (p.line, p.col));
-        return Err(Problems(problems));
+        return Err(Problems(located(&text, &doc, &file, late)));
     }
     Ok((a, secrets))
 }

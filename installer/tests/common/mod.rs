@@ -82,3 +82,15 @@ pub fn sha256(path: &std::path::Path) -> String {
     assert!(out.status.success(), "sha256sum {}", path.display());
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
 }
+
+/// Where an answer's configuration.nix is rendered for in host tests: UEFI with systemd-boot and
+/// the ESP the answer's storage mounts.
+pub fn uefi_systemd_boot(a: &installer::answer::Answer) -> installer::answer::BootTarget {
+    installer::answer::BootTarget {
+        loader: installer::storage::plan::Bootloader::SystemdBoot,
+        uefi: true,
+        esp: installer::answer::esp_mountpoint(&installer::answer::storage_spec(a)),
+        grub_devices: vec![],
+        initrd_keys: vec![],
+    }
+}

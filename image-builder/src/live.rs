@@ -41,12 +41,14 @@ const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or t
 /// Starts `installer auto` at boot when the kernel command line has `installer.answer=`:
 /// `file:/path` (on the live medium, e.g. embedded with `image-builder --answer`, or in the live
 /// system) or `label:LABEL:/path` (on a filesystem with that label, e.g. a USB stick). It asks for
-/// one confirmation on the console unless `installer.yes=1` is given too.
+/// one confirmation on the console unless `installer.yes=1` is given too. Given arguments, it reads
+/// them instead of the kernel command line: an unattended install started by hand in the running
+/// live system (e.g. once the stick with the answer is plugged in).
 const AUTOSTART_SCRIPT: &str = r#"#!/bin/bash
 set -u
 answer=""
 yes=""
-for word in $(cat /proc/cmdline); do
+for word in ${*:-$(cat /proc/cmdline)}; do
     case "$word" in
         installer.answer=*) answer="${word#installer.answer=}" ;;
         installer.yes=1) yes="--yes" ;;

@@ -1,6 +1,8 @@
-//! Unattended installs: the live test image boots with `installer.answer=label:ANSWERS:/answer.toml
-//! installer.yes=1`, finds the answer on a second disk, installs with no hands and powers off; the
-//! installed disk then boots alone. Secrets end up only where they belong.
+//! Unattended installs: the live test image finds the answer on a disk labelled ANSWERS
+//! (`installer.answer=label:ANSWERS:/answer.toml installer.yes=1`), installs with no hands and
+//! powers off; the installed disk then boots alone. Secrets end up only where they belong. One
+//! test boots with those parameters on the kernel command line; the others resume the live boot
+//! the install tests share, plug the answer disk in and start the same script with them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,20 +16,46 @@ use vm_harness::{machine, Disk, Machine};
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
 
 fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine {
-    live_auto_disks(name, uefi, answer_img, extra, &[])
-}
-
-/// The live machine with TARGET (disk 0), the answer disk (1) and more blank disks (2…).
-fn live_auto_disks(name: &str, uefi: bool, answer_img: &Path, extra: &str, more: &[&str]) -> Machine {
     let mut b = live_image(name, &format!("installer.answer=label:ANSWERS:/answer.toml {extra}"))
         .disk(Disk::file(answer_img, "raw").serial("ANSWERS"));
-    for serial in more {
-        b = b.disk(Disk::new_qcow2(4 << 30).serial(serial));
-    }
     if uefi {
         b = b.uefi();
     }
     b.start().unwrap()
+}
+
+/// The live machine with TARGET (disk 0) resumed from the boot the install tests share, the answer
+/// disk (1) and more blank disks (2…) plugged in, and the unattended install started as a boot
+/// with `installer.answer=label:ANSWERS:/answer.toml {params}` starts it (the same script, on the
+/// console, the console logins stopped). Only the tests of the boot-time start itself
+/// ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`], the declined one and
+/// the power cut's second boot) pay for a boot of their own.
+fn live_auto_plugged(name: &str, uefi: bool, answer_img: &Path, params: &str, more: &[&str]) -> Machine {
+    let mut b = live_image(name, "");
+    if uefi {
+        b = b.uefi();
+    }
+    let mut m = b.start().unwrap();
+    m.wait_for_agent().unwrap();
+    m.hotplug_disk(Disk::file(answer_img, "raw").serial("ANSWERS")).unwrap();
+    for serial in more {
+        m.hotplug_disk(Disk::new_qcow2(4 << 30).serial(serial)).unwrap();
+    }
+    start_autostart(&mut m, &format!("installer.answer=label:ANSWERS:/answer.toml {params}"));
+    m
+}
+
+/// Starts the live system's unattended-install script with these kernel parameters, the way
+/// installer-auto.service runs it at boot (on the console; the console logins stopped first, as
+/// the unit's `Conflicts=` does).
+fn start_autostart(m: &mut Machine, params: &str) {
+    m.succeed(&format!(
+        "systemctl stop serial-getty@ttyS0.service getty@tty1.service && \
+         systemd-run --unit=installer-auto-by-hand --property=StandardInput=tty-force \
+         --property=StandardOutput=tty --property=StandardError=tty --property=TTYPath=/dev/console \
+         /usr/local/sbin/installer-autostart {params}"
+    ))
+    .unwrap();
 }
 
 #[test]
@@ -122,7 +150,7 @@ fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile:
     let t = tempfile::tempdir().unwrap();
     let img = answer_disk(t.path(), answer);
     let before = sha256(&img);
-    let mut m = live_auto(name, false, &img, "installer.yes=1");
+    let mut m = live_auto_plugged(name, false, &img, "installer.yes=1", &[]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
     assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
@@ -245,13 +273,15 @@ fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
         "version = 1\n[system]\nhostname = \"phoenix\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}"
     );
     let img = answer_disk(t.path(), &answer);
-    let mut m = live_auto("auto-crash", false, &img, "installer.yes=1");
+    let mut m = live_auto_plugged("auto-crash", false, &img, "installer.yes=1", &[]);
     // Cut the power once the copy is under way.
     m.wait_for_console_text(r"copying: \d+/\d+ files, \d+/\d+ MiB \([1-9]\d*%\)", Duration::from_secs(900))
         .unwrap();
     m.crash().unwrap();
     // The same machine, the same answer: the install starts over and finishes.
     m.start().unwrap();
+    m.wait_for_agent().unwrap();
+    start_autostart(&mut m, "installer.answer=label:ANSWERS:/answer.toml installer.yes=1");
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
     let (_keep, disk) = take_disk(&m, 0);
@@ -294,7 +324,7 @@ level = 1
 content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#;
     let img = answer_disk(t.path(), answer);
-    let mut m = live_auto_disks("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
+    let mut m = live_auto_plugged("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
     let (_keep0, disk0) = take_disk(&m, 0);
@@ -387,7 +417,7 @@ disk = "{PASSPHRASE}"
     );
     let img = answer_disk(t.path(), &answer);
     let name = if uefi { "auto-fde" } else { "auto-fde-bios" };
-    let mut m = live_auto(name, uefi, &img, if uefi { "" } else { "installer.yes=1" });
+    let mut m = live_auto_plugged(name, uefi, &img, if uefi { "" } else { "installer.yes=1" }, &[]);
     if uefi {
         m.wait_for_console_text(r#"and install\? Type "yes": "#, Duration::from_secs(600)).unwrap();
         m.send_console("yes\n").unwrap();

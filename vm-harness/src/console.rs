@@ -49,8 +49,9 @@ impl Console {
         &self.log_path
     }
 
-    /// Starts draining `stream` (appending to the log file) on a thread.
-    pub(crate) fn attach(&self, stream: UnixStream, echo: bool) -> Result<()> {
+    /// Starts draining `stream` (appending to the log file) on a thread. With `menus`, the thread
+    /// answers boot-loader menus (see [`MenuSkipper`]) on the same line.
+    pub(crate) fn attach(&self, stream: UnixStream, echo: bool, menus: bool) -> Result<()> {
         let mut log = File::options()
             .create(true)
             .append(true)
@@ -61,13 +62,20 @@ impl Console {
             let mut b = shared.0.lock().unwrap();
             b.closed = false;
         }
+        let mut reply = if menus { stream.try_clone().ok() } else { None };
         std::thread::spawn(move || {
             let mut stream = stream;
             let mut chunk = [0u8; 4096];
+            let mut skipper = MenuSkipper::default();
             loop {
                 match stream.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
+                        if let Some(w) = reply.as_mut() {
+                            for _ in 0..skipper.feed(&chunk[..n]) {
+                                let _ = w.write_all(b"\r");
+                            }
+                        }
                         let _ = log.write_all(&chunk[..n]);
                         if echo {
                             let mut out = std::io::stdout().lock();
@@ -142,5 +150,68 @@ impl Console {
     pub fn skip_to_end(&self) {
         let len = self.shared.0.lock().unwrap().bytes.len();
         *self.cursor.lock().unwrap() = len;
+    }
+}
+
+/// Boot-loader menus wait for their timeout (GRUB 5 s, systemd-boot 5 s on an installed system) unless
+/// someone presses Enter, as a person in front of the machine would. Fed the serial output, it
+/// says when to press Enter: once per menu shown (GRUB's "Press enter to boot the selected OS",
+/// systemd-boot's "Boot in N s."), then not again until a kernel starts (so a menu that is still
+/// counting down gets one Enter, not one per second).
+#[derive(Debug)]
+pub(crate) struct MenuSkipper {
+    pending: Vec<u8>,
+    armed: bool,
+}
+
+impl Default for MenuSkipper {
+    fn default() -> Self {
+        MenuSkipper { pending: vec![], armed: true }
+    }
+}
+
+impl MenuSkipper {
+    const KEEP: usize = 256;
+
+    /// Takes more output; returns how many times to press Enter now.
+    pub(crate) fn feed(&mut self, bytes: &[u8]) -> usize {
+        static MENU: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+        static KERNEL: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
+        let menu = MENU.get_or_init(|| {
+            regex::bytes::Regex::new(r"Press enter to boot the selected OS|Boot in \d+ s\.").unwrap()
+        });
+        let kernel = KERNEL.get_or_init(|| regex::bytes::Regex::new(r"Linux version |EFI stub: ").unwrap());
+        self.pending.extend_from_slice(bytes);
+        let mut presses = 0;
+        loop {
+            let re = if self.armed { menu } else { kernel };
+            let Some(m) = re.find(&self.pending) else { break };
+            if self.armed {
+                presses += 1;
+            }
+            self.armed = !self.armed;
+            self.pending.drain(..m.end());
+        }
+        let excess = self.pending.len().saturating_sub(Self::KEEP);
+        self.pending.drain(..excess);
+        presses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MenuSkipper;
+
+    #[test]
+    fn one_enter_per_menu_until_a_kernel_starts() {
+        let mut s = MenuSkipper::default();
+        assert_eq!(s.feed(b"GNU GRUB  version 2.06\r\n      Press enter to boot"), 0);
+        assert_eq!(s.feed(b" the selected OS, `e' to edit"), 1, "a pattern split across reads");
+        assert_eq!(s.feed(b"The highlighted entry... Press enter to boot the selected OS"), 0, "redrawn");
+        assert_eq!(s.feed(b"[    0.000000] Linux version 6.1.0"), 0);
+        assert_eq!(s.feed(b"reboot ... Boot in 5 s. Boot in 4 s."), 1, "systemd-boot after a reboot");
+        assert_eq!(s.feed(b"EFI stub: Loaded initrd ... Boot in 3 s."), 1);
+        assert_eq!(s.feed(&[b'x'; 10_000]), 0);
+        assert!(s.pending.len() <= MenuSkipper::KEEP);
     }
 }

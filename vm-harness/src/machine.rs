@@ -176,6 +176,10 @@ pub struct MachineBuilder {
     command_timeout: Duration,
     /// Boot once, resume many times: see [`MachineBuilder::resume_after`].
     resume: Option<(String, Duration)>,
+    /// Press Enter at boot-loader menus on the serial console (see [`MachineBuilder::skip_boot_menus`]).
+    skip_boot_menus: bool,
+    /// Empty PCIe root ports for [`Machine::hotplug_disk`].
+    hotplug_ports: u32,
 }
 
 impl MachineBuilder {
@@ -188,6 +192,21 @@ impl MachineBuilder {
     /// is set to the host's. A later `start()` (after `shutdown`/`crash`) boots as usual.
     pub fn resume_after(mut self, ready: &str, boot_timeout: Duration) -> Self {
         self.resume = Some((ready.to_string(), boot_timeout));
+        self
+    }
+
+    /// Whether the harness presses Enter when a GRUB or systemd-boot menu shows on the serial
+    /// console (on by default: each menu otherwise waits out its timeout, 5 s on an installed
+    /// system). Turn it off to look at or drive a menu.
+    pub fn skip_boot_menus(mut self, on: bool) -> Self {
+        self.skip_boot_menus = on;
+        self
+    }
+
+    /// Adds `n` empty PCIe root ports that disks can be plugged into while the machine runs
+    /// ([`Machine::hotplug_disk`]).
+    pub fn hotplug_ports(mut self, n: u32) -> Self {
+        self.hotplug_ports = n;
         self
     }
 
@@ -281,26 +300,7 @@ impl MachineBuilder {
         let console = Console::new(log_dir.join("serial.log"));
         let mut disk_paths = Vec::new();
         for (i, d) in self.disks.iter().enumerate() {
-            let path = match &d.source {
-                DiskSource::NewQcow2 { size } => {
-                    let p = state.path().join(format!("disk{i}.qcow2"));
-                    qemu_img(&["create", "-q", "-f", "qcow2"], &[p.as_os_str(), size.to_string().as_ref()])?;
-                    (p, "qcow2".to_string())
-                }
-                DiskSource::Overlay { backing } => {
-                    let p = state.path().join(format!("disk{i}.qcow2"));
-                    let backing = std::fs::canonicalize(backing)
-                        .ctx(|| format!("backing file {}", backing.display()))?;
-                    let fmt = detect_format(&backing)?;
-                    qemu_img(
-                        &["create", "-q", "-f", "qcow2", "-F", &fmt, "-b"],
-                        &[backing.as_os_str(), p.as_os_str()],
-                    )?;
-                    (p, "qcow2".to_string())
-                }
-                DiskSource::File { path, format } => (path.clone(), format.clone()),
-            };
-            disk_paths.push(path);
+            disk_paths.push(make_disk(state.path(), i, d)?);
         }
         if self.firmware == Firmware::Uefi {
             std::fs::copy(OVMF_VARS, state.path().join("OVMF_VARS.fd"))
@@ -326,6 +326,7 @@ impl MachineBuilder {
             forwards,
             running: None,
             started_once: false,
+            hotplugged: 0,
         })
     }
 
@@ -335,6 +336,30 @@ impl MachineBuilder {
         m.start()?;
         Ok(m)
     }
+}
+
+/// Creates disk `i`'s file in the state directory (new or overlay) or names the given file; returns
+/// the path and QEMU's format name.
+fn make_disk(state: &Path, i: usize, d: &Disk) -> Result<(PathBuf, String)> {
+    Ok(match &d.source {
+        DiskSource::NewQcow2 { size } => {
+            let p = state.join(format!("disk{i}.qcow2"));
+            qemu_img(&["create", "-q", "-f", "qcow2"], &[p.as_os_str(), size.to_string().as_ref()])?;
+            (p, "qcow2".to_string())
+        }
+        DiskSource::Overlay { backing } => {
+            let p = state.join(format!("disk{i}.qcow2"));
+            let backing =
+                std::fs::canonicalize(backing).ctx(|| format!("backing file {}", backing.display()))?;
+            let fmt = detect_format(&backing)?;
+            qemu_img(
+                &["create", "-q", "-f", "qcow2", "-F", &fmt, "-b"],
+                &[backing.as_os_str(), p.as_os_str()],
+            )?;
+            (p, "qcow2".to_string())
+        }
+        DiskSource::File { path, format } => (path.clone(), format.clone()),
+    })
 }
 
 fn qemu_img(args: &[&str], paths: &[&std::ffi::OsStr]) -> Result<()> {
@@ -421,6 +446,8 @@ pub struct Machine {
     cdrom: Option<PathBuf>,
     running: Option<Running>,
     started_once: bool,
+    /// Disks plugged in while running (each takes the next root port).
+    hotplugged: u32,
 }
 
 /// Starts describing a machine called `name` (used in logs and errors).
@@ -442,6 +469,8 @@ pub fn machine(name: &str) -> MachineBuilder {
         agent_timeout: Duration::from_secs(300),
         command_timeout: Duration::from_secs(600),
         resume: None,
+        skip_boot_menus: true,
+        hotplug_ports: 0,
     }
 }
 
@@ -678,6 +707,9 @@ impl Machine {
             }
             a.extend(["-netdev".into(), nd, "-device".into(), dev]);
         }
+        for n in 0..cfg.hotplug_ports {
+            a.extend(["-device".into(), format!("pcie-root-port,id=hp{n},chassis={}", n + 1)]);
+        }
         for s in &cfg.smbios {
             a.extend(["-smbios".into(), s.clone()]);
         }
@@ -882,8 +914,11 @@ impl Machine {
         if let Some(saved) = incoming {
             self.console.preload(&saved.serial_log()?)?;
         }
-        self.console
-            .attach(serial.try_clone().ctx(|| "cloning serial socket".into())?, self.cfg.echo_console)?;
+        self.console.attach(
+            serial.try_clone().ctx(|| "cloning serial socket".into())?,
+            self.cfg.echo_console,
+            self.cfg.skip_boot_menus,
+        )?;
         let qmp = Qmp::connect(&self.cfg.name, qmp_stream)?;
         self.running = Some(Running {
             child,
@@ -1106,6 +1141,50 @@ impl Machine {
             .get(guest, t)?
             .map_err(|e| Error::Agent { machine: name, message: format!("reading {guest}: {e}") })?;
         std::fs::write(host, data).ctx(|| format!("writing {}", host.display()))
+    }
+
+    /// Plugs a virtio disk into the running machine (an empty root port, see
+    /// [`MachineBuilder::hotplug_ports`]), as a disk or USB stick plugged into a running computer;
+    /// returns its index for [`Machine::disk_path`]. Later boots of this machine have it from the
+    /// start.
+    pub fn hotplug_disk(&mut self, d: Disk) -> Result<usize> {
+        if d.interface != DiskInterface::Virtio {
+            return Err(Error::Setup(format!("{}: only virtio disks can be plugged in", self.name())));
+        }
+        if self.hotplugged >= self.cfg.hotplug_ports {
+            return Err(Error::Setup(format!(
+                "{}: no free hot-plug port ({} in all)",
+                self.name(),
+                self.cfg.hotplug_ports
+            )));
+        }
+        let i = self.cfg.disks.len();
+        let (path, format) = make_disk(self.state.path(), i, &d)?;
+        let id = d.id.clone().unwrap_or_else(|| format!("disk{i}"));
+        self.qmp(
+            "blockdev-add",
+            json!({
+                "driver": format,
+                "node-name": format!("{id}-drv"),
+                "read-only": d.readonly,
+                "discard": "unmap",
+                "file": { "driver": "file", "filename": path.to_string_lossy() },
+            }),
+        )?;
+        let mut dev = json!({
+            "driver": "virtio-blk-pci",
+            "id": id,
+            "drive": format!("{id}-drv"),
+            "bus": format!("hp{}", self.hotplugged),
+        });
+        if let Some(sn) = &d.serial {
+            dev["serial"] = json!(sn);
+        }
+        self.qmp("device_add", dev)?;
+        self.hotplugged += 1;
+        self.cfg.disks.push(d);
+        self.disk_paths.push((path, format));
+        Ok(i)
     }
 
     /// Runs a raw QMP command.

@@ -103,6 +103,10 @@ pub fn debian_machine(name: &str, assets: &crate::TestAssets, root_squashfs: &Pa
 /// What the live test image prints on its serial console when it is ready for an install.
 pub const LIVE_READY: &str = "installer ready";
 
+/// Empty PCIe ports of the live machine: tests plug an answer disk and more blank disks into the
+/// resumed live system ([`crate::Machine::hotplug_disk`]).
+pub const LIVE_HOTPLUG_PORTS: u32 = 3;
+
 /// How long the live image may take to get there (TCG on a slow day, with time to spare).
 pub const LIVE_BOOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(420);
 
@@ -128,6 +132,7 @@ pub fn live_machine(name: &str, assets: &crate::TestAssets, extra: &str) -> Resu
         )
         .cdrom(&iso)
         .disk(crate::Disk::new_qcow2(4 << 30).serial("TARGET"))
+        .hotplug_ports(LIVE_HOTPLUG_PORTS)
         .resume_after(LIVE_READY, LIVE_BOOT_TIMEOUT))
 }
 

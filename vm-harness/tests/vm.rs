@@ -129,6 +129,33 @@ fn disk_serial_usb() {
 }
 
 #[test]
+fn disks_plugged_in_while_running_show_up_in_the_guest() {
+    let mut m = ready(direct("hotplug", "").hotplug_ports(2));
+    m.fail("grep -qx HOT1 /sys/block/*/serial").unwrap();
+    let i = m.hotplug_disk(Disk::new_qcow2(64 << 20).serial("HOT1")).unwrap();
+    let dev = m
+        .wait_until_succeeds(
+            "for d in /sys/block/vd*; do grep -qx HOT1 $d/serial && echo ${d##*/}; done | grep .",
+            BOOT,
+        )
+        .unwrap();
+    m.succeed(&format!("echo plugged-in | dd of=/dev/{} bs=512 conv=fsync 2>/dev/null", dev.trim())).unwrap();
+    let map = std::process::Command::new("qemu-img")
+        .args(["map", "-U", "--output=json"])
+        .arg(m.disk_path(i).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&map.stdout).contains("\"data\": true"),
+        "the guest's write reached the disk: {map:?}"
+    );
+    m.hotplug_disk(Disk::new_qcow2(64 << 20).serial("HOT2")).unwrap();
+    m.wait_until_succeeds("grep -qx HOT2 /sys/block/vd*/serial", BOOT).unwrap();
+    let err = m.hotplug_disk(Disk::new_qcow2(64 << 20).serial("HOT3")).unwrap_err();
+    assert!(err.to_string().contains("no free hot-plug port"), "{err}");
+}
+
+#[test]
 fn uefi_direct_kernel_boot() {
     let mut m = ready(direct("uefi", "").uefi());
     m.succeed("test -d /sys/firmware/efi").unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 mod common;
 
-use common::{answer_disk, live_image, sha256, take_disk};
+use common::{answer_disk, live_image, live_plugged, sha256, start_autostart, take_disk};
 use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
@@ -24,38 +24,14 @@ fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine 
     b.start().unwrap()
 }
 
-/// The live machine with TARGET (disk 0) resumed from the boot the install tests share, the answer
-/// disk (1) and more blank disks (2…) plugged in, and the unattended install started as a boot
-/// with `installer.answer=label:ANSWERS:/answer.toml {params}` starts it (the same script, on the
-/// console, the console logins stopped). Only the tests of the boot-time start itself
-/// ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`], the declined one and
-/// the power cut's second boot) pay for a boot of their own.
+/// [`live_plugged`] with the unattended install started with
+/// `installer.answer=label:ANSWERS:/answer.toml {params}`. Only the tests of the boot-time start
+/// itself ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`], the declined
+/// one and the power cut's second boot) pay for a boot of their own.
 fn live_auto_plugged(name: &str, uefi: bool, answer_img: &Path, params: &str, more: &[&str]) -> Machine {
-    let mut b = live_image(name, "");
-    if uefi {
-        b = b.uefi();
-    }
-    let mut m = b.start().unwrap();
-    m.wait_for_agent().unwrap();
-    m.hotplug_disk(Disk::file(answer_img, "raw").serial("ANSWERS")).unwrap();
-    for serial in more {
-        m.hotplug_disk(Disk::new_qcow2(4 << 30).serial(serial)).unwrap();
-    }
+    let mut m = live_plugged(name, uefi, answer_img, more);
     start_autostart(&mut m, &format!("installer.answer=label:ANSWERS:/answer.toml {params}"));
     m
-}
-
-/// Starts the live system's unattended-install script with these kernel parameters, the way
-/// installer-auto.service runs it at boot (on the console; the console logins stopped first, as
-/// the unit's `Conflicts=` does).
-fn start_autostart(m: &mut Machine, params: &str) {
-    m.succeed(&format!(
-        "systemctl stop serial-getty@ttyS0.service getty@tty1.service && \
-         systemd-run --unit=installer-auto-by-hand --property=StandardInput=tty-force \
-         --property=StandardOutput=tty --property=StandardError=tty --property=TTYPath=/dev/console \
-         /usr/local/sbin/installer-autostart {params}"
-    ))
-    .unwrap();
 }
 
 #[test]

@@ -228,20 +228,21 @@ sections = ["storage"]
     );
     let t = tempfile::tempdir().unwrap();
     let img = common::answer_disk(t.path(), &answer);
-    let mut m = common::live_image("tui-beside", "installer.answer=label:ANSWERS:/answer.toml")
-        .disk(Disk::file(&img, "raw").serial("ANSWERS"))
-        .disk(Disk::new_qcow2(4 << 30).serial("OLD"))
-        .start()
-        .unwrap();
-    m.wait_for_agent().unwrap();
+    // The shared live boot with the answer disk and a second disk plugged in; the script a boot
+    // with `installer.answer=` runs then starts the TUI (guest_auto's test of the boot-time start
+    // covers the boot itself).
+    let mut m = common::live_plugged("tui-beside", false, &img, &["OLD"]);
+    // Plugged-in disks are named in the order the kernel found them.
+    let old = m.succeed("basename $(readlink -f /dev/disk/by-id/virtio-OLD)").unwrap().trim().to_string();
     // A disk with a system to keep: one ext4 partition with data.
     let before = m
-        .succeed(
-            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/vdc >/dev/null; udevadm settle; \
-             mkfs.ext4 -q -L data /dev/vdc1; mount /dev/vdc1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
-             umount /mnt; sha256sum < /dev/vdc1",
-        )
+        .succeed(&format!(
+            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/{old} >/dev/null; udevadm settle; \
+             mkfs.ext4 -q -L data /dev/{old}1; mount /dev/{old}1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
+             umount /mnt; sha256sum < /dev/{old}1",
+        ))
         .unwrap();
+    common::start_autostart(&mut m, "installer.answer=label:ANSWERS:/answer.toml");
     // Only the storage step is asked.
     m.wait_for_screen(r"Install - 3/8 Storage", Duration::from_secs(300)).unwrap();
     // The TUI may have looked at the disks before the partition was made: look again (r).
@@ -252,11 +253,11 @@ sections = ["storage"]
     select_disk(&mut m, "sr0");
     keys(&mut m, "\r");
     m.wait_for_screen(r"! disk: /dev/sr0: boot medium: not selectable", SCREEN).unwrap();
-    // vdc, beside the existing system.
-    select_disk(&mut m, "vdc");
+    // The second disk, beside the existing system.
+    select_disk(&mut m, &old);
     keys(&mut m, "\t\x1b[B\x1b[B\x1b[B\x1b[B");
     let s = m.wait_for_screen(r"\(\*\) Beside the existing system(?s:.*)KEEP", SCREEN).unwrap();
-    assert!(s.contains("/dev/vdc1") && !s.contains("ERASED"), "{s}");
+    assert!(s.contains(&format!("/dev/{old}1")) && !s.contains("ERASED"), "{s}");
     // Time zone and users are given: the next screen is the configuration.
     keys(&mut m, "\r");
     let s = m.wait_for_screen(r"6/8 Configuration(?s:.*)evaluated ok", Duration::from_secs(180)).unwrap();
@@ -264,15 +265,18 @@ sections = ["storage"]
     keys(&mut m, "\r");
     let s = m.wait_for_screen(r"7/8 Review", SCREEN).unwrap();
     assert!(s.contains("Europe/Amsterdam") && s.contains("alice (wheel)"), "{s}");
-    keys(&mut m, "vdc\r");
+    keys(&mut m, &format!("{old}\r"));
     m.wait_for_screen(r"The system is installed", Duration::from_secs(900)).unwrap();
-    let after = m.succeed("sha256sum < /dev/vdc1").unwrap();
+    let after = m.succeed(&format!("sha256sum < /dev/{old}1")).unwrap();
     assert_eq!(before, after, "the kept partition changed");
-    let layout = m.succeed("lsblk -n -o NAME,FSTYPE,LABEL /dev/vdc").unwrap();
-    assert!(layout.contains("vdc1 ext4   data") && layout.contains("vdc3 ext4"), "{layout}");
+    let layout = m.succeed(&format!("lsblk -n -o NAME,FSTYPE,LABEL /dev/{old}")).unwrap();
+    assert!(
+        layout.contains(&format!("{old}1 ext4   data")) && layout.contains(&format!("{old}3 ext4")),
+        "{layout}"
+    );
     // The empty disk was not touched; the given hash is alice's password.
     assert_eq!(m.execute("blkid -p /dev/vda").unwrap().0, 2, "vda was written");
-    m.succeed("mount /dev/vdc3 /mnt").unwrap();
+    m.succeed(&format!("mount /dev/{old}3 /mnt")).unwrap();
     let shadow = m.succeed("grep ^alice: /mnt/etc/shadow").unwrap();
     assert!(shadow.contains(&hash), "{shadow}");
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use vm_harness::{Machine, MachineBuilder, TestAssets};
+use vm_harness::{Disk, Machine, MachineBuilder, TestAssets};
 
 /// The live test image booted directly with a blank 4 GiB TARGET disk (see
 /// [`vm_harness::testimage::live_machine`]: machines with no `extra` and no more devices resume
@@ -13,6 +13,45 @@ pub fn live_image(name: &str, extra: &str) -> MachineBuilder {
     let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
     vm_harness::testimage::live_machine(name, &a, extra)
         .expect("the live test ISO (cargo xtask assets builds it)")
+}
+
+/// The live machine with TARGET (disk 0) resumed from the boot the install tests share, with the
+/// answer disk (1, serial ANSWERS) and more blank 4 GiB disks (2…, these serials) plugged in.
+pub fn live_plugged(name: &str, uefi: bool, answer_img: &std::path::Path, more: &[&str]) -> Machine {
+    let mut b = live_image(name, "");
+    if uefi {
+        b = b.uefi();
+    }
+    let mut m = b.start().unwrap();
+    m.wait_for_agent().unwrap();
+    m.hotplug_disk(Disk::file(answer_img, "raw").serial("ANSWERS")).unwrap();
+    for serial in more {
+        m.hotplug_disk(Disk::new_qcow2(4 << 30).serial(serial)).unwrap();
+    }
+    let present: Vec<String> = std::iter::once("ANSWERS")
+        .chain(more.iter().copied())
+        .map(|s| format!("test -e /dev/disk/by-id/virtio-{s}"))
+        .collect();
+    m.wait_until_succeeds(
+        &format!("udevadm settle && {}", present.join(" && ")),
+        std::time::Duration::from_secs(120),
+    )
+    .unwrap();
+    m
+}
+
+/// Starts the live system's unattended-install script with these kernel parameters, as
+/// installer-auto.service runs it when a boot has them (on the console, the console logins
+/// stopped first as the unit's `Conflicts=` does): what a boot with `installer.answer=` does,
+/// without a boot of its own.
+pub fn start_autostart(m: &mut Machine, params: &str) {
+    m.succeed(&format!(
+        "systemctl stop serial-getty@ttyS0.service getty@tty1.service && \
+         systemd-run --unit=installer-auto-by-hand --property=StandardInput=tty-force \
+         --property=StandardOutput=tty --property=StandardError=tty --property=TTYPath=/dev/console \
+         /usr/local/sbin/installer-autostart {params}"
+    ))
+    .unwrap();
 }
 
 /// Moves disk `index` of a stopped machine out of its state directory (removed with the

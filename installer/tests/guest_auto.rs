@@ -25,9 +25,9 @@ fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine 
 }
 
 /// [`live_plugged`] with the unattended install started with
-/// `installer.answer=label:ANSWERS:/answer.toml {params}`. Only the tests of the boot-time start
-/// itself ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`], the declined
-/// one and the power cut's second boot) pay for a boot of their own.
+/// `installer.answer=label:ANSWERS:/answer.toml {params}`. Only the test of the boot-time start
+/// itself ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`]) and the power
+/// cut's second boot pay for a boot of their own.
 fn live_auto_plugged(name: &str, uefi: bool, answer_img: &Path, params: &str, more: &[&str]) -> Machine {
     let mut m = live_plugged(name, uefi, answer_img, more);
     start_autostart(&mut m, &format!("installer.answer=label:ANSWERS:/answer.toml {params}"));
@@ -445,7 +445,7 @@ fn an_unconfirmed_unattended_install_touches_nothing_and_a_failed_one_is_torn_do
     let t = tempfile::tempdir().unwrap();
     let answer = format!("version = 1\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}");
     let img = answer_disk(t.path(), &answer);
-    let mut m = live_auto("auto-decline", false, &img, "");
+    let mut m = live_auto_plugged("auto-decline", false, &img, "", &[]);
     m.wait_for_console_text(r#"Erase /dev/\w+ and install\? Type "yes": "#, Duration::from_secs(600))
         .unwrap();
     m.send_console("no\n").unwrap();

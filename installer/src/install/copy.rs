@@ -107,6 +107,53 @@ fn set_meta(dst: &Path, md: &std::fs::Metadata) -> Result<()> {
     Ok(())
 }
 
+/// Copies a regular file's content, xattrs, owner, mode and mtime, all through the open files. A
+/// file that is not there yet is written in place: if the power goes, what is left has another
+/// mtime and the next run copies it again. One that is there (changed since, or a hard link of
+/// another path) is replaced by a rename, never written through.
+fn copy_file(s: &Path, d: &Path, md: &std::fs::Metadata, replace: bool) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use xattr::FileExt;
+    let tmp = d.with_file_name(format!(
+        ".installer-tmp-{}",
+        d.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    ));
+    let out = if replace { &tmp } else { d };
+    if replace {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    let mut src = std::fs::File::open(s).with_context(|| format!("opening {}", s.display()))?;
+    let mut dst = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(out)
+        .with_context(|| format!("creating {}", out.display()))?;
+    std::io::copy(&mut src, &mut dst).with_context(|| format!("copying {}", s.display()))?;
+    if let Ok(names) = src.list_xattr() {
+        for name in names {
+            if let Some(value) =
+                src.get_xattr(&name).with_context(|| format!("reading xattrs of {}", s.display()))?
+            {
+                dst.set_xattr(&name, &value)
+                    .with_context(|| format!("setting xattr {:?} on {}", name, out.display()))?;
+            }
+        }
+    }
+    std::os::unix::fs::fchown(&dst, Some(md.uid()), Some(md.gid()))
+        .with_context(|| format!("chown {}", out.display()))?;
+    dst.set_permissions(std::fs::Permissions::from_mode(md.mode() & 0o7777))
+        .with_context(|| format!("chmod {}", out.display()))?;
+    let mtime = SystemTime::UNIX_EPOCH
+        + Duration::new(md.mtime().max(0) as u64, md.mtime_nsec().clamp(0, 999_999_999) as u32);
+    dst.set_times(std::fs::FileTimes::new().set_modified(mtime))
+        .with_context(|| format!("setting the time of {}", out.display()))?;
+    if replace {
+        std::fs::rename(&tmp, d).with_context(|| format!("renaming to {}", d.display()))?;
+    }
+    Ok(())
+}
+
 fn remove_any(p: &Path) -> Result<()> {
     match std::fs::symlink_metadata(p) {
         Ok(md) if md.is_dir() => {
@@ -129,20 +176,25 @@ pub fn copy_tree(
     let mut stats = CopyStats::default();
     let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
     let mut dirs: Vec<(PathBuf, std::fs::Metadata)> = vec![];
+    let mut fresh: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut last = Instant::now();
     std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
     walk(src, exclude, &mut |rel, md| {
         let s = src.join(rel);
         let d = dst.join(rel);
         stats.entries += 1;
-        let existing = std::fs::symlink_metadata(&d).ok();
+        // Nothing is in a directory this run created: no need to look (a stat per file costs
+        // under emulation).
+        let in_fresh_dir = rel.parent().is_some_and(|p| fresh.contains(p));
+        let existing = if in_fresh_dir { None } else { std::fs::symlink_metadata(&d).ok() };
         let ft = md.file_type();
         if ft.is_dir() {
             if existing.as_ref().is_some_and(|e| !e.is_dir()) {
                 remove_any(&d)?;
             }
-            if !d.is_dir() {
+            if existing.as_ref().is_none_or(|e| !e.is_dir()) {
                 std::fs::create_dir(&d).with_context(|| format!("creating {}", d.display()))?;
+                fresh.insert(rel.to_path_buf());
             }
             dirs.push((d, md.clone()));
         } else if ft.is_file() {
@@ -171,22 +223,16 @@ pub fn copy_tree(
                 if existing.as_ref().is_some_and(|e| e.is_dir()) {
                     remove_any(&d)?;
                 }
-                let tmp = d.with_file_name(format!(
-                    ".installer-tmp-{}",
-                    d.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
-                ));
-                let _ = std::fs::remove_file(&tmp);
-                std::fs::copy(&s, &tmp).with_context(|| format!("copying {}", s.display()))?;
-                copy_xattrs(&s, &tmp)?;
-                set_meta(&tmp, md)?;
-                std::fs::rename(&tmp, &d).with_context(|| format!("renaming to {}", d.display()))?;
+                copy_file(&s, &d, md, existing.is_some())?;
                 stats.copied_files += 1;
                 stats.copied_bytes += md.len();
             }
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&s).with_context(|| format!("reading link {}", s.display()))?;
-            if std::fs::read_link(&d).ok().as_ref() != Some(&target) {
-                remove_any(&d)?;
+            if existing.is_none() || std::fs::read_link(&d).ok().as_ref() != Some(&target) {
+                if existing.is_some() {
+                    remove_any(&d)?;
+                }
                 std::os::unix::fs::symlink(&target, &d)
                     .with_context(|| format!("creating link {}", d.display()))?;
                 std::os::unix::fs::lchown(&d, Some(md.uid()), Some(md.gid()))

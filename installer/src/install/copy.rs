@@ -309,4 +309,23 @@ mod tests {
         assert_eq!(std::fs::read(dst.join("etc/sub/b")).unwrap(), b"hello");
         assert!(dst.join("etc/sub/l").exists());
     }
+
+    #[test]
+    fn a_file_half_written_before_a_power_cut_is_copied_again() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst) = (t.path().join("src"), t.path().join("dst"));
+        std::fs::create_dir_all(src.join("usr")).unwrap();
+        std::fs::create_dir_all(dst.join("usr")).unwrap();
+        std::fs::write(src.join("usr/big"), vec![7u8; 100_000]).unwrap();
+        std::fs::write(src.join("usr/small"), b"s").unwrap();
+        // What a cut left: the start of the file, written now, with the mode it is created with.
+        std::fs::write(dst.join("usr/big"), vec![7u8; 4096]).unwrap();
+        std::fs::set_permissions(dst.join("usr/big"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        let s = copy_tree(&src, &dst, &[], &mut |_| {}).unwrap();
+        assert_eq!((s.copied_files, s.skipped_files), (2, 0), "{s:?}");
+        assert_eq!(std::fs::read(dst.join("usr/big")).unwrap(), vec![7u8; 100_000]);
+        let names: Vec<_> =
+            std::fs::read_dir(dst.join("usr")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
 }

@@ -6,6 +6,7 @@ pub mod auto;
 pub mod cli;
 pub mod config;
 pub mod install;
+pub mod livedata;
 pub mod progress;
 pub mod session;
 pub mod storage;

@@ -149,6 +149,34 @@ disk = "correct horse"
     assert_eq!(c.boot.initrd.secrets.get(key), Some(&Some(key.to_string())));
 }
 
+/// Locale and keymap names are checked against the running system's lists when it has them (the
+/// live system has both; a build machine may have only the locales).
+#[test]
+fn locales_and_keymaps_are_checked_against_this_system() {
+    let t = tempfile::tempdir().unwrap();
+    let f = t.path().join("names.toml");
+    std::fs::write(&f, "version = 1\n[system]\nlocale = \"xx_NOWHERE.UTF-8\"\nkeymap = \"nosuchmap\"\n")
+        .unwrap();
+    let out = installer().arg("validate").arg(&f).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let has_locales = Path::new("/usr/share/i18n/SUPPORTED").is_file();
+    let has_keymaps = Path::new("/usr/share/keymaps").is_dir();
+    assert_eq!(
+        err.contains("system.locale: not a locale of this system (/usr/share/i18n/SUPPORTED)"),
+        has_locales,
+        "{err}"
+    );
+    assert_eq!(
+        err.contains("system.keymap: not a keymap of this system (/usr/share/keymaps)"),
+        has_keymaps,
+        "{err}"
+    );
+    assert_eq!(out.status.success(), !has_locales && !has_keymaps, "{err}");
+    std::fs::write(&f, "version = 1\n[system]\nlocale = \"C.UTF-8\"\n").unwrap();
+    let out = installer().arg("validate").arg(&f).output().unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("system.locale"), "{out:?}");
+}
+
 #[test]
 fn a_huge_answer_file_is_refused_at_once() {
     let t = tempfile::tempdir().unwrap();

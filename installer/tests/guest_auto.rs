@@ -455,6 +455,16 @@ fn an_unconfirmed_unattended_install_touches_nothing_and_a_failed_one_is_torn_do
     m.succeed("test -z \"$(blkid -p /dev/disk/by-id/virtio-TARGET)\"").unwrap();
     m.succeed("cmp -n 4194304 /dev/disk/by-id/virtio-TARGET /dev/zero").unwrap();
     m.succeed("! findmnt /mnt").unwrap();
+    // The live system knows its locales and keymaps: validate refuses names it does not have.
+    common::write_guest_file(
+        &mut m,
+        "/root/names.toml",
+        "version = 1\n[system]\nlocale = \"de_DE.UTF-8\"\nkeymap = \"nosuchmap\"\n",
+        0o600,
+    );
+    let out = m.fail("installer validate /root/names.toml 2>&1").unwrap();
+    assert!(out.contains("system.keymap: not a keymap of this system"), "{out}");
+    assert!(!out.contains("system.locale"), "de_DE.UTF-8 is a locale of the live system: {out}");
 
     let failing = format!(
         r#"version = 1

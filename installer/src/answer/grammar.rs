@@ -397,6 +397,12 @@ fn luks_names(a: &Answer, out: &mut Found) {
 /// Where time zones are: the running system's (the live system's when installing).
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 
+/// Where locale and keymap names are checked against (when this system has them: the live system
+/// does).
+type NameList = fn(&std::path::Path) -> Option<Vec<String>>;
+const LOCALES: (NameList, &str) = (crate::livedata::locales, "/usr/share/i18n/SUPPORTED");
+const KEYMAPS: (NameList, &str) = (crate::livedata::keymaps, "/usr/share/keymaps");
+
 /// Every grammar problem of `a`.
 pub(crate) fn problems(a: &Answer) -> Found {
     let mut out = vec![];
@@ -533,13 +539,17 @@ pub(crate) fn problems(a: &Answer) -> Found {
             ));
         }
     }
-    for (field, v) in [("locale", &a.system.locale), ("keymap", &a.system.keymap)] {
+    let root = std::path::Path::new("/");
+    let known = [("locale", &a.system.locale, LOCALES), ("keymap", &a.system.keymap, KEYMAPS)];
+    for (field, v, (list, source)) in known {
         if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
         {
             out.push((
                 vec![key("system"), key(field)],
                 format!("a {field} name is letters, digits and . _ @ -"),
             ));
+        } else if list(root).is_some_and(|names| !names.iter().any(|n| n == v)) {
+            out.push((vec![key("system"), key(field)], format!("not a {field} of this system ({source})")));
         }
     }
     if let Some(tz) = &a.system.timezone {

@@ -5,39 +5,18 @@ use std::path::Path;
 
 use super::model::{Interface, LiveData};
 
-/// Console keymaps (`/usr/share/keymaps/**/NAME.kmap.gz`, from console-data).
+/// Console keymaps ([`crate::livedata::keymaps`]), `us` when none are installed.
 pub fn keymaps(root: &Path) -> Vec<String> {
-    let mut out = vec![];
-    let mut stack = vec![root.join("usr/share/keymaps")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if let Some(n) = p.file_name().and_then(|n| n.to_str()) {
-                if let Some(name) = n.strip_suffix(".kmap.gz").or_else(|| n.strip_suffix(".kmap")) {
-                    out.push(name.to_string());
-                }
-            }
-        }
-    }
+    let mut out = crate::livedata::keymaps(root).unwrap_or_default();
     if out.is_empty() {
         out.push("us".into());
     }
-    out.sort();
-    out.dedup();
     out
 }
 
-/// Locales glibc supports (`/usr/share/i18n/SUPPORTED`, from the locales package).
+/// Locales glibc supports ([`crate::livedata::locales`]) and the two every system has.
 pub fn locales(root: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(root.join("usr/share/i18n/SUPPORTED")).unwrap_or_default();
-    let mut out: Vec<String> = text
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect();
+    let mut out = crate::livedata::locales(root).unwrap_or_default();
     for d in ["C.UTF-8", "en_US.UTF-8"] {
         if !out.iter().any(|l| l == d) {
             out.push(d.into());

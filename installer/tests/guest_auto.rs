@@ -10,7 +10,9 @@ use std::time::Duration;
 
 mod common;
 
-use common::{answer_disk, live_image, live_plugged, sha256, start_autostart, take_disk};
+use common::{
+    answer_disk, assert_never_written, live_image, live_plugged, sha256, start_autostart, take_disk,
+};
 use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
@@ -74,6 +76,7 @@ alice-hash = "{HASH}"
     .unwrap();
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
     assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let log = m.serial_text().unwrap();
     assert!(!log.contains(HASH), "the password hash reached the console");
@@ -129,6 +132,7 @@ fn install_unattended(name: &str, answer: &str) -> (tempfile::TempDir, tempfile:
     let mut m = live_auto_plugged(name, false, &img, "installer.yes=1", &[]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
     assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let (keep, disk) = take_disk(&m, 0);
     (t, keep, disk)
@@ -260,6 +264,7 @@ fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
     start_autostart(&mut m, "installer.answer=label:ANSWERS:/answer.toml installer.yes=1");
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
     let (_keep, disk) = take_disk(&m, 0);
     let mut b = boot_disk("auto-crash-installed", &disk, false);
     b.wait_for_agent().unwrap();
@@ -303,8 +308,9 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let mut m = live_auto_plugged("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
     let (_keep0, disk0) = take_disk(&m, 0);
-    let (_keep2, disk2) = take_disk(&m, 2);
+    let (_keep2, disk2) = take_disk(&m, 3);
     let disks = [disk0, disk2];
     drop(m);
     for (i, d) in disks.iter().enumerate() {
@@ -400,6 +406,7 @@ disk = "{PASSPHRASE}"
     }
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
     let (_keep, disk) = take_disk(&m, 0);
     drop(m);
 

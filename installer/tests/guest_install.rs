@@ -18,11 +18,11 @@ const HASH: &str = "$6$rounds=1000$saltsalt$0mbkSRWsF8QHNpSO5C4LcZgoQuyPGAz2wgz/
 const KEY: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGm7yCqHQc2xW2k8Jv0qmVw7I0dx1x8XxvNbHc5pKuHb test@host";
 
-/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET) and a
+/// The live test image booted from its CD with a blank 4 GiB target disk (serial TARGET) and the
 /// blank bystander disk (serial BYSTANDER, disk 1) that no install may write; the installer is the
 /// image's own (the release build of this tree, made by `cargo xtask assets`).
 fn live(name: &str, uefi: bool) -> Machine {
-    let mut b = live_image(name, "").disk(Disk::new_qcow2(256 << 20).serial("BYSTANDER"));
+    let mut b = live_image(name, "");
     if uefi {
         b = b.uefi();
     }

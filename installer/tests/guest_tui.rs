@@ -247,14 +247,16 @@ sections = ["storage"]
     m.wait_for_screen(r"Install - 3/8 Storage", Duration::from_secs(300)).unwrap();
     // The TUI may have looked at the disks before the partition was made: look again (r).
     keys(&mut m, "r");
-    let s = m.wait_for_screen(r#"ext4 "data""#, SCREEN).unwrap();
-    assert!(s.contains("serial OLD"), "{s}");
+    m.wait_for_screen(r"serial OLD", SCREEN).unwrap();
     // The boot medium is listed and refused.
     select_disk(&mut m, "sr0");
     keys(&mut m, "\r");
     m.wait_for_screen(r"! disk: /dev/sr0: boot medium: not selectable", SCREEN).unwrap();
-    // The second disk, beside the existing system.
+    // The second disk (the list scrolls: with the cursor on it, its contents show), beside the
+    // existing system.
     select_disk(&mut m, &old);
+    let s = m.wait_for_screen(r#"ext4 "data""#, SCREEN).unwrap();
+    assert!(s.contains("serial OLD"), "{s}");
     keys(&mut m, "\t\x1b[B\x1b[B\x1b[B\x1b[B");
     let s = m.wait_for_screen(r"\(\*\) Beside the existing system(?s:.*)KEEP", SCREEN).unwrap();
     assert!(s.contains(&format!("/dev/{old}1")) && !s.contains("ERASED"), "{s}");
@@ -276,6 +278,7 @@ sections = ["storage"]
     );
     // The empty disk was not touched; the given hash is alice's password.
     assert_eq!(m.execute("blkid -p /dev/vda").unwrap().0, 2, "vda was written");
+    common::assert_never_written(&m, 1);
     m.succeed(&format!("mount /dev/{old}3 /mnt")).unwrap();
     let shadow = m.succeed("grep ^alice: /mnt/etc/shadow").unwrap();
     assert!(shadow.contains(&hash), "{shadow}");

@@ -103,6 +103,9 @@ pub fn debian_machine(name: &str, assets: &crate::TestAssets, root_squashfs: &Pa
 /// What the live test image prints on its serial console when it is ready for an install.
 pub const LIVE_READY: &str = "installer ready";
 
+/// The serial of the live machine's disk 1, which no install may write.
+pub const BYSTANDER: &str = "BYSTANDER";
+
 /// Empty PCIe ports of the live machine: tests plug an answer disk and more blank disks into the
 /// resumed live system ([`crate::Machine::hotplug_disk`]).
 pub const LIVE_HOTPLUG_PORTS: u32 = 3;
@@ -111,8 +114,9 @@ pub const LIVE_HOTPLUG_PORTS: u32 = 3;
 pub const LIVE_BOOT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(420);
 
 /// The live test image booted directly (its `bzImage` and `initrd`, the ISO as the CD, our
-/// stage-1 finding the squashfs on it by label) with 1.5 GiB and a blank 4 GiB disk with serial
-/// TARGET as disk 0; `extra` goes after the live parameters. With no `extra` and no more devices,
+/// stage-1 finding the squashfs on it by label) with 1.5 GiB, a blank 4 GiB disk with serial
+/// TARGET as disk 0 and a blank 256 MiB disk with serial [`BYSTANDER`] as disk 1 (no test may
+/// write it: installs prove they touch only their plan); `extra` goes after the live parameters. With no `extra` and no more devices,
 /// machines of this shape resume from one saved boot per run (see
 /// [`crate::MachineBuilder::resume_after`]): this is the boot most install tests share, and the
 /// one `cargo xtask test` times to tell how fast TCG runs today.
@@ -132,6 +136,7 @@ pub fn live_machine(name: &str, assets: &crate::TestAssets, extra: &str) -> Resu
         )
         .cdrom(&iso)
         .disk(crate::Disk::new_qcow2(4 << 30).serial("TARGET"))
+        .disk(crate::Disk::new_qcow2(256 << 20).serial(BYSTANDER))
         .hotplug_ports(LIVE_HOTPLUG_PORTS)
         .resume_after(LIVE_READY, LIVE_BOOT_TIMEOUT))
 }

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use vm_harness::{Disk, Machine, MachineBuilder, TestAssets};
 
-/// The live test image booted directly with a blank 4 GiB TARGET disk (see
+/// The live test image booted directly with a blank 4 GiB TARGET disk and the BYSTANDER disk (see
 /// [`vm_harness::testimage::live_machine`]: machines with no `extra` and no more devices resume
 /// from one saved boot).
 pub fn live_image(name: &str, extra: &str) -> MachineBuilder {
@@ -15,8 +15,9 @@ pub fn live_image(name: &str, extra: &str) -> MachineBuilder {
         .expect("the live test ISO (cargo xtask assets builds it)")
 }
 
-/// The live machine with TARGET (disk 0) resumed from the boot the install tests share, with the
-/// answer disk (1, serial ANSWERS) and more blank 4 GiB disks (2…, these serials) plugged in.
+/// The live machine with TARGET (disk 0) and BYSTANDER (1) resumed from the boot the install tests
+/// share, with the answer disk (2, serial ANSWERS) and more blank 4 GiB disks (3…, these serials)
+/// plugged in.
 pub fn live_plugged(name: &str, uefi: bool, answer_img: &std::path::Path, more: &[&str]) -> Machine {
     let mut b = live_image(name, "");
     if uefi {

@@ -4,9 +4,14 @@
 
 use std::path::Path;
 
+/// Where the console keymaps are, below the root.
+pub const KEYMAPS_DIR: &str = "usr/share/keymaps";
+/// The list of locales glibc supports, below the root.
+pub const LOCALES_FILE: &str = "usr/share/i18n/SUPPORTED";
+
 /// Console keymaps (`/usr/share/keymaps/**/NAME.kmap.gz`, from console-data), sorted.
 pub fn keymaps(root: &Path) -> Option<Vec<String>> {
-    let top = root.join("usr/share/keymaps");
+    let top = root.join(KEYMAPS_DIR);
     if !top.is_dir() {
         return None;
     }
@@ -32,7 +37,7 @@ pub fn keymaps(root: &Path) -> Option<Vec<String>> {
 /// Locales glibc supports (`/usr/share/i18n/SUPPORTED`, from the locales package), and `C.UTF-8`,
 /// which every glibc has built in.
 pub fn locales(root: &Path) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(root.join("usr/share/i18n/SUPPORTED")).ok()?;
+    let text = std::fs::read_to_string(root.join(LOCALES_FILE)).ok()?;
     let mut out: Vec<String> = text
         .lines()
         .filter(|l| !l.starts_with('#'))

@@ -397,11 +397,19 @@ fn luks_names(a: &Answer, out: &mut Found) {
 /// Where time zones are: the running system's (the live system's when installing).
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 
-/// Where locale and keymap names are checked against (when this system has them: the live system
-/// does).
-type NameList = fn(&std::path::Path) -> Option<Vec<String>>;
-const LOCALES: (NameList, &str) = (crate::livedata::locales, "/usr/share/i18n/SUPPORTED");
-const KEYMAPS: (NameList, &str) = (crate::livedata::keymaps, "/usr/share/keymaps");
+/// A list of names this system has (`None`: it cannot say) and where it came from.
+type SystemNames = (Option<Vec<String>>, &'static str);
+
+/// This system's locales and keymaps (the live system has both), read once: answers are checked
+/// again on every change in the TUI, and the lists do not change while the installer runs.
+fn system_names() -> &'static [SystemNames; 2] {
+    use crate::livedata::{keymaps, locales, KEYMAPS_DIR, LOCALES_FILE};
+    static NAMES: std::sync::OnceLock<[SystemNames; 2]> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let root = std::path::Path::new("/");
+        [(locales(root), LOCALES_FILE), (keymaps(root), KEYMAPS_DIR)]
+    })
+}
 
 /// Every grammar problem of `a`.
 pub(crate) fn problems(a: &Answer) -> Found {
@@ -539,17 +547,18 @@ pub(crate) fn problems(a: &Answer) -> Found {
             ));
         }
     }
-    let root = std::path::Path::new("/");
-    let known = [("locale", &a.system.locale, LOCALES), ("keymap", &a.system.keymap, KEYMAPS)];
-    for (field, v, (list, source)) in known {
+    let [locales, keymaps] = system_names();
+    for (field, v, (names, source)) in
+        [("locale", &a.system.locale, locales), ("keymap", &a.system.keymap, keymaps)]
+    {
         if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_alphanumeric() || "._@-".contains(c))
         {
             out.push((
                 vec![key("system"), key(field)],
                 format!("a {field} name is letters, digits and . _ @ -"),
             ));
-        } else if list(root).is_some_and(|names| !names.iter().any(|n| n == v)) {
-            out.push((vec![key("system"), key(field)], format!("not a {field} of this system ({source})")));
+        } else if names.as_ref().is_some_and(|names| !names.iter().any(|n| n == v)) {
+            out.push((vec![key("system"), key(field)], format!("not a {field} of this system (/{source})")));
         }
     }
     if let Some(tz) = &a.system.timezone {

@@ -92,16 +92,20 @@ fn copy_xattrs(src: &Path, dst: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The source's modification time, as the copy keeps it.
+fn mtime_of(md: &std::fs::Metadata) -> SystemTime {
+    SystemTime::UNIX_EPOCH
+        + Duration::new(md.mtime().max(0) as u64, md.mtime_nsec().clamp(0, 999_999_999) as u32)
+}
+
 fn set_meta(dst: &Path, md: &std::fs::Metadata) -> Result<()> {
     std::os::unix::fs::lchown(dst, Some(md.uid()), Some(md.gid()))
         .with_context(|| format!("chown {}", dst.display()))?;
     if !md.file_type().is_symlink() {
         std::fs::set_permissions(dst, std::fs::Permissions::from_mode(md.mode() & 0o7777))
             .with_context(|| format!("chmod {}", dst.display()))?;
-        let mtime = SystemTime::UNIX_EPOCH
-            + Duration::new(md.mtime().max(0) as u64, md.mtime_nsec().clamp(0, 999_999_999) as u32);
         let f = std::fs::File::open(dst).with_context(|| format!("opening {}", dst.display()))?;
-        f.set_times(std::fs::FileTimes::new().set_modified(mtime))
+        f.set_times(std::fs::FileTimes::new().set_modified(mtime_of(md)))
             .with_context(|| format!("setting the time of {}", dst.display()))?;
     }
     Ok(())
@@ -113,7 +117,6 @@ fn set_meta(dst: &Path, md: &std::fs::Metadata) -> Result<()> {
 /// another path) is replaced by a rename, never written through.
 fn copy_file(s: &Path, d: &Path, md: &std::fs::Metadata, replace: bool) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    use xattr::FileExt;
     let tmp = d.with_file_name(format!(
         ".installer-tmp-{}",
         d.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
@@ -130,23 +133,12 @@ fn copy_file(s: &Path, d: &Path, md: &std::fs::Metadata, replace: bool) -> Resul
         .open(out)
         .with_context(|| format!("creating {}", out.display()))?;
     std::io::copy(&mut src, &mut dst).with_context(|| format!("copying {}", s.display()))?;
-    if let Ok(names) = src.list_xattr() {
-        for name in names {
-            if let Some(value) =
-                src.get_xattr(&name).with_context(|| format!("reading xattrs of {}", s.display()))?
-            {
-                dst.set_xattr(&name, &value)
-                    .with_context(|| format!("setting xattr {:?} on {}", name, out.display()))?;
-            }
-        }
-    }
+    copy_xattrs(s, out)?;
     std::os::unix::fs::fchown(&dst, Some(md.uid()), Some(md.gid()))
         .with_context(|| format!("chown {}", out.display()))?;
     dst.set_permissions(std::fs::Permissions::from_mode(md.mode() & 0o7777))
         .with_context(|| format!("chmod {}", out.display()))?;
-    let mtime = SystemTime::UNIX_EPOCH
-        + Duration::new(md.mtime().max(0) as u64, md.mtime_nsec().clamp(0, 999_999_999) as u32);
-    dst.set_times(std::fs::FileTimes::new().set_modified(mtime))
+    dst.set_times(std::fs::FileTimes::new().set_modified(mtime_of(md)))
         .with_context(|| format!("setting the time of {}", out.display()))?;
     if replace {
         std::fs::rename(&tmp, d).with_context(|| format!("renaming to {}", d.display()))?;

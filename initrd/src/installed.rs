@@ -105,5 +105,6 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
     for (path, host) in &i.files {
         a.host_file(path.trim_start_matches('/'), host)?;
     }
-    Ok(a.to_gzip()?)
+    // Built at install time, on the machine being installed: the fast level.
+    Ok(a.to_gzip_fast()?)
 }

@@ -32,8 +32,13 @@ fn live(name: &str, uefi: bool) -> Machine {
     m
 }
 
+/// sshd's host keys in these scenarios: an Ed25519 key only. NixOS's default adds RSA 4096, whose
+/// generation took 10 to 30 s under TCG; the installer's host test makes the default keys.
+const ED25519_HOST_KEY: &str =
+    r#"  services.openssh.hostKeys = [ { type = "ed25519"; path = "/etc/ssh/ssh_host_ed25519_key"; } ];"#;
+
 /// Partitions with the disk engine and writes the configuration: generate-config's hardware file
-/// plus `settings`.
+/// plus `settings` (and an Ed25519 host key).
 fn prepare(m: &mut Machine, storage: &str, settings: &str) {
     write_guest_file(m, "/root/storage.toml", storage, 0o644);
     m.wait_until_succeeds("udevadm settle && ls /dev/disk/by-id | grep -q TARGET", Duration::from_secs(120))
@@ -45,6 +50,7 @@ fn prepare(m: &mut Machine, storage: &str, settings: &str) {
 {{
   imports = [ ./hardware-configuration.nix ];
 {settings}
+{ED25519_HOST_KEY}
   users.users.alice = {{
     isNormalUser = true;
     extraGroups = [ "wheel" ];
@@ -133,6 +139,22 @@ fn check_installed(m: &mut Machine, host: &str) {
     // Time zone, sshd, firewall.
     assert_eq!(m.succeed("readlink /etc/localtime").unwrap().trim(), "/usr/share/zoneinfo/Europe/Amsterdam");
     m.succeed("systemctl is-active ssh.service").unwrap();
+    // Every host key sshd is told about exists, is valid, and is what sshd offers.
+    let conf = m.succeed("cat /etc/ssh/sshd_config.d/10-installer.conf").unwrap();
+    let keys: Vec<&str> = conf.lines().filter_map(|l| l.strip_prefix("HostKey ")).collect();
+    assert!(!keys.is_empty(), "{conf}");
+    for k in &keys {
+        m.succeed(&format!("test \"$(stat -c %a {k})\" = 600 && ssh-keygen -l -f {k}.pub")).unwrap();
+    }
+    // … and only those were made.
+    let mut made: Vec<String> =
+        m.succeed("ls /etc/ssh/ssh_host_*").unwrap().split_whitespace().map(String::from).collect();
+    let mut want: Vec<String> = keys.iter().flat_map(|k| [k.to_string(), format!("{k}.pub")]).collect();
+    made.sort();
+    want.sort();
+    assert_eq!(made, want);
+    let offered = m.succeed("sshd -T | grep '^hostkey '").unwrap();
+    assert_eq!(offered.lines().count(), keys.len(), "{offered}");
     let rules = m.succeed("nft list ruleset").unwrap();
     if !(rules.contains("policy drop") && rules.contains("tcp dport { 22, 80 } accept")) {
         let why = m
@@ -188,12 +210,17 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let first = install(&mut m, "");
     assert!(first.contains("generation 1"), "{first}");
     // Installing again onto the same target succeeds and changes nothing that matters.
-    let before = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/*").unwrap();
+    let before = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/* etc/ssh/ssh_host_*").unwrap();
     let second = install(&mut m, "");
     assert!(second.contains("generation 1 (unchanged)"), "{second}");
     assert!(second.contains(" 0 files copied") || second.contains("already in place"), "{second}");
-    let after = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/*").unwrap();
+    let after = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/* etc/ssh/ssh_host_*").unwrap();
     assert_eq!(before, after);
+    // The host key was made once (the second run kept it: the checksums above).
+    assert_eq!(
+        m.succeed("cd /mnt/etc/ssh && ls ssh_host_*").unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]
+    );
     assert_eq!(
         m.succeed("ls /mnt/nix/var/nix/profiles").unwrap().split_whitespace().collect::<Vec<_>>(),
         ["system", "system-1-link"]

@@ -23,6 +23,16 @@ fn chapter_2_configuration_and_hardware_scan() {
     assert_eq!(c.swap_devices[0].device, "/dev/disk/by-label/swap");
     assert!(c.hardware.enable_redistributable_firmware, "not-detected.nix sets it");
     assert_eq!(c.networking.firewall.allowed_tcp_ports, [22]);
+    // sshd's host keys: NixOS's default (RSA 4096 and Ed25519).
+    let keys: Vec<(&str, Option<u32>, &str)> =
+        c.services.openssh.host_keys.iter().map(|k| (k.kind.as_str(), k.bits, k.path.as_str())).collect();
+    assert_eq!(
+        keys,
+        [
+            ("rsa", Some(4096), "/etc/ssh/ssh_host_rsa_key"),
+            ("ed25519", None, "/etc/ssh/ssh_host_ed25519_key")
+        ]
+    );
     let vb = eval("ch2-virtualbox.nix");
     assert!(!vb.boot.initrd.check_journaling_fs);
     assert_eq!(vb.file_systems["/virtualboxshare"].fs_type, "vboxsf");
@@ -90,6 +100,35 @@ fn chapter_10_networking() {
     tcp.sort();
     assert_eq!(tcp, [22, 80, 443]);
     assert_eq!(c.users.users["alice"].openssh.authorized_keys.keys.len(), 1);
+}
+
+/// `services.openssh.hostKeys` reach ssh-keygen's command line and sshd's configuration: a type
+/// other than rsa, ecdsa or ed25519, or a path that is not a plain file name in /etc/ssh, fails
+/// the evaluation (before any disk is touched), as does sshd with no key at all.
+#[test]
+fn ssh_host_keys_are_checked_by_the_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("configuration.nix");
+    let try_keys = |keys: &str| {
+        std::fs::write(&f, format!("{{ ... }}: {{ boot.loader.grub.device = \"/dev/sda\"; services.openssh.enable = true; services.openssh.hostKeys = {keys}; }}"))
+            .unwrap();
+        evaluate(&f, None)
+    };
+    let ok = try_keys(r#"[ { type = "ed25519"; path = "/etc/ssh/ssh_host_ed25519_key"; } ]"#).unwrap();
+    let c: SystemConfig = serde_json::from_value(ok).unwrap();
+    assert_eq!(c.services.openssh.host_keys.len(), 1);
+    for (keys, want) in [
+        (r#"[ { type = "ed25519"; path = "/etc/ssh/../shadow"; } ]"#, "must be a file name in /etc/ssh"),
+        (r#"[ { type = "ed25519"; path = "/etc/ssh/k -N x"; } ]"#, "must be a file name in /etc/ssh"),
+        (r#"[ { type = "ed25519"; path = "/root/key"; } ]"#, "must be a file name in /etc/ssh"),
+        (r#"[ { type = "ed25519"; path = "/etc/ssh/k\nPort 1"; } ]"#, "must be a file name in /etc/ssh"),
+        (r#"[ { type = "dsa"; path = "/etc/ssh/k"; } ]"#, "one of"),
+        (r#"[ { type = "rsa"; bits = 100000; path = "/etc/ssh/k"; } ]"#, "between"),
+        ("[ ]", "sshd needs at least one host key"),
+    ] {
+        let err = try_keys(keys).unwrap_err().to_string();
+        assert!(err.contains(want), "{keys}: {err}");
+    }
 }
 
 #[test]

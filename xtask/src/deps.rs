@@ -43,6 +43,8 @@ pub const HOST_PACKAGES: &[&str] = &[
     "btrfs-progs",
     "dosfstools",
     "nix-bin",
+    // The installer's host test of SSH host keys.
+    "openssh-client",
 ];
 
 /// Commands we run, each with the package that provides it: a package can be "installed" while
@@ -69,6 +71,7 @@ pub const HOST_COMMANDS: &[(&str, &str)] = &[
     ("mkfs.btrfs", "btrfs-progs"),
     ("mkfs.vfat", "dosfstools"),
     ("nix-instantiate", "nix-bin"),
+    ("ssh-keygen", "openssh-client"),
 ];
 
 /// What [`ensure`] needs of a package manager: the real one is [`Apt`]; tests use a model.

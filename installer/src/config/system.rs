@@ -219,6 +219,17 @@ pub struct Openssh {
     pub enable: bool,
     pub permit_root_login: String,
     pub ports: Vec<u16>,
+    /// Checked by the module (type, size, a file name in /etc/ssh).
+    pub host_keys: Vec<HostKey>,
+}
+
+/// One of `services.openssh.hostKeys`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostKey {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub bits: Option<u32>,
+    pub path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use runner::Cmd;
 
 use super::users::Accounts;
 use super::write_file;
-use crate::config::system::{Firewall, Networking, SystemConfig};
+use crate::config::system::{Firewall, HostKey, Networking, SystemConfig};
 
 /// `/etc/hosts`.
 pub fn render_hosts(net: &Networking) -> String {
@@ -102,6 +102,34 @@ pub fn render_nftables(fw: &Firewall) -> String {
     }
     s.push_str("  }\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n  }\n  chain output {\n    type filter hook output priority 0; policy accept;\n  }\n}\n");
     s
+}
+
+/// Makes the host keys that are not there yet (as NixOS's sshd does before its first start), each
+/// under a temporary name first: a cut leaves no half-written key that a rerun would keep.
+fn make_host_keys(root: &Path, keys: &[HostKey]) -> Result<()> {
+    for k in keys {
+        let key = root.join(k.path.trim_start_matches('/'));
+        if key.exists() {
+            continue;
+        }
+        let tmp = key.with_file_name(format!(".installer-new-{}", k.kind));
+        let tmp_pub = tmp.with_file_name(format!(".installer-new-{}.pub", k.kind));
+        for f in [&tmp, &tmp_pub] {
+            let _ = std::fs::remove_file(f);
+        }
+        let mut cmd = Cmd::new(format!("making the SSH host key {}", k.path), "ssh-keygen")
+            .args(["-q", "-t", &k.kind, "-N", "", "-C", ""]);
+        if let Some(bits) = k.bits {
+            cmd = cmd.arg("-b").arg(bits.to_string());
+        }
+        cmd.arg("-f").arg(&tmp).run()?;
+        let key_pub =
+            key.with_file_name(format!("{}.pub", key.file_name().unwrap_or_default().to_string_lossy()));
+        std::fs::rename(&tmp_pub, &key_pub)
+            .with_context(|| format!("moving {} into place", key_pub.display()))?;
+        std::fs::rename(&tmp, &key).with_context(|| format!("moving {} into place", key.display()))?;
+    }
+    Ok(())
 }
 
 fn enable_unit(root: &Path, target: &str, unit: &str, enable: bool) -> Result<()> {
@@ -227,10 +255,11 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
         for p in &o.ports {
             s.push_str(&format!("Port {p}\n"));
         }
-        write_file(&sshd_conf, &s, 0o644)?;
-        if !etc.join("ssh/ssh_host_ed25519_key").exists() {
-            Cmd::new("making SSH host keys", "ssh-keygen").arg("-A").arg("-f").arg(root).run()?;
+        for k in &o.host_keys {
+            s.push_str(&format!("HostKey {}\n", k.path));
         }
+        write_file(&sshd_conf, &s, 0o644)?;
+        make_host_keys(root, &o.host_keys)?;
     } else {
         let _ = std::fs::remove_file(&sshd_conf);
     }
@@ -289,6 +318,44 @@ mod tests {
             },
             extra_hosts: "10.0.0.5 db\n".into(),
         }
+    }
+
+    /// The listed host keys are made (with the host's ssh-keygen), the ones already there are
+    /// kept, and what a cut left under the temporary name is replaced.
+    #[test]
+    fn host_keys_are_made_once_and_a_cut_leaves_nothing_half_written() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("etc/ssh")).unwrap();
+        let keys =
+            [HostKey { kind: "ed25519".into(), bits: None, path: "/etc/ssh/ssh_host_ed25519_key".into() }];
+        std::fs::write(t.path().join("etc/ssh/.installer-new-ed25519"), "half").unwrap();
+        make_host_keys(t.path(), &keys).unwrap();
+        let key = t.path().join("etc/ssh/ssh_host_ed25519_key");
+        let first = std::fs::read_to_string(&key).unwrap();
+        assert!(first.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"), "{first}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        let public = std::fs::read_to_string(t.path().join("etc/ssh/ssh_host_ed25519_key.pub")).unwrap();
+        assert!(public.starts_with("ssh-ed25519 "), "{public}");
+        let mut names: Vec<String> = std::fs::read_dir(t.path().join("etc/ssh"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub"]);
+        make_host_keys(t.path(), &keys).unwrap();
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), first, "an existing key is kept");
+        // NixOS's default adds RSA 4096 (the VM scenarios use Ed25519 only: RSA is slow under TCG).
+        let rsa = HostKey { kind: "rsa".into(), bits: Some(4096), path: "/etc/ssh/ssh_host_rsa_key".into() };
+        make_host_keys(t.path(), &[rsa, keys[0].clone()]).unwrap();
+        let out = std::process::Command::new("ssh-keygen")
+            .arg("-l")
+            .arg("-f")
+            .arg(t.path().join("etc/ssh/ssh_host_rsa_key.pub"))
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("4096 "), "{out:?}");
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
     }
 
     #[test]

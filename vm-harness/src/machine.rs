@@ -558,21 +558,19 @@ impl Machine {
     /// The text of the Linux virtual terminal `vt` (`/dev/vcsN`, read through the agent): what the
     /// console shows there, under UEFI too, where the firmware's framebuffer leaves no VGA text
     /// buffer to read. Characters outside ASCII (line drawing) read as spaces; lines are trimmed.
+    /// One read of `/dev/vcsaN` by the agent itself: no process in the guest, which matters while
+    /// a test waits on the screen through a long install (the `od`/`tr` pair it replaced cost the
+    /// guest two processes every 0.7 s).
     pub fn vt_text(&mut self, vt: u8) -> Result<String> {
-        let geo = self.succeed(&format!("od -An -tu1 -N2 /dev/vcsa{vt}"))?;
-        let n: Vec<usize> = geo.split_whitespace().filter_map(|x| x.parse().ok()).collect();
-        let (rows, cols) = match n[..] {
-            [rows, cols] if cols > 0 => (rows, cols),
-            _ => return Err(Error::Setup(format!("{}: no geometry for vt{vt}: {geo:?}", self.cfg.name))),
-        };
-        let text = self.succeed(&format!("tr -c '\\040-\\176' ' ' < /dev/vcs{vt}"))?;
-        let chars: Vec<char> = text.chars().collect();
-        Ok(chars
-            .chunks(cols)
-            .take(rows)
-            .map(|l| l.iter().collect::<String>().trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n"))
+        let t = self.cfg.command_timeout;
+        let name = self.cfg.name.clone();
+        let path = format!("/dev/vcsa{vt}");
+        let data = self
+            .agent()?
+            .get(&path, t)?
+            .map_err(|e| Error::Agent { machine: name.clone(), message: format!("reading {path}: {e}") })?;
+        vcsa_text(&data)
+            .ok_or_else(|| Error::Setup(format!("{name}: {path} has no screen: {} bytes", data.len())))
     }
 
     /// Waits until virtual terminal `vt` (see [`Machine::vt_text`]) matches `regex`; returns it.
@@ -1391,6 +1389,26 @@ pub fn terminal_screen(data: &[u8], rows: u16, cols: u16) -> String {
 }
 
 /// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
+/// The text of a `/dev/vcsaN` read: a header of rows, columns and the cursor, then a character
+/// and an attribute byte per cell. Characters outside printable ASCII read as spaces; lines are
+/// trimmed at the end. `None` when the data is shorter than its header says.
+pub fn vcsa_text(data: &[u8]) -> Option<String> {
+    let (rows, cols) = (usize::from(*data.first()?), usize::from(*data.get(1)?));
+    let cells = data.get(4..4 + rows * cols * 2)?;
+    if cols == 0 {
+        return None;
+    }
+    let chars: Vec<char> =
+        cells.chunks(2).map(|c| if (0x20..=0x7e).contains(&c[0]) { c[0] as char } else { ' ' }).collect();
+    Some(
+        chars
+            .chunks(cols)
+            .map(|l| l.iter().collect::<String>().trim_end().to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
 pub fn vga_text(data: &[u8]) -> String {
     let chars: Vec<char> =
         data.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();
@@ -1416,6 +1434,18 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn vcsa_reads_as_trimmed_lines() {
+        // 2 rows of 4 columns, cursor at (1, 0); a line-drawing character reads as a space.
+        let mut data = vec![2u8, 4, 1, 0];
+        for c in b"ab  ".iter().chain(&[0xc4, b'x', b'y', b' ']) {
+            data.extend([*c, 0x07]);
+        }
+        assert_eq!(vcsa_text(&data).as_deref(), Some("ab\n xy"));
+        assert_eq!(vcsa_text(&data[..10]), None, "shorter than the header says");
+        assert_eq!(vcsa_text(&[0, 0, 0, 0]), None);
+    }
 
     #[test]
     fn vga_text_memory_reads_as_lines() {

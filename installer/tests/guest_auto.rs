@@ -91,7 +91,7 @@ alice-hash = "{HASH}"
         .start()
         .unwrap();
     b.wait_for_agent().unwrap();
-    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "auto1");
     assert_eq!(b.succeed("getent shadow alice | cut -d: -f2").unwrap().trim(), HASH);
     assert!(b.succeed("id -nG alice").unwrap().split_whitespace().any(|g| g == "wheel"));
@@ -192,7 +192,7 @@ disk = "{PASSPHRASE}"
     b.wait_for_console_text("Passphrase for cryptroot", Duration::from_secs(60)).unwrap();
     b.send_console(&format!("{PASSPHRASE}\n")).unwrap();
     b.wait_for_agent().unwrap();
-    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "vault");
     assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/cryptroot");
     assert_eq!(b.succeed("lsblk -n -o TYPE /dev/mapper/cryptroot").unwrap().trim(), "crypt");
@@ -239,7 +239,7 @@ content = { type = "filesystem", format = "xfs", mountpoint = "/home" }
     let (_t, _keep, disk) = install_unattended("auto-lvm", answer);
     let mut b = boot_disk("auto-lvm-installed", &disk, false);
     b.wait_for_agent().unwrap();
-    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "lvm1");
     assert_eq!(b.succeed("lsblk -n -o TYPE $(findmnt -n -o SOURCE /)").unwrap().trim(), "lvm");
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /home").unwrap().trim(), "xfs");
@@ -268,7 +268,7 @@ fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
     let (_keep, disk) = take_disk(&m, 0);
     let mut b = boot_disk("auto-crash-installed", &disk, false);
     b.wait_for_agent().unwrap();
-    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "phoenix");
     b.succeed("test -e /etc/NIXOS && readlink /nix/var/nix/profiles/system").unwrap();
 }
@@ -316,7 +316,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     for (i, d) in disks.iter().enumerate() {
         let mut b = boot_disk(&format!("auto-raid-disk{i}"), d, false);
         b.wait_for_agent().unwrap();
-        b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+        common::wait_for_multi_user(&mut b);
         assert_eq!(b.succeed("hostname").unwrap().trim(), "mirror");
         let src = b.succeed("findmnt -n -o SOURCE /").unwrap();
         let detail = b.succeed(&format!("mdadm --detail {}", src.trim())).unwrap();
@@ -419,7 +419,7 @@ disk = "{PASSPHRASE}"
         b.send_chars(&format!("{PASSPHRASE}\n")).unwrap();
     }
     b.wait_for_agent().unwrap();
-    b.wait_until_succeeds("systemctl is-active multi-user.target", Duration::from_secs(300)).unwrap();
+    common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "fde");
     // /boot is a directory of the root LV, which is on the LUKS1 device.
     assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg-root");

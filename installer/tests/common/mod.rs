@@ -55,6 +55,17 @@ pub fn start_autostart(m: &mut Machine, params: &str) {
     .unwrap();
 }
 
+/// Waits until a booting installed system has reached multi-user.target: one blocking wait
+/// (`systemctl is-system-running --wait`) rather than a poll that costs the booting guest a
+/// process a second.
+pub fn wait_for_multi_user(m: &mut Machine) {
+    m.wait_until_succeeds(
+        "systemctl is-system-running --wait >/dev/null; systemctl is-active multi-user.target",
+        std::time::Duration::from_secs(300),
+    )
+    .expect("the installed system reaches multi-user.target");
+}
+
 /// Moves disk `index` of a stopped machine out of its state directory (removed with the
 /// machine) into a new temporary directory.
 pub fn take_disk(m: &Machine, index: usize) -> (tempfile::TempDir, PathBuf) {

@@ -89,11 +89,23 @@ fn finish(mut m: Machine) -> (tempfile::TempDir, PathBuf) {
 
 /// Boots the installed disk alone.
 fn boot_installed(name: &str, disk: PathBuf, uefi: bool) -> Machine {
-    let mut b: MachineBuilder = machine(name).memory_mib(768).disk(Disk::file(disk, "qcow2").bootindex(0));
+    boot_installed_with(name, disk, uefi, None)
+}
+
+/// [`boot_installed`], with `at_menu` driving the boot menu (the harness does not press Enter at
+/// it then).
+fn boot_installed_with(name: &str, disk: PathBuf, uefi: bool, at_menu: Option<fn(&mut Machine)>) -> Machine {
+    let mut b: MachineBuilder = machine(name)
+        .memory_mib(768)
+        .disk(Disk::file(disk, "qcow2").bootindex(0))
+        .skip_boot_menus(at_menu.is_none());
     if uefi {
         b = b.uefi();
     }
     let mut m = b.agent_timeout(BOOT).start().unwrap();
+    if let Some(f) = at_menu {
+        f(&mut m);
+    }
     m.wait_for_agent().expect("the installed system boots and its agent answers");
     m.wait_until_succeeds(
         // One blocking wait rather than a poll that costs the booting guest two processes a second.
@@ -107,6 +119,11 @@ fn boot_installed(name: &str, disk: PathBuf, uefi: bool) -> Machine {
 
 /// What every installed system must show.
 fn check_installed(m: &mut Machine, host: &str) {
+    check_installed_at(m, host, 1)
+}
+
+/// [`check_installed`] with generation `generation` as the current system.
+fn check_installed_at(m: &mut Machine, host: &str, generation: u32) {
     assert_eq!(m.succeed("hostname").unwrap().trim(), host);
     assert_eq!(m.succeed("cat /etc/hostname").unwrap().trim(), host);
     // Not the live system: root on a disk, no overlay, no autologin, no live units.
@@ -167,8 +184,11 @@ fn check_installed(m: &mut Machine, host: &str) {
             .1;
         panic!("the firewall is not loaded: {rules}\n{why}");
     }
-    // Generation 1 is the current system.
-    assert_eq!(m.succeed("readlink /nix/var/nix/profiles/system").unwrap().trim(), "system-1-link");
+    // The generation is the current system.
+    assert_eq!(
+        m.succeed("readlink /nix/var/nix/profiles/system").unwrap().trim(),
+        format!("system-{generation}-link")
+    );
     m.succeed(
         "test -s /nix/var/installer/generations/1/initrd && test -s /nix/var/installer/generations/1/kernel",
     )
@@ -176,6 +196,57 @@ fn check_installed(m: &mut Machine, host: &str) {
     m.succeed("test -e /etc/NIXOS && test -s /var/log/installer/install.log").unwrap();
     // The kernel the live system runs.
     assert!(m.succeed("cat /proc/cmdline").unwrap().contains("console=ttyS0,115200"));
+}
+
+/// Powers the installed system off and checks every filesystem on its disk read-only on the host
+/// (`e2fsck -fn`, `btrfs check --readonly`, `fsck.vfat -n`): after its first boot the installed
+/// system's filesystems are clean.
+fn power_off_and_fsck(mut b: Machine) {
+    b.shutdown().unwrap();
+    let disk = b.disk_path(0).unwrap().to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("disk.raw");
+    let sh = |cmd: &str| {
+        let o = std::process::Command::new("sh").arg("-c").arg(cmd).output().unwrap();
+        (
+            o.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        )
+    };
+    let (ok, out) = sh(&format!("qemu-img convert -O raw {} {}", disk.display(), raw.display()));
+    assert!(ok, "{out}");
+    // Each partition (partx reads the table) on a read-only loop device of its own.
+    let (ok, table) = sh(&format!("partx -g -o START,SECTORS {}", raw.display()));
+    assert!(ok, "{table}");
+    let mut checked = vec![];
+    for line in table.lines() {
+        let n: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let [start, sectors] = n[..] else { panic!("partx: {table}") };
+        let (ok, dev) = sh(&format!(
+            "losetup -r --show -f -o {} --sizelimit {} {}",
+            start * 512,
+            sectors * 512,
+            raw.display()
+        ));
+        assert!(ok, "{dev}");
+        let dev = dev.trim().to_string();
+        let fs = sh(&format!("blkid -p -o value -s TYPE {dev}")).1.trim().to_string();
+        let check = match fs.as_str() {
+            "ext2" | "ext3" | "ext4" => Some(format!("e2fsck -fn {dev}")),
+            "btrfs" => Some(format!("btrfs check --readonly {dev}")),
+            "vfat" => Some(format!("fsck.vfat -n {dev}")),
+            _ => None,
+        };
+        let result = check.map(|c| sh(&c));
+        sh(&format!("losetup -d {dev}"));
+        if let Some(r) = result {
+            checked.push((format!("partition at sector {start}"), fs, r));
+        }
+    }
+    assert!(!checked.is_empty(), "no filesystem found on {}", disk.display());
+    for (part, fs, (ok, out)) in checked {
+        assert!(ok, "{fs} on {part} is not clean after the first boot:\n{out}");
+    }
 }
 
 fn check_grub_menu(m: &mut Machine, boot_path: &str) {
@@ -187,6 +258,9 @@ fn check_grub_menu(m: &mut Machine, boot_path: &str) {
     let log = m.serial_text().unwrap();
     assert!(log.contains("All configurations"), "GRUB's menu was not on the serial console");
 }
+
+/// The kernel parameter generation 2 of `bios_gpt_ext4_grub_installed_twice` adds.
+const MARKER: &str = "healthcheck.generation=2";
 
 #[test]
 fn bios_gpt_ext4_grub_installed_twice() {
@@ -229,11 +303,44 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     );
     // nixos-enter.
     assert_eq!(m.succeed("installer enter --root /mnt -- cat /etc/hostname").unwrap().trim(), "biosgpt");
+    // A changed configuration (a kernel parameter) makes generation 2; generation 1 stays.
+    m.succeed(&format!(
+        "sed -i 's|^}}|  boot.kernelParams = [ \"{MARKER}\" ];\\n}}|' /mnt/etc/nixos/configuration.nix"
+    ))
+    .unwrap();
+    let third = install(&mut m, "");
+    assert!(third.contains("generation 2 (new)"), "{third}");
     let (_keep, disk) = finish(m);
-    let mut b = boot_installed("installed-bios-gpt", disk, false);
-    check_installed(&mut b, "biosgpt");
+    // The installed system stays healthy: it boots three times in a row, the second time into the
+    // previous generation chosen in GRUB's menu, and its filesystems are clean after.
+    let mut b = boot_installed("installed-bios-gpt", disk.clone(), false);
+    check_installed_at(&mut b, "biosgpt", 2);
     check_grub_menu(&mut b, "/boot/kernels");
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "ext4");
+    assert!(b.succeed("cat /proc/cmdline").unwrap().contains(MARKER));
+    b.shutdown().unwrap();
+    drop(b);
+    let mut b = boot_installed_with(
+        "installed-bios-gpt-gen1",
+        disk.clone(),
+        false,
+        Some(|m: &mut Machine| {
+            // Down to "All configurations", into it, down past generation 2 to generation 1.
+            m.wait_for_console_text("Press enter to boot the selected OS", BOOT).unwrap();
+            m.send_console("\x1b[B\r").unwrap();
+            m.wait_for_console_text(r"Generation 1 \(", BOOT).unwrap();
+            m.send_console("\x1b[B\r").unwrap();
+            m.wait_for_console_text("Loading generation 1", BOOT).unwrap();
+        }),
+    );
+    assert!(!b.succeed("cat /proc/cmdline").unwrap().contains(MARKER), "generation 1 has no marker");
+    assert!(b.succeed("cat /proc/cmdline").unwrap().contains("console=ttyS0,115200"));
+    b.shutdown().unwrap();
+    drop(b);
+    let mut b = boot_installed("installed-bios-gpt-again", disk, false);
+    assert!(b.succeed("cat /proc/cmdline").unwrap().contains(MARKER));
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "biosgpt");
+    power_off_and_fsck(b);
 }
 
 #[test]
@@ -276,6 +383,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     check_grub_menu(&mut b, "/boot/kernels");
     let swaps = b.succeed("swapon --show=NAME,TYPE --noheadings").unwrap();
     assert!(swaps.contains("partition"), "swap is not active: {swaps:?}");
+    power_off_and_fsck(b);
 }
 
 #[test]
@@ -310,6 +418,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     // GRUB reads the kernels from the /boot filesystem, where they are at /kernels.
     check_grub_menu(&mut b, "/kernels");
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /boot").unwrap().trim(), "ext4");
+    power_off_and_fsck(b);
 }
 
 #[test]
@@ -345,6 +454,7 @@ subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "
     assert!(root.starts_with("btrfs ") && root.trim_end().split(',').any(|o| o == "subvol=/@"), "{root}");
     let home = b.succeed("findmnt -n -o FSTYPE,OPTIONS /home").unwrap();
     assert!(home.starts_with("btrfs ") && home.trim_end().split(',').any(|o| o == "subvol=/@home"), "{home}");
+    power_off_and_fsck(b);
 }
 
 #[test]
@@ -392,6 +502,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
         .succeed("cat /sys/firmware/efi/efivars/LoaderInfo-* | tr -d '\\0'")
         .unwrap()
         .contains("systemd-boot"));
+    power_off_and_fsck(b);
 }
 
 #[test]
@@ -435,4 +546,5 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     check_installed(&mut b, "grubefi");
     check_grub_menu(&mut b, "/boot/kernels");
     b.succeed("test -d /sys/firmware/efi").unwrap();
+    power_off_and_fsck(b);
 }

@@ -66,6 +66,7 @@ pub const HOST_COMMANDS: &[(&str, &str)] = &[
     ("mcopy", "mtools"),
     ("openssl", "openssl"),
     ("losetup", "util-linux"),
+    ("partx", "util-linux"),
     ("mkfs.ext4", "e2fsprogs"),
     ("mkfs.xfs", "xfsprogs"),
     ("mkfs.btrfs", "btrfs-progs"),

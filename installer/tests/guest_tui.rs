@@ -30,12 +30,17 @@ fn select_disk(m: &mut Machine, name: &str) {
     m.wait_for_screen(&format!(r"(?m)^\|> {name} "), SCREEN).unwrap();
 }
 
+/// The RAM the live ISO needs to install (issue 13's floor: 192 MiB; the kernel leaves the system
+/// about 141 MiB of it).
+const RAM_FLOOR_MIB: u32 = 192;
+
 #[test]
 fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
     let iso = a.live_iso.clone().expect("the live test ISO");
+    // The smallest machine the ISO installs on (README): 192 MiB, the TUI and its evaluation too.
     let mut m = machine("tui-serial")
-        .memory_mib(1536)
+        .memory_mib(RAM_FLOOR_MIB)
         .cdrom(&iso)
         .cdrom_bootindex(0)
         .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))

@@ -18,16 +18,35 @@ fn keys(m: &mut Machine, text: &str) {
     m.send_console(text).unwrap();
 }
 
-/// Moves the storage screen's disk cursor to `name` (the list order is the kernel's).
+/// Moves the storage screen's disk cursor to `name` (the list order is the kernel's; the list
+/// scrolls, so a disk below or above the visible ones is reached one step at a time).
 fn select_disk(m: &mut Machine, name: &str) {
     let re = regex::Regex::new(r"(?m)^\|([> +]) (\w+) +[0-9.]+ [KMGT]?i?B ").unwrap();
-    let s = m.serial_screen(24, 80).unwrap();
-    let disks: Vec<(bool, String)> = re.captures_iter(&s).map(|c| (&c[1] == ">", c[2].to_string())).collect();
-    let at = disks.iter().position(|(sel, _)| *sel).unwrap_or_else(|| panic!("no disk selected:\n{s}"));
-    let want = disks.iter().position(|(_, n)| n == name).unwrap_or_else(|| panic!("no disk {name}:\n{s}"));
-    let key = if want > at { "\x1b[B" } else { "\x1b[A" };
-    keys(m, &key.repeat(want.abs_diff(at)));
-    m.wait_for_screen(&format!(r"(?m)^\|> {name} "), SCREEN).unwrap();
+    let read = |m: &mut Machine| {
+        let s = m.serial_screen(24, 80).unwrap();
+        let disks: Vec<(bool, String)> =
+            re.captures_iter(&s).map(|c| (&c[1] == ">", c[2].to_string())).collect();
+        let at = disks.iter().position(|(sel, _)| *sel).unwrap_or_else(|| panic!("no disk selected:\n{s}"));
+        (s, disks, at)
+    };
+    for _ in 0..12 {
+        let (s, disks, at) = read(m);
+        let (key, steps) = match disks.iter().position(|(_, n)| n == name) {
+            Some(want) if want == at => return,
+            Some(want) => (if want > at { "\x1b[B" } else { "\x1b[A" }, want.abs_diff(at)),
+            None if s.contains("more disk") && s.contains("below") => ("\x1b[B", disks.len() - at),
+            None => ("\x1b[A", at + 1),
+        };
+        let before = disks[at].1.clone();
+        keys(m, &key.repeat(steps));
+        // Until the cursor has moved.
+        let deadline = std::time::Instant::now() + SCREEN;
+        while read(m).1.iter().find(|(sel, _)| *sel).is_some_and(|(_, n)| *n == before) {
+            assert!(std::time::Instant::now() < deadline, "the disk cursor did not move from {before}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    panic!("no disk {name} in the list:\n{}", read(m).0);
 }
 
 /// The RAM the live ISO needs to install (issue 13's floor: 192 MiB; the kernel leaves the system
@@ -252,7 +271,8 @@ sections = ["storage"]
     m.wait_for_screen(r"Install - 3/8 Storage", Duration::from_secs(300)).unwrap();
     // The TUI may have looked at the disks before the partition was made: look again (r).
     keys(&mut m, "r");
-    m.wait_for_screen(r"serial OLD", SCREEN).unwrap();
+    // Five disks: OLD is on the screen or below it (the order of plugged disks varies).
+    m.wait_for_screen(r"serial OLD|1 more disk below", SCREEN).unwrap();
     // The boot medium is listed and refused.
     select_disk(&mut m, "sr0");
     keys(&mut m, "\r");

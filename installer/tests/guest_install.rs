@@ -107,13 +107,7 @@ fn boot_installed_with(name: &str, disk: PathBuf, uefi: bool, at_menu: Option<fn
         f(&mut m);
     }
     m.wait_for_agent().expect("the installed system boots and its agent answers");
-    m.wait_until_succeeds(
-        // One blocking wait rather than a poll that costs the booting guest two processes a second.
-        "systemctl is-system-running --wait >/dev/null; \
-         systemctl is-active multi-user.target && test \"$(systemctl is-system-running)\" != starting",
-        BOOT,
-    )
-    .expect("the installed system reaches multi-user.target");
+    common::wait_for_multi_user(&mut m);
     m
 }
 
@@ -333,8 +327,9 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
             m.wait_for_console_text("Loading generation 1", BOOT).unwrap();
         }),
     );
-    assert!(!b.succeed("cat /proc/cmdline").unwrap().contains(MARKER), "generation 1 has no marker");
-    assert!(b.succeed("cat /proc/cmdline").unwrap().contains("console=ttyS0,115200"));
+    let cmdline = b.succeed("cat /proc/cmdline").unwrap();
+    assert!(!cmdline.contains(MARKER), "generation 1 has no marker: {cmdline}");
+    assert!(cmdline.contains("console=ttyS0,115200"), "{cmdline}");
     b.shutdown().unwrap();
     drop(b);
     let mut b = boot_installed("installed-bios-gpt-again", disk, false);

@@ -555,12 +555,11 @@ impl Machine {
         }
     }
 
-    /// The text of the Linux virtual terminal `vt` (`/dev/vcsN`, read through the agent): what the
-    /// console shows there, under UEFI too, where the firmware's framebuffer leaves no VGA text
-    /// buffer to read. Characters outside ASCII (line drawing) read as spaces; lines are trimmed.
-    /// One read of `/dev/vcsaN` by the agent itself: no process in the guest, which matters while
-    /// a test waits on the screen through a long install (the `od`/`tr` pair it replaced cost the
-    /// guest two processes every 0.7 s).
+    /// The text of the Linux virtual terminal `vt` (`/dev/vcsaN`, read by the agent itself: no
+    /// process in the guest, which matters while a test waits on the screen through a long
+    /// install): what the console shows there, under UEFI too, where the firmware's framebuffer
+    /// leaves no VGA text buffer to read. Characters outside ASCII (line drawing) read as spaces;
+    /// lines are trimmed.
     pub fn vt_text(&mut self, vt: u8) -> Result<String> {
         let t = self.cfg.command_timeout;
         let name = self.cfg.name.clone();
@@ -1388,33 +1387,31 @@ pub fn terminal_screen(data: &[u8], rows: u16, cols: u16) -> String {
     p.screen().contents().lines().map(str::trim_end).collect::<Vec<_>>().join("\n")
 }
 
-/// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
+/// Character, attribute pairs (VGA text memory, `/dev/vcsaN`) as lines of `cols` characters,
+/// trailing blanks cut; characters outside printable ASCII (line drawing) read as spaces.
+fn cell_lines(cells: &[u8], cols: usize) -> Vec<String> {
+    let chars: Vec<char> =
+        cells.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();
+    chars.chunks(cols).map(|l| l.iter().collect::<String>().trim_end().to_string()).collect()
+}
+
 /// The text of a `/dev/vcsaN` read: a header of rows, columns and the cursor, then a character
-/// and an attribute byte per cell. Characters outside printable ASCII read as spaces; lines are
-/// trimmed at the end. `None` when the data is shorter than its header says.
+/// and an attribute byte per cell, as lines (see [`cell_lines`]). `None` when the data is shorter
+/// than its header says.
 pub fn vcsa_text(data: &[u8]) -> Option<String> {
     let (rows, cols) = (usize::from(*data.first()?), usize::from(*data.get(1)?));
     let cells = data.get(4..4 + rows * cols * 2)?;
     if cols == 0 {
         return None;
     }
-    let chars: Vec<char> =
-        cells.chunks(2).map(|c| if (0x20..=0x7e).contains(&c[0]) { c[0] as char } else { ' ' }).collect();
-    Some(
-        chars
-            .chunks(cols)
-            .map(|l| l.iter().collect::<String>().trim_end().to_string())
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
+    Some(cell_lines(cells, cols).join("\n"))
 }
 
+/// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
 pub fn vga_text(data: &[u8]) -> String {
-    let chars: Vec<char> =
-        data.chunks(2).map(|p| if (0x20..0x7f).contains(&p[0]) { p[0] as char } else { ' ' }).collect();
     let mut out = String::new();
-    for line in chars.chunks(80) {
-        out.push_str(line.iter().collect::<String>().trim_end());
+    for line in cell_lines(data, 80) {
+        out.push_str(&line);
         out.push('\n');
     }
     out.trim_end_matches('\n').to_string() + "\n"

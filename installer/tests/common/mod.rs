@@ -60,7 +60,8 @@ pub fn start_autostart(m: &mut Machine, params: &str) {
 /// process a second.
 pub fn wait_for_multi_user(m: &mut Machine) {
     m.wait_until_succeeds(
-        "systemctl is-system-running --wait >/dev/null; systemctl is-active multi-user.target",
+        "systemctl is-system-running --wait >/dev/null; \
+         systemctl is-active multi-user.target && test \"$(systemctl is-system-running)\" != starting",
         std::time::Duration::from_secs(300),
     )
     .expect("the installed system reaches multi-user.target");

@@ -5,6 +5,7 @@ pub mod answer;
 pub mod auto;
 pub mod cli;
 pub mod config;
+pub mod failpoint;
 pub mod install;
 pub mod livedata;
 pub mod progress;

@@ -11,6 +11,7 @@ use runner::Secret;
 
 use crate::answer::{self, Answer, BootTarget};
 use crate::config::hardware;
+use crate::failpoint;
 use crate::install::{self, InstallOptions, InstallReport};
 use crate::progress::{Event, Steps};
 use crate::storage::{self, apply, probe, Plan, Probe, StorageSpec};
@@ -228,6 +229,7 @@ fn execute_steps(
         apply::apply_reporting(&p.plan, &named, &probe::probe_system, reporter.as_ref())?;
         Ok(())
     })?;
+    failpoint::hit("after:storage");
     let log = o.root.join("var/log/installer/install.log");
     runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
     steps.run("writing the configuration", || {
@@ -242,6 +244,7 @@ fn execute_steps(
         )?;
         install::write_file(&dir.join("configuration.nix"), &p.configuration_nix, 0o644)
     })?;
+    failpoint::hit("after:configuration");
     let opts = InstallOptions {
         root: o.root.clone(),
         source: o.source.clone(),
@@ -251,7 +254,9 @@ fn execute_steps(
     };
     let report = steps
         .run("installing the system and the bootloader", || install::install(&opts, reporter.as_ref()))?;
+    failpoint::hit("after:install");
     steps.run("setting passwords", || set_hashes(&o.root, &p.answer, secrets).map(|_| ()))?;
+    failpoint::hit("after:passwords");
     steps.run("saving the answer file and the log", || {
         install::write_file(
             &o.root.join("var/log/installer/answer.toml"),
@@ -260,6 +265,7 @@ fn execute_steps(
         )?;
         install::write_file(&o.root.join("etc/installer/answer.toml"), &answer::replayable(&p.answer), 0o600)
     })?;
+    failpoint::hit("after:answer");
     install::write_file(&o.root.join("var/log/installer/phases"), &phase_table(&steps.times), 0o644)?;
     runner::close_log_file();
     steps.run("unmounting the target", || {

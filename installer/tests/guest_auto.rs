@@ -505,3 +505,185 @@ disk = "{PASSPHRASE}"
     m.succeed("test -z \"$(dmsetup ls --target crypt | grep cryptfail)\"").unwrap();
     m.succeed("test -z \"$(lvs --noheadings -o lv_active failvg | grep active)\"").unwrap();
 }
+
+/// The power-cut matrix's main answer: BIOS GPT, /boot on ext4, LVM on LUKS2 with the root and a
+/// swap volume. It reaches every failpoint but RAID's and btrfs's.
+const CUT_LUKS_LVM: &str = r#"version = 1
+[system]
+hostname = "cut"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "300MiB"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/boot" }
+[[storage.disk.partition]]
+size = "rest"
+type = "linux"
+[storage.disk.partition.content]
+type = "luks"
+name = "cryptlvm"
+version = 2
+pbkdf = "pbkdf2"
+iter_time_ms = 200
+passphrase = "disk"
+content = { type = "lvm-pv", vg = "sys" }
+[[storage.vg]]
+name = "sys"
+[[storage.vg.lv]]
+name = "swap"
+size = "128MiB"
+content = { type = "swap" }
+[[storage.vg.lv]]
+name = "root"
+size = "rest"
+content = { type = "filesystem", format = "ext4", mountpoint = "/" }
+[secrets]
+disk = "correct horse battery staple"
+"#;
+
+/// The matrix's answer for RAID's and btrfs's points: a RAID1 of two disks with btrfs
+/// subvolumes on it.
+const CUT_RAID_BTRFS: &str = r#"version = 1
+[system]
+hostname = "cut"
+[finish]
+action = "poweroff"
+[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+[[storage.disk]]
+match = { serial = "TARGET2" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+[[storage.raid]]
+name = "root"
+level = 1
+[storage.raid.content]
+type = "filesystem"
+format = "btrfs"
+subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "/home" }]
+"#;
+
+/// A power cut at `point` (an installer failpoint: `INSTALLER_FAILPOINT`), then the same machine
+/// boots again and the same answer runs: the install finishes, touches no other disk, leaves one
+/// generation, and the installed system boots.
+fn power_cut_at(point: &str) {
+    let raid = matches!(point, "after:md-create" | "after:btrfs-subvolumes");
+    let answer = if raid { CUT_RAID_BTRFS } else { CUT_LUKS_LVM };
+    let t = tempfile::tempdir().unwrap();
+    let img = answer_disk(t.path(), answer);
+    let name = format!("cut-{}", point.replace(':', "-"));
+    let more: &[&str] = if raid { &["TARGET2"] } else { &[] };
+    let mut m = live_plugged(&name, false, &img, more);
+    let params = "installer.answer=label:ANSWERS:/answer.toml installer.yes=1";
+    common::start_autostart_with(&mut m, params, &[("INSTALLER_FAILPOINT", point)]);
+    m.wait_for_console_text(&format!("installer: failpoint {point} reached"), Duration::from_secs(900))
+        .unwrap();
+    m.crash().unwrap();
+    m.start().unwrap();
+    m.wait_for_agent().unwrap();
+    start_autostart(&mut m, params);
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
+    let (_keep, disk) = take_disk(&m, 0);
+    let _second = raid.then(|| take_disk(&m, 3));
+    drop(m);
+    let mut b = boot_disk(&format!("{name}-installed"), &disk, false);
+    if !raid {
+        b.wait_for_console_text("Passphrase for cryptlvm", Duration::from_secs(300)).unwrap();
+        b.send_console("correct horse battery staple\n").unwrap();
+    }
+    b.wait_for_agent().unwrap();
+    common::wait_for_multi_user(&mut b);
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "cut");
+    // One generation, the one the menu boots.
+    assert_eq!(b.succeed("ls /nix/var/installer/generations | xargs").unwrap().trim(), "1");
+    assert_eq!(b.succeed("readlink /nix/var/nix/profiles/system").unwrap().trim(), "system-1-link");
+    let menu = b.succeed("cat /boot/grub/grub.cfg").unwrap();
+    assert!(menu.contains("Generation 1 (") && !menu.contains("Generation 2"), "{menu}");
+    let layout = if raid {
+        "lsblk -n -s -o TYPE $(findmnt -n -o SOURCE / | sed 's/\\[.*//') | sort -u | xargs"
+    } else {
+        "lsblk -n -s -o TYPE /dev/mapper/sys-root | sort -u | xargs"
+    };
+    let chain = b.succeed(layout).unwrap();
+    assert_eq!(chain.trim(), if raid { "disk part raid1" } else { "crypt disk lvm part" });
+    if !raid {
+        b.succeed("swapon --show=NAME --noheadings | grep -q dm-").unwrap();
+    }
+}
+
+/// The matrix: one test per failpoint, all in the soak tier (`cargo xtask soak`); the test tier
+/// cuts the power after partitioning (`guest_storage`) and while copying (above).
+macro_rules! power_cuts {
+    ($($name:ident => $point:literal),* $(,)?) => {
+        $(
+            #[test]
+            #[ignore = "soak tier: the power-cut matrix"]
+            fn $name() {
+                power_cut_at($point)
+            }
+        )*
+
+        /// Every failpoint the installer has is in the matrix.
+        #[test]
+        fn every_failpoint_is_in_the_power_cut_matrix() {
+            let mut ours = vec![$($point),*];
+            let mut all = installer::failpoint::POINTS.to_vec();
+            ours.sort();
+            all.sort();
+            assert_eq!(ours, all);
+        }
+    };
+}
+
+power_cuts! {
+    power_cut_after_wipe => "after:wipe",
+    power_cut_after_partition => "after:partition",
+    power_cut_after_md_create => "after:md-create",
+    power_cut_after_luks_format => "after:luks-format",
+    power_cut_after_luks_open => "after:luks-open",
+    power_cut_after_pv_create => "after:pv-create",
+    power_cut_after_vg_create => "after:vg-create",
+    power_cut_after_lv_create => "after:lv-create",
+    power_cut_after_mkfs => "after:mkfs",
+    power_cut_after_btrfs_subvolumes => "after:btrfs-subvolumes",
+    power_cut_after_mkswap => "after:mkswap",
+    power_cut_after_mount => "after:mount",
+    power_cut_after_swap_on => "after:swap-on",
+    power_cut_after_storage => "after:storage",
+    power_cut_after_configuration => "after:configuration",
+    power_cut_after_evaluate => "after:evaluate",
+    power_cut_when_the_copy_has_started => "copy:started",
+    power_cut_half_way_through_the_copy => "copy:half",
+    power_cut_after_copy => "after:copy",
+    power_cut_after_activate => "after:activate",
+    power_cut_after_initrd => "after:initrd",
+    power_cut_after_the_generations_kernel => "generation:kernel",
+    power_cut_after_the_generations_initrd => "generation:initrd",
+    power_cut_after_generation => "after:generation",
+    power_cut_after_the_kernels_reach_boot => "bootloader:kernels",
+    power_cut_after_grub_install => "bootloader:installed",
+    power_cut_after_bootloader => "after:bootloader",
+    power_cut_after_install => "after:install",
+    power_cut_after_passwords => "after:passwords",
+    power_cut_after_answer => "after:answer",
+}

@@ -158,6 +158,7 @@ pub fn install(
             params: g.kernel_params.clone(),
         });
     }
+    crate::failpoint::hit("bootloader:kernels");
     let boot_dir = root.join("boot");
     let mut done = vec![];
     if loader.grub.efi_support {
@@ -186,6 +187,7 @@ pub fn install(
     if done.is_empty() {
         bail!("GRUB is enabled but has neither boot.loader.grub.device(s) nor efiSupport");
     }
+    crate::failpoint::hit("bootloader:installed");
     let menu = boot::grub::Menu { title, boot_fs_uuid: uuid, timeout_secs: 5, serial, generations: entries };
     bi::write_atomic(&boot_dir.join("grub/grub.cfg"), &boot::grub::render(&menu)?)?;
     Ok(format!("{} with /boot/grub/grub.cfg", done.join(" and ")))

@@ -109,8 +109,10 @@ pub fn ensure(root: &Path, c: &GenerationContent) -> Result<(Generation, bool)> 
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
     );
     std::fs::write(dir.join("kernel"), &c.kernel).context("writing the generation's kernel")?;
+    crate::failpoint::hit("generation:kernel");
     // Root only: the initrd may hold key files (boot.initrd.secrets).
     write_bytes(&dir.join("initrd"), &c.initrd, 0o600).context("writing the generation's initrd")?;
+    crate::failpoint::hit("generation:initrd");
     write_file(&dir.join("kernel-version"), &format!("{}\n", c.kernel_version), 0o644)?;
     write_file(&dir.join("kernel-params"), &format!("{}\n", c.kernel_params), 0o644)?;
     write_file(&dir.join("system.json"), &c.system_json, 0o600)?;
@@ -118,6 +120,9 @@ pub fn ensure(root: &Path, c: &GenerationContent) -> Result<(Generation, bool)> 
     for (n, d) in &c.configuration {
         std::fs::write(dir.join("configuration").join(n), d).with_context(|| format!("saving {n}"))?;
     }
+    // On disk before the link that makes it a generation: a power cut must not leave a listed
+    // generation with an empty kernel.
+    sync_dir(&dir).with_context(|| format!("syncing {}", dir.display()))?;
     let profiles = root.join(PROFILES);
     std::fs::create_dir_all(&profiles).context("creating the profiles directory")?;
     let link = profiles.join(format!("system-{number}-link"));
@@ -128,6 +133,19 @@ pub fn ensure(root: &Path, c: &GenerationContent) -> Result<(Generation, bool)> 
     let g =
         list(root).into_iter().find(|g| g.number == number).context("the new generation is not listed")?;
     Ok((g, true))
+}
+
+/// fsyncs every file below `dir`, then the directories.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let p = e?.path();
+        if p.is_dir() {
+            sync_dir(&p)?;
+        } else {
+            std::fs::File::open(&p)?.sync_all()?;
+        }
+    }
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn point_system(root: &Path, number: u32) -> Result<()> {

@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use initrd::stage1::config::RootSpec;
 
 use crate::config::{self, SystemConfig};
+use crate::failpoint;
 use crate::progress::{Event, Reporter, Stage};
 
 /// Where the live system's squashfs (the copy source) is mounted by our stage-1.
@@ -272,9 +273,16 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         reporter.report(Event::Warning { message: w.clone() });
     }
     validate(&c, o)?;
+    failpoint::hit("after:evaluate");
 
     stage(Stage::Copy, &format!("copying the system from {} to {}", o.source.display(), root.display()));
     let mut progress = |p: copy::Progress| {
+        if p.bytes > 0 {
+            failpoint::hit("copy:started");
+        }
+        if p.bytes >= p.total_bytes / 2 {
+            failpoint::hit("copy:half");
+        }
         reporter.report(Event::Copy {
             files: p.entries,
             total_files: p.total_entries,
@@ -289,9 +297,11 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         stats.copied_bytes >> 20,
         stats.skipped_files
     ));
+    failpoint::hit("after:copy");
 
     stage(Stage::Activate, "activating the configuration");
     activate::activate(&c, &o.source, root)?;
+    failpoint::hit("after:activate");
 
     stage(Stage::Initrd, "building the initrd");
     let kernel =
@@ -362,6 +372,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         lvm_volumes,
     })
     .context("building the initrd")?;
+    failpoint::hit("after:initrd");
 
     let serial = live_serial_console();
     let confdir = root.join("etc/nixos");
@@ -383,6 +394,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         configuration,
     };
     let (g, new_generation) = generation::ensure(root, &content)?;
+    failpoint::hit("after:generation");
     step(&format!("generation {} ({})", g.number, if new_generation { "new" } else { "unchanged" }));
 
     let bootloader = if o.no_bootloader {
@@ -391,6 +403,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         stage(Stage::Bootloader, "installing the bootloader");
         bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
     };
+    failpoint::hit("after:bootloader");
     step(&format!("bootloader: {bootloader}"));
 
     let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());

@@ -46,9 +46,15 @@ pub fn live_plugged(name: &str, uefi: bool, answer_img: &std::path::Path, more: 
 /// stopped first as the unit's `Conflicts=` does): what a boot with `installer.answer=` does,
 /// without a boot of its own.
 pub fn start_autostart(m: &mut Machine, params: &str) {
+    start_autostart_with(m, params, &[])
+}
+
+/// [`start_autostart`] with these environment variables (e.g. `INSTALLER_FAILPOINT`).
+pub fn start_autostart_with(m: &mut Machine, params: &str, env: &[(&str, &str)]) {
+    let env: String = env.iter().map(|(k, v)| format!("--setenv={k}={v} ")).collect();
     m.succeed(&format!(
         "systemctl stop serial-getty@ttyS0.service getty@tty1.service && \
-         systemd-run --unit=installer-auto-by-hand --property=StandardInput=tty-force \
+         systemd-run --unit=installer-auto-by-hand {env}--property=StandardInput=tty-force \
          --property=StandardOutput=tty --property=StandardError=tty --property=TTYPath=/dev/console \
          /usr/local/sbin/installer-autostart {params}"
     ))

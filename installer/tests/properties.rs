@@ -93,35 +93,54 @@ fn the_answer_parser_never_panics() {
     });
 }
 
-/// A machine: 1 to 4 disks of random sizes, some busy, one perhaps the boot medium.
+/// A machine: 1 to 4 disks of random sizes, some busy, one perhaps the boot medium, some members
+/// of an earlier install's RAID array the live system assembled by itself (a stale holder).
 fn machine() -> impl Strategy<Value = Probe> {
-    let disk = (1u64..=4096 * 1024, any::<bool>(), prop::bool::weighted(0.1), prop::bool::weighted(0.1));
-    (prop::collection::vec(disk, 1..=4), prop::bool::weighted(0.4)).prop_map(|(disks, uefi)| Probe {
-        uefi,
-        disks: disks
-            .into_iter()
-            .enumerate()
-            .map(|(i, (mib, rotational, busy, boot_medium))| ProbedDisk {
-                path: format!("/dev/vd{}", (b'a' + i as u8) as char),
-                model: if rotational { "HDD".into() } else { "SSD".into() },
-                serial: format!("S{i}"),
-                size: mib << 20,
-                logical_sector: 512,
-                physical_sector: 512,
-                rotational,
-                removable: false,
-                transport: "virtio".into(),
-                table: None,
-                partitions: vec![],
-                fstype: None,
-                busy: if busy {
-                    vec![format!("/dev/vd{}1 is mounted", (b'a' + i as u8) as char)]
-                } else {
-                    vec![]
-                },
-                boot_medium,
-            })
-            .collect(),
+    let disk = (
+        1u64..=4096 * 1024,
+        any::<bool>(),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.2),
+    );
+    (prop::collection::vec(disk, 1..=4), prop::bool::weighted(0.4)).prop_map(|(disks, uefi)| {
+        let path = |i: usize| format!("/dev/vd{}", (b'a' + i as u8) as char);
+        let members: Vec<String> =
+            disks.iter().enumerate().filter(|(_, d)| d.4).map(|(i, _)| path(i)).collect();
+        let holder = installer::storage::probe::StaleHolder {
+            path: "/dev/md127".into(),
+            kind: "raid1".into(),
+            disks: members.clone(),
+            tops: vec!["/dev/md127".into()],
+        };
+        Probe {
+            uefi,
+            disks: disks
+                .into_iter()
+                .enumerate()
+                .map(|(i, (mib, rotational, busy, boot_medium, _))| ProbedDisk {
+                    path: format!("/dev/vd{}", (b'a' + i as u8) as char),
+                    model: if rotational { "HDD".into() } else { "SSD".into() },
+                    serial: format!("S{i}"),
+                    size: mib << 20,
+                    logical_sector: 512,
+                    physical_sector: 512,
+                    rotational,
+                    removable: false,
+                    transport: "virtio".into(),
+                    table: None,
+                    partitions: vec![],
+                    fstype: None,
+                    busy: if busy {
+                        vec![format!("/dev/vd{}1 is mounted", (b'a' + i as u8) as char)]
+                    } else {
+                        vec![]
+                    },
+                    boot_medium,
+                    stale_holders: if members.contains(&path(i)) { vec![holder.clone()] } else { vec![] },
+                })
+                .collect(),
+        }
     })
 }
 
@@ -191,6 +210,17 @@ fn check_plan(p: &Plan, machine: &Probe) -> Result<(), TestCaseError> {
         let probed = machine.disk(&d.identity.path).expect("a planned disk is a probed one");
         prop_assert!(!probed.boot_medium, "planned the boot medium {}", probed.path);
         prop_assert!(probed.busy.is_empty(), "planned the busy disk {}", probed.path);
+        // A stale holder is stopped before the first write: it must lie on planned disks only.
+        for h in &probed.stale_holders {
+            for other in &h.disks {
+                prop_assert!(
+                    p.disks.iter().any(|d| &d.identity.path == other),
+                    "planned {} whose array {} also lies on {other}, outside the plan",
+                    probed.path,
+                    h.path
+                );
+            }
+        }
         let mut spans: Vec<(u64, u64)> = vec![];
         for part in &d.partitions {
             prop_assert!(part.start < part.end, "empty or reversed partition {part:?}");

@@ -977,12 +977,44 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
         taken.push(d.path.clone());
         chosen.push((d, ds, field));
     }
+    // A holder assembled by itself from an earlier install is stopped before anything is
+    // written, but only when it lies on planned disks alone (stopping it may write to its members).
+    for (d, ds, field) in &chosen {
+        if ds.partitions.iter().any(|p| p.preserve) {
+            continue;
+        }
+        for h in &d.stale_holders {
+            let others: Vec<&str> =
+                h.disks.iter().filter(|x| !taken.contains(x)).map(String::as_str).collect();
+            if !others.is_empty() {
+                return Err(PlanError::Busy {
+                    field: format!("{field}.match"),
+                    disk: d.describe(),
+                    reasons: format!(
+                        "{} is held by {} ({}), which also lies on {}, outside this plan",
+                        d.path,
+                        h.path,
+                        h.kind,
+                        others.join(", ")
+                    ),
+                });
+            }
+        }
+    }
     // Phase 1: wipe and partition every disk.
     let mut layouts = vec![];
     for (d, ds, field) in &chosen {
         let parts = layout(d, ds, field)?;
         let keep = parts.iter().any(|p| p.preserve);
         let mut destroyed = vec![];
+        if !keep {
+            for h in &d.stale_holders {
+                destroyed.push(format!(
+                    "{} ({}, assembled from an earlier install; stopped first)",
+                    h.path, h.kind
+                ));
+            }
+        }
         for e in &d.partitions {
             if !parts.iter().any(|p| p.preserve && p.number == e.number) {
                 let what = match (&e.fstype, &e.label) {

@@ -81,6 +81,22 @@ pub struct ProbedDisk {
     pub busy: Vec<String>,
     /// Holds the medium the running system was booted from.
     pub boot_medium: bool,
+    /// Holders with nothing mounted, swapped or open above them: what the live system assembled
+    /// by itself from metadata on the disk (an earlier install's RAID array or volume group).
+    /// Not busy: a plan that writes every disk they span stops them first.
+    #[serde(default)]
+    pub stale_holders: Vec<StaleHolder>,
+}
+
+/// A RAID array, LUKS mapping or LVM volume stacked on a disk and used by nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleHolder {
+    pub path: String,
+    pub kind: String,
+    /// Every disk it is stacked on.
+    pub disks: Vec<String>,
+    /// The top of its stack (the devices nothing is stacked on): nobody may hold them open.
+    pub tops: Vec<String>,
 }
 
 impl ProbedDisk {
@@ -112,6 +128,7 @@ impl ProbedDisk {
             fstype: None,
             busy: vec![],
             boot_medium: false,
+            stale_holders: vec![],
         }
     }
 }
@@ -129,7 +146,34 @@ impl Probe {
     }
 }
 
-fn busy_reasons(dev: &BlockDev, out: &mut Vec<String>) {
+/// `dev` and what is stacked on it are RAID arrays and LVM volumes with nothing mounted or
+/// swapped: what udev assembles and activates by itself when a disk with such metadata appears.
+/// (A LUKS mapping is never opened by itself: somebody opened it.)
+fn auto_assembled(dev: &BlockDev) -> bool {
+    (dev.kind.starts_with("raid") || dev.kind == "md" || dev.kind == "lvm")
+        && dev.mountpoints.is_empty()
+        && dev.children.iter().all(auto_assembled)
+}
+
+/// The devices at the top of `dev`'s stack.
+fn tops(dev: &BlockDev, out: &mut Vec<String>) {
+    if dev.children.is_empty() && !out.contains(&dev.path) {
+        out.push(dev.path.clone());
+    }
+    for c in &dev.children {
+        tops(c, out);
+    }
+}
+
+/// Why `dev` must not be written (mounts, swap, holders in use), and the holders stacked on it
+/// that nothing uses.
+fn busy_reasons(dev: &BlockDev, out: &mut Vec<String>, stale: &mut Vec<StaleHolder>) {
+    reasons(dev, out, stale, true)
+}
+
+/// [`busy_reasons`]; `disk_level` is false above a holder (a holder in use makes everything
+/// stacked with it busy).
+fn reasons(dev: &BlockDev, out: &mut Vec<String>, stale: &mut Vec<StaleHolder>, disk_level: bool) {
     for m in &dev.mountpoints {
         if m == "[SWAP]" {
             out.push(format!("{} is active swap", dev.path));
@@ -139,10 +183,28 @@ fn busy_reasons(dev: &BlockDev, out: &mut Vec<String>) {
     }
     for c in &dev.children {
         if c.kind != "part" {
+            if disk_level && auto_assembled(c) && dev.mountpoints.is_empty() {
+                if !stale.iter().any(|h| h.path == c.path) {
+                    let mut t = vec![];
+                    tops(c, &mut t);
+                    stale.push(StaleHolder {
+                        path: c.path.clone(),
+                        kind: c.kind.clone(),
+                        disks: vec![],
+                        tops: t,
+                    });
+                }
+                continue;
+            }
             out.push(format!("{} is held by {} ({})", dev.path, c.path, c.kind));
         }
-        busy_reasons(c, out);
+        reasons(c, out, stale, disk_level && c.kind == "part");
     }
+}
+
+/// Whether `path` appears anywhere in `dev`'s tree.
+fn holds(dev: &BlockDev, path: &str) -> bool {
+    dev.path == path || dev.children.iter().any(|c| holds(c, path))
 }
 
 /// Builds the probe from lsblk's JSON. `boot_device` is the device the system booted from
@@ -156,7 +218,7 @@ pub fn from_lsblk(
 ) -> Result<Probe, serde_json::Error> {
     let out: LsblkOutput = serde_json::from_str(json)?;
     let mut disks = vec![];
-    for d in out.blockdevices {
+    for d in &out.blockdevices {
         // Optical drives are listed (the boot medium often is one) but never written.
         if d.kind != "disk" && d.kind != "loop" && d.kind != "rom" {
             continue;
@@ -166,7 +228,11 @@ pub fn from_lsblk(
             continue;
         }
         let mut busy = vec![];
-        busy_reasons(&d, &mut busy);
+        let mut stale_holders = vec![];
+        busy_reasons(d, &mut busy, &mut stale_holders);
+        for h in &mut stale_holders {
+            h.disks = out.blockdevices.iter().filter(|o| holds(o, &h.path)).map(|o| o.path.clone()).collect();
+        }
         if d.kind == "rom" {
             busy.push(format!("{} is an optical drive (read-only)", d.path));
         }
@@ -174,7 +240,7 @@ pub fn from_lsblk(
             b == d.path
                 || d.children.iter().any(|c| c.path == b)
                 || d.serial.as_deref().is_some_and(|s| b == format!("serial:{s}"))
-        }) || contains_live_mount(&d);
+        }) || contains_live_mount(d);
         let partitions = d
             .children
             .iter()
@@ -204,6 +270,7 @@ pub fn from_lsblk(
             fstype: d.fstype.clone(),
             busy,
             boot_medium,
+            stale_holders,
         });
     }
     Ok(Probe { disks, uefi })
@@ -213,6 +280,21 @@ fn contains_live_mount(d: &BlockDev) -> bool {
     const LIVE: &[&str] =
         &["/run/live/medium", "/run/initramfs/live", "/run/installer/medium", "/run/installer/squashfs"];
     d.mountpoints.iter().any(|m| LIVE.contains(&m.as_str())) || d.children.iter().any(contains_live_mount)
+}
+
+/// Every device of `tree`, by path.
+fn tree_by_path(tree: &[BlockDev]) -> std::collections::HashMap<String, BlockDev> {
+    fn add(d: &BlockDev, m: &mut std::collections::HashMap<String, BlockDev>) {
+        m.entry(d.path.clone()).or_insert_with(|| d.clone());
+        for c in &d.children {
+            add(c, m);
+        }
+    }
+    let mut m = std::collections::HashMap::new();
+    for d in tree {
+        add(d, &mut m);
+    }
+    m
 }
 
 /// `vda` + `vda2` → 2; `nvme0n1` + `nvme0n1p3` → 3.
@@ -283,17 +365,43 @@ pub fn probe_system() -> anyhow::Result<Probe> {
     };
     let uefi = Path::new("/sys/firmware/efi").exists();
     let mut probe = from_lsblk(&json, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
-    // A device the kernel holds (a mounted filesystem hidden from our mount namespace, a swap or
-    // a holder lsblk missed) cannot be opened exclusively.
+    let busy_open = |p: &str| match std::fs::File::options().read(true).custom_flags(libc::O_EXCL).open(p) {
+        Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Some(e),
+        _ => None,
+    };
+    // A stale holder whose top someone holds open (a process, a mount in another namespace) is
+    // in use after all.
     for d in &mut probe.disks {
-        let mut paths = vec![d.path.clone()];
-        paths.extend(d.partitions.iter().map(|p| p.path.clone()));
+        let (unused, used): (Vec<StaleHolder>, Vec<StaleHolder>) = std::mem::take(&mut d.stale_holders)
+            .into_iter()
+            .partition(|h| h.tops.iter().all(|t| busy_open(t).is_none()));
+        for h in used {
+            d.busy.push(format!("{} is held by {} ({}), which is open", d.path, h.path, h.kind));
+        }
+        d.stale_holders = unused;
+    }
+    // A device the kernel holds (a mounted filesystem hidden from our mount namespace, a swap or
+    // a holder lsblk missed) cannot be opened exclusively. A partition under a stale holder is
+    // held by it, and so is its disk.
+    let tree = tree_by_path(&tree);
+    for d in &mut probe.disks {
+        let held_by_stale = |p: &str| {
+            d.stale_holders
+                .iter()
+                .any(|h| tree.get(p).is_some_and(|dev| dev.children.iter().any(|c| c.path == h.path)))
+        };
+        let mut paths: Vec<String> = d.partitions.iter().map(|p| p.path.clone()).collect();
+        paths.push(d.path.clone());
+        let mut flagged = false;
         for p in paths {
-            if let Err(e) = std::fs::File::options().read(true).custom_flags(libc::O_EXCL).open(&p) {
-                if e.raw_os_error() == Some(libc::EBUSY)
-                    && !d.busy.iter().any(|b| b.starts_with(&format!("{p} ")))
-                {
+            let explained = held_by_stale(&p) || (p == d.path && !d.stale_holders.is_empty() && !flagged);
+            if explained {
+                continue;
+            }
+            if let Some(e) = busy_open(&p) {
+                if !d.busy.iter().any(|b| b.starts_with(&format!("{p} "))) {
                     d.busy.push(format!("{p} is in use (exclusive open: {e})"));
+                    flagged = true;
                 }
             }
         }
@@ -334,5 +442,53 @@ mod tests {
         assert!(nvme.busy.iter().any(|b| b.contains("active swap")));
         assert_eq!(partition_path("/dev/nvme0n1", 3), "/dev/nvme0n1p3");
         assert_eq!(partition_path("/dev/sda", 3), "/dev/sda3");
+        assert!(p.disks.iter().all(|d| d.stale_holders.is_empty()));
+    }
+
+    /// Two disks with an earlier install's RAID1 and the volume group on it, which the live
+    /// system assembled by itself; `mounted` puts a mount on the root volume.
+    fn raid_lvm(mounted: bool) -> String {
+        let lv = |name: &str, mp: Option<&str>| {
+            serde_json::json!({"name": format!("sys-{name}"), "path": format!("/dev/mapper/sys-{name}"),
+                "type": "lvm", "size": 1u64 << 30, "rota": false, "rm": false, "ro": false,
+                "mountpoints": [mp], "children": []})
+        };
+        let md = serde_json::json!({"name": "md127", "path": "/dev/md127", "type": "raid1",
+            "size": 3u64 << 30, "rota": false, "rm": false, "ro": false, "mountpoints": [null],
+            "children": [lv("root", mounted.then_some("/mnt")), lv("swap", None)]});
+        let disk = |name: &str, serial: &str| {
+            serde_json::json!({"name": name, "path": format!("/dev/{name}"), "type": "disk",
+                "size": 4u64 << 30, "serial": serial, "rota": false, "rm": false, "ro": false,
+                "pttype": "gpt", "mountpoints": [null], "children": [
+                    {"name": format!("{name}1"), "path": format!("/dev/{name}1"), "type": "part",
+                     "size": 1u64 << 20, "rota": false, "rm": false, "ro": false, "mountpoints": [null]},
+                    {"name": format!("{name}2"), "path": format!("/dev/{name}2"), "type": "part",
+                     "size": 3u64 << 30, "rota": false, "rm": false, "ro": false,
+                     "fstype": "linux_raid_member", "mountpoints": [null], "children": [md.clone()]}]})
+        };
+        let mut other = disk("vdc", "C");
+        other["children"][1]["children"] = serde_json::json!([]);
+        serde_json::json!({"blockdevices": [disk("vda", "A"), disk("vdb", "B"), other]}).to_string()
+    }
+
+    #[test]
+    fn an_array_assembled_by_itself_is_a_stale_holder_of_every_member_disk() {
+        let p = from_lsblk(&raid_lvm(false), None, &|_| Some(1 << 20), false).unwrap();
+        for disk in ["/dev/vda", "/dev/vdb"] {
+            let d = p.disk(disk).unwrap();
+            assert!(d.busy.is_empty(), "{:?}", d.busy);
+            assert_eq!(d.stale_holders.len(), 1, "{:?}", d.stale_holders);
+            let h = &d.stale_holders[0];
+            assert_eq!((h.path.as_str(), h.kind.as_str()), ("/dev/md127", "raid1"));
+            assert_eq!(h.disks, ["/dev/vda", "/dev/vdb"]);
+            assert_eq!(h.tops, ["/dev/mapper/sys-root", "/dev/mapper/sys-swap"]);
+        }
+        assert!(p.disk("/dev/vdc").unwrap().stale_holders.is_empty());
+        // Mounted above: busy, as before.
+        let p = from_lsblk(&raid_lvm(true), None, &|_| Some(1 << 20), false).unwrap();
+        let d = p.disk("/dev/vda").unwrap();
+        assert!(d.stale_holders.is_empty());
+        assert!(d.busy.iter().any(|b| b.contains("held by /dev/md127 (raid1)")), "{:?}", d.busy);
+        assert!(d.busy.iter().any(|b| b.contains("/dev/mapper/sys-root is mounted on /mnt")), "{:?}", d.busy);
     }
 }

@@ -10,11 +10,9 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// Every point, in the order an install reaches them. Storage points are `after:<action>` for
-/// each kind of action of the storage plan (the first action of that kind: with several, that is
-/// inside the phase).
-pub const POINTS: &[&str] = &[
-    // Partitioning, LUKS, LVM, RAID, formatting and mounting (storage/apply.rs).
+/// The storage points: `after:<kind>` after the first action of each kind of the storage plan
+/// (storage/apply.rs; with several actions of a kind, that is inside the phase).
+pub const STORAGE_POINTS: &[&str] = &[
     "after:wipe",
     "after:partition",
     "after:md-create",
@@ -25,9 +23,14 @@ pub const POINTS: &[&str] = &[
     "after:lv-create",
     "after:mkfs",
     "after:btrfs-subvolumes",
-    "after:mkswap",
+    "after:mk-swap",
     "after:mount",
     "after:swap-on",
+];
+
+/// The points between and inside the session's steps and the install's, in the order an install
+/// reaches them.
+pub const STEP_POINTS: &[&str] = &[
     // The session's steps (session.rs).
     "after:storage",
     "after:configuration",
@@ -50,6 +53,11 @@ pub const POINTS: &[&str] = &[
     "after:answer",
 ];
 
+/// Every point: [`STORAGE_POINTS`] then [`STEP_POINTS`].
+pub fn all() -> Vec<&'static str> {
+    STORAGE_POINTS.iter().chain(STEP_POINTS).copied().collect()
+}
+
 /// Where a reached point is announced.
 pub const MARKER: &str = "/run/installer/failpoint";
 
@@ -59,9 +67,9 @@ fn armed() -> Option<&'static str> {
 }
 
 /// Stops here for good when `point` is the armed one (see the module's text). `point` must be one
-/// of [`POINTS`].
+/// of [`all`].
 pub fn hit(point: &str) {
-    debug_assert!(POINTS.contains(&point), "unknown failpoint {point}");
+    debug_assert!(all().contains(&point), "unknown failpoint {point}");
     if armed() != Some(point) {
         return;
     }
@@ -83,10 +91,10 @@ mod tests {
     #[test]
     fn points_are_unique_and_enough() {
         let mut seen = std::collections::BTreeSet::new();
-        for p in POINTS {
-            assert!(seen.insert(*p), "{p} twice");
+        for p in all() {
+            assert!(seen.insert(p), "{p} twice");
         }
-        assert!(POINTS.len() >= 20);
+        assert!(seen.len() >= 20);
     }
 
     #[test]

@@ -647,7 +647,7 @@ macro_rules! power_cuts {
         #[test]
         fn every_failpoint_is_in_the_power_cut_matrix() {
             let mut ours = vec![$($point),*];
-            let mut all = installer::failpoint::POINTS.to_vec();
+            let mut all = installer::failpoint::all();
             ours.sort();
             all.sort();
             assert_eq!(ours, all);
@@ -666,7 +666,7 @@ power_cuts! {
     power_cut_after_lv_create => "after:lv-create",
     power_cut_after_mkfs => "after:mkfs",
     power_cut_after_btrfs_subvolumes => "after:btrfs-subvolumes",
-    power_cut_after_mkswap => "after:mkswap",
+    power_cut_after_mkswap => "after:mk-swap",
     power_cut_after_mount => "after:mount",
     power_cut_after_swap_on => "after:swap-on",
     power_cut_after_storage => "after:storage",

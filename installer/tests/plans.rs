@@ -18,6 +18,7 @@ fn golden_plans() {
     cases.sort();
     assert!(cases.len() >= 25, "only {} planner cases", cases.len());
     let (mut failures, mut errors) = (vec![], 0);
+    let mut kinds = std::collections::BTreeSet::new();
     for case in &cases {
         let text = std::fs::read_to_string(case).unwrap();
         let probe_name =
@@ -28,7 +29,10 @@ fn golden_plans() {
         .unwrap();
         let spec = StorageSpec::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         let got = match plan(&spec, &probe, Path::new("/mnt")) {
-            Ok(p) => p.to_string(),
+            Ok(p) => {
+                kinds.extend(p.actions.iter().map(|a| a.kind()));
+                p.to_string()
+            }
             Err(e) => {
                 errors += 1;
                 format!("error: {e}\n")
@@ -47,5 +51,11 @@ fn golden_plans() {
         }
     }
     assert!(errors >= 15, "too few error cases: {errors}");
+    // Every storage failpoint names a kind of action the golden plans hold (a misspelt point
+    // would never be reached).
+    for point in installer::failpoint::STORAGE_POINTS {
+        let kind = point.strip_prefix("after:").expect("after:<kind>");
+        assert!(kinds.contains(kind), "failpoint {point}: no golden plan has a {kind:?} action ({kinds:?})");
+    }
     assert!(failures.is_empty(), "{} golden plan(s) differ:\n{}", failures.len(), failures.join("\n"));
 }

@@ -492,7 +492,7 @@ impl Stage1 {
             return Err(format!("DHCP failed on {}", ifaces.join(", ")));
         }
         let ram = Path::new("/run/installer/ram");
-        sys::mount("tmpfs", ram, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
+        mount_ram(ram)?;
         let dest = ram.join("filesystem.squashfs");
         log(&format!("downloading {url}"));
         let n = initrd::stage1::http::download(url, &dest).map_err(|e| format!("downloading {url}: {e}"))?;
@@ -542,7 +542,7 @@ impl Stage1 {
         if self.cmd.copytoram {
             log("copying the live system to RAM");
             let ram = Path::new("/run/installer/ram");
-            sys::mount("tmpfs", ram, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
+            mount_ram(ram)?;
             let dest = ram.join("filesystem.squashfs");
             std::fs::copy(&squash, &dest).map_err(|e| format!("copying the squashfs to RAM: {e}"))?;
             squash = dest;
@@ -583,6 +583,12 @@ impl Stage1 {
 }
 
 /// Runs a tool with stdin detached, killing it after `secs`.
+/// The tmpfs a squashfs is put into, capped at all of the memory but a reserve.
+fn mount_ram(ram: &Path) -> Result<(), String> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    sys::mount("tmpfs", ram, "tmpfs", 0, &sys::ram_tmpfs_options(&meminfo)).map_err(|e| e.to_string())
+}
+
 fn run_with_timeout(cmd: &mut Command, secs: u64) -> Result<std::process::ExitStatus, String> {
     let mut child =
         cmd.stdin(std::process::Stdio::null()).spawn().map_err(|e| format!("running {cmd:?}: {e}"))?;

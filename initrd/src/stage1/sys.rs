@@ -247,3 +247,34 @@ mod tests {
         assert!(!exists_in_root(r, "/loop"));
     }
 }
+
+/// The size cap of the tmpfs that holds a live squashfs in RAM (downloaded, or copied with
+/// `copytoram`): all of the memory but `reserve` for the system that runs from it. tmpfs's
+/// default, half the memory, refuses a 240 MiB squashfs on a 512 MiB machine; without a cap, one
+/// too large for the machine would end in the OOM killer instead of an error.
+pub fn ram_tmpfs_options(meminfo: &str) -> String {
+    const RESERVE_KIB: u64 = 128 << 10;
+    let total_kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
+    match total_kib {
+        Some(t) => format!("mode=0755,size={}k", t.saturating_sub(RESERVE_KIB).max(64 << 10)),
+        None => "mode=0755,size=90%".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod ram_tests {
+    use super::ram_tmpfs_options;
+
+    #[test]
+    fn the_ram_tmpfs_takes_all_but_a_reserve() {
+        assert_eq!(
+            ram_tmpfs_options("MemTotal:         490000 kB\nMemFree: 1 kB\n"),
+            "mode=0755,size=358928k"
+        );
+        assert_eq!(ram_tmpfs_options("MemTotal:  100000 kB\n"), "mode=0755,size=65536k");
+        assert_eq!(ram_tmpfs_options(""), "mode=0755,size=90%");
+    }
+}

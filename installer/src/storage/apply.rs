@@ -588,7 +588,7 @@ pub fn apply_reporting(
         run_action(a, &plan.target, secrets, &scratch).with_context(|| format!("step {} ({a})", i + 1))?;
         // A power cut here in tests (`INSTALLER_FAILPOINT=after:<action kind>`).
         let point = format!("after:{}", a.kind());
-        if crate::failpoint::POINTS.contains(&point.as_str()) {
+        if crate::failpoint::STORAGE_POINTS.contains(&point.as_str()) {
             crate::failpoint::hit(&point);
         }
     }

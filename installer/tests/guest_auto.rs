@@ -152,6 +152,32 @@ type = "linux"
 content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#;
 
+/// The storage of a RAID1 across TARGET and TARGET2 (BIOS boot partition and a member on each),
+/// for `concat!` with the array's section.
+macro_rules! raid1_disks {
+    () => {
+        r#"[[storage.disk]]
+match = { serial = "TARGET" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+[[storage.disk]]
+match = { serial = "TARGET2" }
+[[storage.disk.partition]]
+size = "1MiB"
+type = "bios-boot"
+[[storage.disk.partition]]
+size = "rest"
+type = "raid"
+content = { type = "raid-member", array = "root" }
+"#
+    };
+}
+
 #[test]
 fn luks2_root_asks_for_the_passphrase_at_boot() {
     let answer = format!(
@@ -276,34 +302,12 @@ fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
 #[test]
 fn raid1_root_boots_from_either_disk_alone() {
     let t = tempfile::tempdir().unwrap();
-    let answer = r#"version = 1
-[system]
-hostname = "mirror"
-[finish]
-action = "poweroff"
-[[storage.disk]]
-match = { serial = "TARGET" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "raid"
-content = { type = "raid-member", array = "root" }
-[[storage.disk]]
-match = { serial = "TARGET2" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "raid"
-content = { type = "raid-member", array = "root" }
-[[storage.raid]]
-name = "root"
-level = 1
-content = { type = "filesystem", format = "ext4", mountpoint = "/" }
-"#;
+    let answer = concat!(
+        "version = 1\n[system]\nhostname = \"mirror\"\n[finish]\naction = \"poweroff\"\n",
+        raid1_disks!(),
+        "[[storage.raid]]\nname = \"root\"\nlevel = 1\n",
+        "content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n"
+    );
     let img = answer_disk(t.path(), answer);
     let mut m = live_auto_plugged("auto-raid", false, &img, "installer.yes=1", &["TARGET2"]);
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
@@ -549,37 +553,18 @@ disk = "correct horse battery staple"
 
 /// The matrix's answer for RAID's and btrfs's points: a RAID1 of two disks with btrfs
 /// subvolumes on it.
-const CUT_RAID_BTRFS: &str = r#"version = 1
-[system]
-hostname = "cut"
-[finish]
-action = "poweroff"
-[[storage.disk]]
-match = { serial = "TARGET" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "raid"
-content = { type = "raid-member", array = "root" }
-[[storage.disk]]
-match = { serial = "TARGET2" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "raid"
-content = { type = "raid-member", array = "root" }
-[[storage.raid]]
+const CUT_RAID_BTRFS: &str = concat!(
+    "version = 1\n[system]\nhostname = \"cut\"\n[finish]\naction = \"poweroff\"\n",
+    raid1_disks!(),
+    r#"[[storage.raid]]
 name = "root"
 level = 1
 [storage.raid.content]
 type = "filesystem"
 format = "btrfs"
 subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "/home" }]
-"#;
+"#
+);
 
 /// A power cut at `point` (an installer failpoint: `INSTALLER_FAILPOINT`), then the same machine
 /// boots again and the same answer runs: the install finishes, touches no other disk, leaves one

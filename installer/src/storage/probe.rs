@@ -283,9 +283,9 @@ fn contains_live_mount(d: &BlockDev) -> bool {
 }
 
 /// Every device of `tree`, by path.
-fn tree_by_path(tree: &[BlockDev]) -> std::collections::HashMap<String, BlockDev> {
-    fn add(d: &BlockDev, m: &mut std::collections::HashMap<String, BlockDev>) {
-        m.entry(d.path.clone()).or_insert_with(|| d.clone());
+fn tree_by_path(tree: &[BlockDev]) -> std::collections::HashMap<&str, &BlockDev> {
+    fn add<'a>(d: &'a BlockDev, m: &mut std::collections::HashMap<&'a str, &'a BlockDev>) {
+        m.entry(d.path.as_str()).or_insert(d);
         for c in &d.children {
             add(c, m);
         }
@@ -383,12 +383,12 @@ pub fn probe_system() -> anyhow::Result<Probe> {
     // A device the kernel holds (a mounted filesystem hidden from our mount namespace, a swap or
     // a holder lsblk missed) cannot be opened exclusively. A partition under a stale holder is
     // held by it, and so is its disk.
-    let tree = tree_by_path(&tree);
+    let by_path = tree_by_path(&tree);
     for d in &mut probe.disks {
         let held_by_stale = |p: &str| {
             d.stale_holders
                 .iter()
-                .any(|h| tree.get(p).is_some_and(|dev| dev.children.iter().any(|c| c.path == h.path)))
+                .any(|h| by_path.get(p).is_some_and(|dev| dev.children.iter().any(|c| c.path == h.path)))
         };
         let mut paths: Vec<String> = d.partitions.iter().map(|p| p.path.clone()).collect();
         paths.push(d.path.clone());

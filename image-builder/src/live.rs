@@ -175,7 +175,44 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/system/e2scrub_reap.service",
     "etc/systemd/system/lvm2-monitor.service",
     "usr/share/installer/live-only",
+    "etc/modprobe.d/installer-live.conf",
 ];
+
+/// Modules udev would load at every live boot that an installer never uses: wireless (networkd
+/// asks for nl80211 and pulls cfg80211 in, 1.1 MB), KVM, watchdogs, the PC speaker, SMBus and
+/// chipset sensors, Bluetooth, joysticks. On a one-CPU machine under TCG they delayed `installer
+/// ready` by about 2 s (measured side by side, 19.3/17.5 s to `running` with them, 16.8/15.5 s
+/// without). Only the live system has the list: installed systems load what their hardware asks.
+pub const LIVE_BLACKLISTED_MODULES: &[&str] = &[
+    "cfg80211",
+    "kvm",
+    "kvm_amd",
+    "kvm_intel",
+    "iTCO_wdt",
+    "iTCO_vendor_support",
+    "intel_pmc_bxt",
+    "sp5100_tco",
+    "pcspkr",
+    "i2c_i801",
+    "i2c_smbus",
+    "lpc_ich",
+    "intel_rapl_msr",
+    "intel_rapl_common",
+    "bluetooth",
+    "btusb",
+    "joydev",
+];
+
+/// `/etc/modprobe.d/installer-live.conf`: a `blacklist` line per module (an explicit `modprobe`
+/// still loads one; udev's loads by alias do not).
+pub fn live_modprobe_conf() -> String {
+    let mut s =
+        String::from("# The live installer does not need these (installed systems load what they need).\n");
+    for m in LIVE_BLACKLISTED_MODULES {
+        s.push_str(&format!("blacklist {m}\n"));
+    }
+    s
+}
 
 /// Units the live system never needs, masked there (installed systems keep them): they ran beside
 /// the boot's critical chain on a one-CPU machine (e2scrub_reap 17.6 s, lvm2-monitor 3.0 s under
@@ -195,7 +232,8 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .file("etc/systemd/system/getty@tty1.service.d/autologin.conf", 0o644, AUTOLOGIN_TTY)
         .file("etc/systemd/system/serial-getty@.service.d/autologin.conf", 0o644, AUTOLOGIN_SERIAL)
         .file("etc/profile.d/installer.sh", 0o644, PROFILE)
-        .file("etc/systemd/network/20-wired.network", 0o644, NETWORK);
+        .file("etc/systemd/network/20-wired.network", 0o644, NETWORK)
+        .file("etc/modprobe.d/installer-live.conf", 0o644, live_modprobe_conf());
     for unit in LIVE_MASKED {
         l.symlink(&format!("etc/systemd/system/{unit}"), "/dev/null");
     }
@@ -284,5 +322,28 @@ mod tests {
         assert!(with.contains("vm-harness-agent") && !without.contains("vm-harness-agent"));
         assert!(without.contains("\"etc/motd\"") && without.contains("etc/installer/authorized_keys"));
         assert!(without.contains("etc/ssh/ssh_host_ed25519_key"), "shipped host keys are removed");
+    }
+
+    #[test]
+    fn the_live_module_blacklist_is_live_only_and_names_each_module_once() {
+        let l = format!("{:?}", layer(&inputs(None)));
+        assert!(l.contains("etc/modprobe.d/installer-live.conf"));
+        assert!(
+            LIVE_ONLY.contains(&"etc/modprobe.d/installer-live.conf"),
+            "installed systems must not keep it"
+        );
+        let conf = live_modprobe_conf();
+        let lines: Vec<&str> = conf.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines.len(), LIVE_BLACKLISTED_MODULES.len());
+        let mut seen = std::collections::HashSet::new();
+        for l in lines {
+            let m = l.strip_prefix("blacklist ").unwrap_or_else(|| panic!("{l}"));
+            assert!(m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{m}");
+            assert!(seen.insert(m), "{m} twice");
+        }
+        // Never what finding the medium, the disks or the console needs.
+        for needed in ["virtio_blk", "ahci", "sr_mod", "dm_mod", "md_mod", "usb_storage", "bochs", "evdev"] {
+            assert!(!seen.contains(needed), "{needed}");
+        }
     }
 }

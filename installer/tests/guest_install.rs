@@ -124,6 +124,7 @@ fn check_installed_at(m: &mut Machine, host: &str, generation: u32) {
     assert_ne!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
     m.fail("test -e /etc/systemd/system/getty@tty1.service.d/autologin.conf").unwrap();
     m.fail("test -e /etc/systemd/system/installer-ready.service").unwrap();
+    m.fail("test -e /etc/modprobe.d/installer-live.conf").unwrap();
     // fstab by UUID, and every entry is mounted from the device it names.
     let fstab = m.succeed("grep -v '^#' /etc/fstab").unwrap();
     for line in fstab.lines().filter(|l| !l.trim().is_empty()) {

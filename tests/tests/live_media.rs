@@ -51,6 +51,13 @@ fn iso_as_cd_under_bios_and_sshd_stays_off_without_a_key() {
     m.fail("test -e /root/.ssh/authorized_keys").unwrap();
     // No host keys shipped in the image.
     m.fail("test -e /etc/ssh/ssh_host_ed25519_key").unwrap();
+    // Modules the installer never uses are not loaded by udev (the live-only blacklist), and an
+    // explicit modprobe still loads one.
+    let loaded = m.succeed("udevadm settle; cut -d' ' -f1 /proc/modules").unwrap();
+    for unneeded in ["cfg80211", "kvm", "kvm_amd", "iTCO_wdt", "pcspkr", "i2c_i801", "lpc_ich"] {
+        assert!(!loaded.lines().any(|l| l == unneeded), "{unneeded} is loaded in the live system:\n{loaded}");
+    }
+    m.succeed("modprobe pcspkr && grep -q '^pcspkr ' /proc/modules").unwrap();
 }
 
 #[test]
@@ -227,8 +234,14 @@ fn pxe(name: &str, uefi: bool, http_root: bool, memory_mib: u32, install: bool) 
 }
 
 #[test]
+fn pxe_under_bios_with_the_squashfs_in_the_initrd_boots_at_the_ram_floor() {
+    pxe("pxe-bios", false, false, NETBOOT_INITRD_FLOOR_MIB, false);
+}
+
+#[test]
+#[ignore = "soak tier: the RAM-floor matrix (netboot installs at the floors)"]
 fn pxe_under_bios_with_the_squashfs_in_the_initrd_installs_at_the_ram_floor() {
-    pxe("pxe-bios", false, false, NETBOOT_INITRD_FLOOR_MIB, true);
+    pxe("pxe-bios-install", false, false, NETBOOT_INITRD_FLOOR_MIB, true);
 }
 
 #[test]
@@ -239,8 +252,14 @@ fn pxe_under_uefi_with_the_squashfs_in_the_initrd() {
 }
 
 #[test]
+fn pxe_with_initrd_http_fetching_the_squashfs_boots_at_the_ram_floor() {
+    pxe("pxe-http", false, true, NETBOOT_HTTP_FLOOR_MIB, false);
+}
+
+#[test]
+#[ignore = "soak tier: the RAM-floor matrix (netboot installs at the floors)"]
 fn pxe_with_initrd_http_fetching_the_squashfs_installs_at_the_ram_floor() {
-    pxe("pxe-http", false, true, NETBOOT_HTTP_FLOOR_MIB, true);
+    pxe("pxe-http-install", false, true, NETBOOT_HTTP_FLOOR_MIB, true);
 }
 
 #[test]

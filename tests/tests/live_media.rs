@@ -389,8 +389,18 @@ fn sshd_starts_only_with_a_key_from_the_kernel_command_line() {
     m.wait_until_succeeds("systemctl is-active ssh.service", Duration::from_secs(120)).unwrap();
     assert_eq!(m.succeed("cat /root/.ssh/authorized_keys").unwrap().trim(), key);
     assert_eq!(m.succeed("stat -c %a /root/.ssh/authorized_keys").unwrap().trim(), "600");
-    // Host keys are made at boot.
-    m.succeed("test -s /etc/ssh/ssh_host_ed25519_key").unwrap();
+    // Host keys are made at boot: one Ed25519 key (RSA's prime search cost up to 40 s of the
+    // boot), the one sshd offers.
+    m.succeed("test -s /etc/ssh/ssh_host_ed25519_key && ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub")
+        .unwrap();
+    assert_eq!(
+        m.succeed("ls /etc/ssh/ | grep '^ssh_host_' | xargs").unwrap().trim(),
+        "ssh_host_ed25519_key ssh_host_ed25519_key.pub"
+    );
+    assert_eq!(
+        m.succeed("sshd -T | grep '^hostkey '").unwrap().trim(),
+        "hostkey /etc/ssh/ssh_host_ed25519_key"
+    );
 }
 
 /// `root=live:https://…`: stage-1 brings up DHCP, fetches the squashfs over TLS from a host server

@@ -368,6 +368,7 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
                 seed: workspace().join("xtask/test-times.json"),
                 slots: vm_harness::slots::max_vms(),
                 include_ignored,
+                saved: harness_dir.join("saved"),
             },
             || calibrate(&a),
         )

@@ -326,6 +326,7 @@ impl MachineBuilder {
             forwards,
             running: None,
             started_once: false,
+            saved_boot_secs: None,
             hotplugged: 0,
         })
     }
@@ -415,14 +416,16 @@ struct Running {
     started: Instant,
     /// For the timing records: the machine's name, and whether this boot was seen ready.
     name: String,
-    ready: bool,
+    /// Seconds from start to ready, once seen.
+    ready: Option<f64>,
 }
 
 impl Running {
     fn mark_ready(&mut self) {
-        if !self.ready {
-            self.ready = true;
-            crate::timing::record(&self.name, "ready", self.started.elapsed().as_secs_f64());
+        if self.ready.is_none() {
+            let secs = self.started.elapsed().as_secs_f64();
+            self.ready = Some(secs);
+            crate::timing::record(&self.name, "ready", secs);
         }
     }
 }
@@ -446,6 +449,9 @@ pub struct Machine {
     cdrom: Option<PathBuf>,
     running: Option<Running>,
     started_once: bool,
+    /// How long the boot took that saved the state this machine started from (see
+    /// [`Machine::saved_boot_secs`]).
+    saved_boot_secs: Option<f64>,
     /// Disks plugged in while running (each takes the next root port).
     hotplugged: u32,
 }
@@ -773,6 +779,7 @@ impl Machine {
             self.wait_for_agent()?;
             self.save_state(&saved)?;
         }
+        self.saved_boot_secs = saved.boot_secs();
         if let Err(e) = self.resume_from(&saved) {
             // The saved boot is an optimisation: a machine that cannot resume boots (the timing
             // table then shows a boot instead of a resume).
@@ -786,6 +793,7 @@ impl Machine {
     /// Stops the guest, writes its memory and device state, kills QEMU and moves the disks (and
     /// UEFI variables) into `saved`.
     fn save_state(&mut self, saved: &crate::saved::Saved) -> Result<()> {
+        let boot_secs = self.running.as_ref().and_then(|r| r.ready);
         saved.clear()?;
         self.qmp("stop", json!({}))?;
         let uri = format!("exec:cat > {}", saved.state_file().display());
@@ -811,7 +819,7 @@ impl Machine {
         if self.cfg.firmware == Firmware::Uefi {
             saved.take_file(&self.state.path().join("OVMF_VARS.fd"), "OVMF_VARS.fd")?;
         }
-        saved.complete(self.console.text().as_bytes())
+        saved.complete(self.console.text().as_bytes(), boot_secs)
     }
 
     /// Starts QEMU from the saved state, on overlays of the saved disks.
@@ -925,7 +933,7 @@ impl Machine {
             _slot: slot,
             started: Instant::now(),
             name: self.cfg.name.clone(),
-            ready: false,
+            ready: None,
         });
         Ok(())
     }
@@ -1311,6 +1319,12 @@ impl Machine {
         // QEMU may close the monitor before it answers.
         let _ = self.qmp("quit", json!({}));
         self.wait_for_shutdown(Duration::from_secs(30))
+    }
+
+    /// For a machine started with [`MachineBuilder::resume_after`]: how long the boot that saved
+    /// its state took from start to ready, whichever process booted it in this run.
+    pub fn saved_boot_secs(&self) -> Option<f64> {
+        self.saved_boot_secs
     }
 
     /// Power cut: kills QEMU at once. The disks stay usable for the next `start`.

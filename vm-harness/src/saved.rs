@@ -57,10 +57,20 @@ impl Saved {
             .ctx(|| format!("saving {} as {}", from.display(), to.display()))
     }
 
-    /// Writes the boot's serial log and marks the state complete.
-    pub fn complete(&self, serial: &[u8]) -> Result<()> {
+    /// Writes the boot's serial log and how long the boot took (start to ready), and marks the
+    /// state complete.
+    pub fn complete(&self, serial: &[u8], boot_secs: Option<f64>) -> Result<()> {
         std::fs::write(self.dir.join("serial.log"), serial).ctx(|| "writing the saved serial log".into())?;
+        if let Some(secs) = boot_secs {
+            std::fs::write(self.dir.join("boot-secs"), format!("{secs}\n"))
+                .ctx(|| "writing the saved boot's time".into())?;
+        }
         std::fs::write(self.dir.join("complete"), b"").ctx(|| "marking the saved state complete".into())
+    }
+
+    /// How long the boot that saved this state took, start to ready.
+    pub fn boot_secs(&self) -> Option<f64> {
+        std::fs::read_to_string(self.dir.join("boot-secs")).ok()?.trim().parse().ok()
     }
 
     pub fn serial_log(&self) -> Result<Vec<u8>> {

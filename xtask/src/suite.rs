@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -239,17 +239,6 @@ pub struct Options<'a> {
     pub slots: usize,
     /// Also the `#[ignore]`d tests: the long matrices of `cargo xtask soak`.
     pub include_ignored: bool,
-    /// The harness's saved states (`<VM_HARNESS_DIR>/saved`, emptied for the run): the workers
-    /// start once the calibration machine has taken its state's lock there.
-    pub saved: PathBuf,
-}
-
-/// Whether a machine has taken the lock of a saved state in `saved` (`<key>.lock`, made and
-/// locked before it boots).
-fn saved_boot_begun(saved: &Path) -> bool {
-    std::fs::read_dir(saved)
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".lock")))
-        .unwrap_or(false)
 }
 
 /// Runs the suite; prints a line per finished job, the failures' output, the timing table and a
@@ -318,14 +307,6 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<f64> 
             }
             r
         });
-        // The workers wait until the calibration machine holds the saved boot: a test that took
-        // it first would boot it, and the calibration would time a resume (0.4 s, seen once).
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !cal.is_finished() && !saved_boot_begun(&o.saved) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Between making the lock file and locking it.
-        std::thread::sleep(Duration::from_millis(200));
         for _ in 0..o.slots.max(1) {
             let tx = tx.clone();
             let queue = &queue;
@@ -442,18 +423,6 @@ fn print_table(bins: &[Binary], done: &[Done], host_secs: f64, vm_secs: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_saved_boot_has_begun_once_a_state_lock_is_there() {
-        let saved = std::env::temp_dir().join(format!("xtask-saved-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&saved);
-        assert!(!saved_boot_begun(&saved), "no folder yet");
-        std::fs::create_dir_all(&saved).unwrap();
-        assert!(!saved_boot_begun(&saved));
-        std::fs::write(saved.join("0123abcd.lock"), "").unwrap();
-        assert!(saved_boot_begun(&saved));
-        std::fs::remove_dir_all(&saved).unwrap();
-    }
 
     #[test]
     fn libtest_summaries_are_added_up() {

@@ -208,6 +208,23 @@ pub fn ensure_with(pm: &mut impl PackageManager, pkgs: &[&str], cmds: &[(&str, &
     }
 }
 
+/// Nix makes its state directories (`/nix/var/nix/gcroots/profiles` and the like) the first time
+/// it runs, and two first runs at once race on them ("creating symlink … File exists"): the
+/// evaluation tests run in parallel, so the set-up runs it once first, when that has not happened.
+pub fn nix_first_run() -> Result<()> {
+    if Path::new("/nix/var/nix/gcroots/profiles").exists() {
+        return Ok(());
+    }
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--expr", "null"])
+        .output()
+        .context("running nix-instantiate once")?;
+    if !out.status.success() {
+        bail!("nix-instantiate --eval --expr null failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(())
+}
+
 /// [`ensure_with`] on this machine's apt.
 pub fn ensure(pkgs: &[&str]) -> Result<()> {
     ensure_with(&mut Apt::default(), pkgs, HOST_COMMANDS)

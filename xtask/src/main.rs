@@ -200,6 +200,7 @@ fn manifest_path() -> PathBuf {
 
 fn assets() -> Result<TestAssets> {
     phase("host packages", || deps::ensure(deps::HOST_PACKAGES))?;
+    deps::nix_first_run()?;
     let kernel = phase("kernel", || kernel::ensure(&cache_dir()))?;
     let agent = phase("guest agent (static)", || build_static("vm-harness-agent", "vm-harness-agent"))?;
     let initrd = phase("test initrd", || {

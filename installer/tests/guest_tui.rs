@@ -261,7 +261,7 @@ sections = ["storage"]
     // A disk with a system to keep: one ext4 partition with data.
     let before = m
         .succeed(&format!(
-            "set -e; sgdisk -n1:1MiB:+1GiB -t1:8300 /dev/{old} >/dev/null; udevadm settle; \
+            "set -e; sgdisk -n1:1MiB:+256MiB -t1:8300 /dev/{old} >/dev/null; udevadm settle; \
              mkfs.ext4 -q -L data /dev/{old}1; mount /dev/{old}1 /mnt; head -c 4M /dev/urandom > /mnt/payload; \
              umount /mnt; sha256sum < /dev/{old}1",
         ))

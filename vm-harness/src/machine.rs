@@ -176,6 +176,8 @@ pub struct MachineBuilder {
     command_timeout: Duration,
     /// Boot once, resume many times: see [`MachineBuilder::resume_after`].
     resume: Option<(String, Duration)>,
+    /// A guest command run once before the state is saved (see [`MachineBuilder::before_save`]).
+    before_save: Option<(String, Duration)>,
     /// Press Enter at boot-loader menus on the serial console (see [`MachineBuilder::skip_boot_menus`]).
     skip_boot_menus: bool,
     /// Empty PCIe root ports for [`Machine::hotplug_disk`].
@@ -192,6 +194,15 @@ impl MachineBuilder {
     /// is set to the host's. A later `start()` (after `shutdown`/`crash`) boots as usual.
     pub fn resume_after(mut self, ready: &str, boot_timeout: Duration) -> Self {
         self.resume = Some((ready.to_string(), boot_timeout));
+        self
+    }
+
+    /// For [`MachineBuilder::resume_after`]: a guest command that must succeed (within `timeout`)
+    /// after the boot is ready and before its state is saved, e.g. one that reads what every
+    /// resumed machine will read, so that they find it in the page cache. It is part of the saved
+    /// state's identity; the boot's time to ready (the calibration's figure) does not include it.
+    pub fn before_save(mut self, cmd: &str, timeout: Duration) -> Self {
+        self.before_save = Some((cmd.to_string(), timeout));
         self
     }
 
@@ -475,6 +486,7 @@ pub fn machine(name: &str) -> MachineBuilder {
         agent_timeout: Duration::from_secs(300),
         command_timeout: Duration::from_secs(600),
         resume: None,
+        before_save: None,
         skip_boot_menus: true,
         hotplug_ports: 0,
     }
@@ -761,6 +773,7 @@ impl Machine {
         for d in &self.cfg.disks {
             format!("{d:?}").hash(&mut h);
         }
+        self.cfg.before_save.hash(&mut h);
         let files = self.cfg.kernel.iter().flat_map(|(k, i, _)| [Some(k.clone()), i.clone()]).flatten();
         for f in files.chain(self.cdrom.clone()) {
             let meta = std::fs::metadata(&f).ok();
@@ -777,6 +790,12 @@ impl Machine {
             self.start_qemu(None)?;
             self.wait_for_console_text(ready, timeout)?;
             self.wait_for_agent()?;
+            if let Some((cmd, timeout)) = self.cfg.before_save.clone() {
+                let o = self.execute_with_timeout(&cmd, timeout)?;
+                if o.status != 0 {
+                    return Err(self.command_error(&cmd, o));
+                }
+            }
             self.save_state(&saved)?;
         }
         self.saved_boot_secs = saved.boot_secs();

@@ -358,7 +358,7 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
         run(cargo().current_dir(workspace()).args(["test", "--quiet", "--workspace", "--doc"]))
     })?;
     let bins = phase("build tests", || suite::build(cargo().current_dir(workspace())))?;
-    phase("tests", || {
+    let summary = phase("tests", || {
         suite::run(
             &bins,
             suite::Options {
@@ -376,7 +376,15 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
             e.context(format!("serial logs of the VMs are in {}", harness_dir.join("logs").display()))
         })
     })?;
-    eprintln!("xtask: all tests passed in {:.0}s", total.elapsed().as_secs_f64());
+    let secs = total.elapsed().as_secs_f64();
+    match summary.speed {
+        Some(cal) => eprintln!(
+            "xtask: all tests passed in {:.1} min; on a slow day about {:.1} min (the VM tests scaled by the calibration, the rest as today)",
+            secs / 60.0,
+            (secs - summary.vm_secs + suite::on_a_slow_day(summary.vm_secs, cal)) / 60.0
+        ),
+        None => eprintln!("xtask: all tests passed in {:.1} min", secs / 60.0),
+    }
     Ok(())
 }
 

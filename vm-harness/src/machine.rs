@@ -338,6 +338,7 @@ impl MachineBuilder {
             running: None,
             started_once: false,
             saved_boot_secs: None,
+            saved_before_save_secs: None,
             hotplugged: 0,
         })
     }
@@ -463,6 +464,8 @@ pub struct Machine {
     /// How long the boot took that saved the state this machine started from (see
     /// [`Machine::saved_boot_secs`]).
     saved_boot_secs: Option<f64>,
+    /// How long that boot's [`MachineBuilder::before_save`] command took.
+    saved_before_save_secs: Option<f64>,
     /// Disks plugged in while running (each takes the next root port).
     hotplugged: u32,
 }
@@ -790,15 +793,19 @@ impl Machine {
             self.start_qemu(None)?;
             self.wait_for_console_text(ready, timeout)?;
             self.wait_for_agent()?;
+            let mut before_save_secs = None;
             if let Some((cmd, timeout)) = self.cfg.before_save.clone() {
+                let t = Instant::now();
                 let o = self.execute_with_timeout(&cmd, timeout)?;
                 if o.status != 0 {
                     return Err(self.command_error(&cmd, o));
                 }
+                before_save_secs = Some(t.elapsed().as_secs_f64());
             }
-            self.save_state(&saved)?;
+            self.save_state(&saved, before_save_secs)?;
         }
         self.saved_boot_secs = saved.boot_secs();
+        self.saved_before_save_secs = saved.before_save_secs();
         if let Err(e) = self.resume_from(&saved) {
             // The saved boot is an optimisation: a machine that cannot resume boots (the timing
             // table then shows a boot instead of a resume).
@@ -811,7 +818,7 @@ impl Machine {
 
     /// Stops the guest, writes its memory and device state, kills QEMU and moves the disks (and
     /// UEFI variables) into `saved`.
-    fn save_state(&mut self, saved: &crate::saved::Saved) -> Result<()> {
+    fn save_state(&mut self, saved: &crate::saved::Saved, before_save_secs: Option<f64>) -> Result<()> {
         let boot_secs = self.running.as_ref().and_then(|r| r.ready);
         saved.clear()?;
         self.qmp("stop", json!({}))?;
@@ -838,7 +845,7 @@ impl Machine {
         if self.cfg.firmware == Firmware::Uefi {
             saved.take_file(&self.state.path().join("OVMF_VARS.fd"), "OVMF_VARS.fd")?;
         }
-        saved.complete(self.console.text().as_bytes(), boot_secs)
+        saved.complete(self.console.text().as_bytes(), boot_secs, before_save_secs)
     }
 
     /// Starts QEMU from the saved state, on overlays of the saved disks.
@@ -1344,6 +1351,12 @@ impl Machine {
     /// its state took from start to ready, whichever process booted it in this run.
     pub fn saved_boot_secs(&self) -> Option<f64> {
         self.saved_boot_secs
+    }
+
+    /// For a machine started with [`MachineBuilder::resume_after`] and
+    /// [`MachineBuilder::before_save`]: how long that command took in the boot that saved the state.
+    pub fn saved_before_save_secs(&self) -> Option<f64> {
+        self.saved_before_save_secs
     }
 
     /// Power cut: kills QEMU at once. The disks stay usable for the next `start`.

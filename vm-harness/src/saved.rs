@@ -57,20 +57,36 @@ impl Saved {
             .ctx(|| format!("saving {} as {}", from.display(), to.display()))
     }
 
-    /// Writes the boot's serial log and how long the boot took (start to ready), and marks the
-    /// state complete.
-    pub fn complete(&self, serial: &[u8], boot_secs: Option<f64>) -> Result<()> {
+    /// Writes the boot's serial log, how long the boot took (start to ready) and how long the
+    /// command before the save took, and marks the state complete.
+    pub fn complete(
+        &self,
+        serial: &[u8],
+        boot_secs: Option<f64>,
+        before_save_secs: Option<f64>,
+    ) -> Result<()> {
         std::fs::write(self.dir.join("serial.log"), serial).ctx(|| "writing the saved serial log".into())?;
-        if let Some(secs) = boot_secs {
-            std::fs::write(self.dir.join("boot-secs"), format!("{secs}\n"))
-                .ctx(|| "writing the saved boot's time".into())?;
+        for (name, secs) in [("boot-secs", boot_secs), ("before-save-secs", before_save_secs)] {
+            if let Some(secs) = secs {
+                std::fs::write(self.dir.join(name), format!("{secs}\n"))
+                    .ctx(|| format!("writing the saved state's {name}"))?;
+            }
         }
         std::fs::write(self.dir.join("complete"), b"").ctx(|| "marking the saved state complete".into())
     }
 
+    fn secs(&self, name: &str) -> Option<f64> {
+        std::fs::read_to_string(self.dir.join(name)).ok()?.trim().parse().ok()
+    }
+
     /// How long the boot that saved this state took, start to ready.
     pub fn boot_secs(&self) -> Option<f64> {
-        std::fs::read_to_string(self.dir.join("boot-secs")).ok()?.trim().parse().ok()
+        self.secs("boot-secs")
+    }
+
+    /// How long the command run before the save took (see `MachineBuilder::before_save`).
+    pub fn before_save_secs(&self) -> Option<f64> {
+        self.secs("before-save-secs")
     }
 
     pub fn serial_log(&self) -> Result<Vec<u8>> {

@@ -381,7 +381,7 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
         Some(cal) => eprintln!(
             "xtask: all tests passed in {:.1} min; on a slow day about {:.1} min (the VM tests scaled by the calibration, the rest as today)",
             secs / 60.0,
-            (secs - summary.vm_secs + suite::on_a_slow_day(summary.vm_secs, cal)) / 60.0
+            (secs - summary.vm_secs + suite::on_a_slow_day(summary.vm_secs, &cal)) / 60.0
         ),
         None => eprintln!("xtask: all tests passed in {:.1} min", secs / 60.0),
     }
@@ -391,10 +391,13 @@ fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
 /// Starts the live test image as the install tests do and returns how long the boot they resume
 /// from took to `installer ready`: this machine's own boot, or the first test's when that test
 /// took the saved state first (once the calibration then timed its resume, 0.4 s).
-fn calibrate(a: &TestAssets) -> Result<f64> {
+fn calibrate(a: &TestAssets) -> Result<suite::Speed> {
     let mut m = testimage::live_machine("calibration", a, "")?.start()?;
     m.crash()?;
-    m.saved_boot_secs().context("the saved live boot has no recorded time")
+    Ok(suite::Speed {
+        boot_secs: m.saved_boot_secs().context("the saved live boot has no recorded time")?,
+        read_secs: m.saved_before_save_secs(),
+    })
 }
 
 fn demo() -> Result<()> {

@@ -399,7 +399,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     .with_context(|| format!("writing {}", f.display()))?;
             }
             let found = hardware::detect(&snap, &root, !no_filesystems);
-            let hw = hardware::hardware_configuration(&found, snap.cpus);
+            let hw = hardware::hardware_configuration(&found);
             if show_hardware_config {
                 print!("{hw}");
                 return Ok(());

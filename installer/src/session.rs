@@ -239,7 +239,7 @@ fn execute_steps(
         let found = hardware::detect(&snap, &o.root, true);
         install::write_file(
             &dir.join("hardware-configuration.nix"),
-            &hardware::hardware_configuration(&found, snap.cpus),
+            &hardware::hardware_configuration(&found),
             0o644,
         )?;
         install::write_file(&dir.join("configuration.nix"), &p.configuration_nix, 0o644)

@@ -32,7 +32,7 @@ fn golden_hardware_configurations() {
     let mut failures = vec![];
     for p in &fx {
         let (root, snap) = load(p);
-        let got = hardware_configuration(&detect(&snap, Path::new(&root), true), snap.cpus);
+        let got = hardware_configuration(&detect(&snap, Path::new(&root), true));
         let golden = p.with_extension("nix");
         if update {
             std::fs::write(&golden, &got).unwrap();
@@ -55,7 +55,7 @@ fn generated_configurations_evaluate() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("hardware-configuration.nix"),
-            hardware_configuration(&detect(&snap, Path::new(&root), true), snap.cpus),
+            hardware_configuration(&detect(&snap, Path::new(&root), true)),
         )
         .unwrap();
         std::fs::write(dir.path().join("configuration.nix"), configuration(snap.uefi)).unwrap();
@@ -74,7 +74,7 @@ fn detection_matches_the_machine_kind() {
     for p in fixtures() {
         let name = p.file_stem().unwrap().to_string_lossy().to_string();
         let (root, snap) = load(&p);
-        let text = hardware_configuration(&detect(&snap, Path::new(&root), true), snap.cpus);
+        let text = hardware_configuration(&detect(&snap, Path::new(&root), true));
         let has = |s: &str| text.contains(s);
         if name.contains("virtualbox") {
             assert!(has("virtualisation.virtualbox.guest.enable = true;"), "{name}:\n{text}");
@@ -117,7 +117,30 @@ fn detection_matches_the_machine_kind() {
             "{name}"
         );
         // --no-filesystems leaves them out.
-        let nofs = hardware_configuration(&detect(&snap, Path::new(&root), false), snap.cpus);
+        let nofs = hardware_configuration(&detect(&snap, Path::new(&root), false));
         assert!(!nofs.contains("fileSystems."), "{name}");
     }
+}
+
+/// `nixpkgs.hostPlatform`, which generate-config writes as today's NixOS does, is declared: the
+/// x86_64 platform evaluates (as a string or a set), any other is refused by name.
+#[test]
+fn host_platform_is_declared_and_only_x86_64_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let eval = |platform: &str| {
+        let top = dir.path().join("top.nix");
+        std::fs::write(
+            &top,
+            format!(
+                "{{ lib, ... }}: {{ nixpkgs.hostPlatform = {platform}; fileSystems.\"/\".device = \"/dev/vda1\"; \
+                 boot.loader.grub.device = \"/dev/vda\"; }}"
+            ),
+        )
+        .unwrap();
+        evaluate(&top, None)
+    };
+    eval("lib.mkDefault \"x86_64-linux\"").unwrap();
+    eval("{ system = \"x86_64-linux\"; }").unwrap();
+    let e = eval("\"aarch64-linux\"").unwrap_err().to_string();
+    assert!(e.contains("nixpkgs.hostPlatform is \"aarch64-linux\""), "{e}");
 }

@@ -80,6 +80,16 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
         "{hw}"
     );
     assert!(hw.contains("device = \"/dev/mapper/sys-root\""), "{hw}");
+    // As today's nixos-generate-config lays it out: the LUKS device right after the filesystem
+    // it backs, the platform last.
+    assert!(
+        hw.contains(&format!(
+            "fileSystems.\"/\" =\n    {{ device = \"/dev/mapper/sys-root\";\n      fsType = \"ext4\";\n    }};\n\n  \
+             boot.initrd.luks.devices.\"cryptroot\".device = \"/dev/disk/by-uuid/{luks_uuid}\";\n\n"
+        )),
+        "{hw}"
+    );
+    assert!(hw.ends_with("  nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\";\n}\n"), "{hw}");
     assert!(hw.contains("\"dm-snapshot\"") && hw.contains("\"virtio_blk\""), "{hw}");
     let esp_uuid = m.succeed("blkid -p -o value -s UUID /dev/vdb1").unwrap().trim().to_string();
     assert!(hw.contains(&format!("fileSystems.\"/boot\" =\n    {{ device = \"/dev/disk/by-uuid/{esp_uuid}\";\n      fsType = \"vfat\";")), "{hw}");

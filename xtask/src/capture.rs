@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use vm_harness::{Disk, DiskInterface, TestAssets};
+use vm_harness::{Disk, DiskInterface, Net, TestAssets};
 
 struct Kind {
     name: &'static str,
@@ -112,8 +112,11 @@ pub fn capture(workspace: &Path, assets: &TestAssets, installer: &Path) -> Resul
     std::fs::write(&secrets, "disk = \"hw-capture\"\n")?;
     for k in KINDS {
         eprintln!("xtask: capturing {}", k.name);
-        let mut b =
-            assets.debian_machine(k.name).disk(Disk::new_qcow2(2 << 30).interface(k.iface).serial("HW1"));
+        // A network card too, as real machines have (its interface gets a commented DHCP line).
+        let mut b = assets
+            .debian_machine(k.name)
+            .disk(Disk::new_qcow2(2 << 30).interface(k.iface).serial("HW1"))
+            .net(Net::user());
         if k.uefi {
             b = b.uefi();
         }

@@ -52,6 +52,9 @@ pub struct Snapshot {
     pub uefi: bool,
     pub mountinfo: String,
     pub swaps: String,
+    /// Network interfaces but `lo` (`/sys/class/net`), for the commented per-interface DHCP lines.
+    #[serde(default)]
+    pub net: Vec<String>,
 }
 
 fn read(p: &Path) -> Option<String> {
@@ -162,6 +165,11 @@ impl Snapshot {
         s.uefi = sys.join("firmware/efi").exists();
         s.mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         s.swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
+        s.net = entries(&sys.join("class/net"))
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .filter(|n| n != "lo")
+            .collect();
         s
     }
 }
@@ -231,7 +239,6 @@ const PSEUDO: &[&str] = &[
     "sysfs",
     "devtmpfs",
     "devpts",
-    "tmpfs",
     "cgroup",
     "cgroup2",
     "securityfs",
@@ -262,10 +269,37 @@ pub struct Findings {
     pub initrd_available: Vec<String>,
     pub initrd_modules: Vec<String>,
     pub kernel_modules: Vec<String>,
+    /// The last lines (`nixpkgs.hostPlatform`, microcode, guest additions, swraid), in order.
     pub attrs: Vec<String>,
+    /// Whether filesystems and swap were looked at (not with `--no-filesystems`).
+    pub filesystems: bool,
+    /// (mount point, device, type, options), in the mount table's order.
     pub file_systems: Vec<(String, String, String, Vec<String>)>,
-    pub luks: Vec<(String, String)>,
+    pub luks: Vec<LuksDevice>,
     pub swaps: Vec<String>,
+    /// Network interfaces, for the commented per-interface DHCP lines.
+    pub net: Vec<String>,
+}
+
+/// A LUKS device under a filesystem or swap device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LuksDevice {
+    /// Its device-mapper name.
+    pub name: String,
+    /// Its stable path.
+    pub device: String,
+    /// The mount point of the first filesystem it backs, whose entry it follows (none: it backs
+    /// only swap, and comes after the filesystems).
+    pub after: Option<String>,
+}
+
+/// The system the configuration is for: the evaluator and the live system are x86_64 Linux.
+pub const HOST_PLATFORM: &str = "x86_64-linux";
+
+/// Mount points whose filesystems are the running system's own, never the configuration's.
+fn is_special(mountpoint: &str) -> bool {
+    let under = |d: &str| mountpoint == d || mountpoint.starts_with(&format!("{d}/"));
+    ["/proc", "/dev", "/sys", "/run"].iter().any(|d| under(d)) || mountpoint == "/var/lib/nfs/rpc_pipefs"
 }
 
 fn push_unique(v: &mut Vec<String>, s: impl Into<String>) {
@@ -277,7 +311,8 @@ fn push_unique(v: &mut Vec<String>, s: impl Into<String>) {
 
 /// The hardware and filesystems of `snapshot`, for a system to be mounted at `root`.
 pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
-    let mut f = Findings::default();
+    let mut f = Findings { net: s.net.clone(), ..Default::default() };
+    f.attrs.push(format!("nixpkgs.hostPlatform = lib.mkDefault {};", nix_str(HOST_PLATFORM)));
     let virt = detect_virt(s);
     for p in &s.pci {
         let class = p.class >> 8;
@@ -326,6 +361,7 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
     if !filesystems {
         return f;
     }
+    f.filesystems = true;
     let by_devno = |devno: &str| s.block.iter().find(|b| b.devno == devno);
     let by_name = |name: &str| s.block.iter().find(|b| b.name == name);
     // The stable name of a block device: /dev/mapper/<name> for device-mapper, else by-uuid.
@@ -338,45 +374,62 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             fallback.to_string()
         }
     };
-    let mut chains: Vec<&BlockDevice> = vec![];
+    // Every block device under a filesystem or swap device, with the mount point it is under.
+    let mut chains: Vec<(&BlockDevice, Option<String>)> = vec![];
     fn walk<'a>(
         b: &'a BlockDevice,
+        under: &Option<String>,
         by_name: &dyn Fn(&str) -> Option<&'a BlockDevice>,
-        out: &mut Vec<&'a BlockDevice>,
+        out: &mut Vec<(&'a BlockDevice, Option<String>)>,
     ) {
-        out.push(b);
+        out.push((b, under.clone()));
         for sl in &b.slaves {
             if let Some(x) = by_name(sl) {
-                walk(x, by_name, out);
+                walk(x, under, by_name, out);
             }
         }
     }
     let root_s = root.to_string_lossy().trim_end_matches('/').to_string();
+    // A mount point as the installed system sees it (none: outside the root).
+    let relative = |mountpoint: &str| -> Option<String> {
+        if root_s.is_empty() {
+            Some(mountpoint.to_string())
+        } else if mountpoint == root_s {
+            Some("/".to_string())
+        } else {
+            mountpoint.strip_prefix(&format!("{root_s}/")).map(|r| format!("/{r}"))
+        }
+    };
     let mounts = parse_mountinfo(&s.mountinfo);
     for m in &mounts {
-        let rel = if root_s.is_empty() {
-            m.mountpoint.clone()
-        } else if m.mountpoint == root_s {
-            "/".to_string()
-        } else if let Some(r) = m.mountpoint.strip_prefix(&format!("{root_s}/")) {
-            format!("/{r}")
-        } else {
-            continue;
-        };
-        if PSEUDO.contains(&m.fstype.as_str()) || !m.source.starts_with('/') {
+        let Some(rel) = relative(&m.mountpoint) else { continue };
+        // The running system's own mounts, and /tmp on tmpfs (it comes from the configuration's
+        // boot.tmpOnTmpfs); other tmpfs mounts are kept, as nixos-generate-config keeps them.
+        let tmpfs = m.fstype == "tmpfs";
+        if is_special(&rel)
+            || PSEUDO.contains(&m.fstype.as_str())
+            || (tmpfs && rel == "/tmp")
+            || (!tmpfs && !m.source.starts_with('/'))
+        {
             continue;
         }
+        let under = Some(rel.clone());
         let mut options = vec![];
         let device;
         let mut fstype = m.fstype.clone();
         // A bind mount: the same device mounted elsewhere with a different root (not btrfs subvolumes).
+        // Its source is that filesystem's mount point in the installed system (under the root).
         let bind_of = (m.fstype != "btrfs" && m.root != "/")
             .then(|| {
-                mounts.iter().find(|o| o.devno == m.devno && o.root == "/" && o.mountpoint != m.mountpoint)
+                mounts.iter().find_map(|o| {
+                    (o.devno == m.devno && o.root == "/" && o.mountpoint != m.mountpoint)
+                        .then(|| relative(&o.mountpoint))
+                        .flatten()
+                })
             })
             .flatten();
         if let Some(base) = bind_of {
-            device = format!("{}{}", base.mountpoint.trim_end_matches('/'), m.root);
+            device = format!("{}{}", base.trim_end_matches('/'), m.root);
             fstype = "none".into();
             options.push("bind".to_string());
         } else {
@@ -384,7 +437,7 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             let b = by_devno(&m.devno).or_else(|| by_name(m.source.rsplit('/').next().unwrap_or_default()));
             device = b.map(|b| stable(b, &m.source)).unwrap_or_else(|| m.source.clone());
             if let Some(b) = b {
-                walk(b, &by_name, &mut chains);
+                walk(b, &under, &by_name, &mut chains);
             }
             if m.fstype == "btrfs" && m.root != "/" {
                 options.push(format!("subvol={}", m.root.trim_start_matches('/')));
@@ -407,22 +460,22 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
         let name = dev.rsplit('/').next().unwrap_or(dev);
         let b = by_name(name).or_else(|| s.block.iter().find(|b| b.dm_name.as_deref() == Some(name)));
         if let Some(b) = b {
-            walk(b, &by_name, &mut chains);
+            walk(b, &None, &by_name, &mut chains);
             f.swaps.push(stable(b, dev));
         } else {
             f.swaps.push(dev.to_string());
         }
     }
-    for b in &chains {
+    for (b, under) in &chains {
         let dm_uuid = b.dm_uuid.as_deref().unwrap_or("");
         if dm_uuid.starts_with("CRYPT-LUKS") {
             if let (Some(name), Some(slave)) = (&b.dm_name, b.slaves.first().and_then(|sl| by_name(sl))) {
-                let dev = match &slave.uuid {
+                let device = match &slave.uuid {
                     Some(u) => format!("/dev/disk/by-uuid/{u}"),
                     None => format!("/dev/{}", slave.name),
                 };
-                if !f.luks.iter().any(|(n, _)| n == name) {
-                    f.luks.push((name.clone(), dev));
+                if !f.luks.iter().any(|l| l.name == *name) {
+                    f.luks.push(LuksDevice { name: name.clone(), device, after: under.clone() });
                 }
             }
         }
@@ -433,7 +486,6 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             f.attrs.push("boot.swraid.enable = true;".into());
         }
     }
-    f.file_systems.sort_by(|a, b| a.0.cmp(&b.0));
     f
 }
 
@@ -453,28 +505,35 @@ fn attr_name(mp: &str) -> String {
     nix_str(mp)
 }
 
-/// `hardware-configuration.nix`, laid out as nixos-generate-config writes it.
-pub fn hardware_configuration(f: &Findings, cpus: u32) -> String {
-    let mut o = String::new();
-    o.push_str("# Do not modify this file!  It was generated by `installer generate-config'\n");
-    o.push_str("# and may be overwritten by future invocations.  Please make changes\n");
-    o.push_str("# to /etc/nixos/configuration.nix instead.\n");
-    o.push_str("{ config, lib, pkgs, modulesPath, ... }:\n\n{\n");
-    o.push_str("  imports =\n    [ ");
-    o.push_str(&f.imports.join("\n      "));
-    if !f.imports.is_empty() {
-        o.push('\n');
-        o.push_str("    ];\n\n");
-    } else {
-        o.push_str("];\n\n");
+/// A list over several lines, or ` [ ]`, as nixos-generate-config's `multiLineList` writes it.
+fn multi_line_list(indent: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        return " [ ]".into();
     }
-    o.push_str(&format!("  boot.initrd.availableKernelModules = {};\n", nix_list(&f.initrd_available)));
-    o.push_str(&format!("  boot.initrd.kernelModules = {};\n", nix_list(&f.initrd_modules)));
-    o.push_str(&format!("  boot.kernelModules = {};\n", nix_list(&f.kernel_modules)));
-    o.push_str("  boot.extraModulePackages = [ ];\n");
+    let mut o = format!("\n{indent}[ ");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            o.push_str(indent);
+            o.push_str("  ");
+        }
+        o.push_str(item);
+        o.push('\n');
+    }
+    o.push_str(indent);
+    o.push(']');
+    o
+}
+
+fn luks_line(l: &LuksDevice) -> String {
+    format!("  boot.initrd.luks.devices.{}.device = {};\n\n", nix_str(&l.name), nix_str(&l.device))
+}
+
+/// The filesystems (each followed by the LUKS device under it) and the swap devices.
+fn file_systems_and_swap(f: &Findings) -> String {
+    let mut o = String::from("\n");
     for (mp, device, fstype, options) in &f.file_systems {
         o.push_str(&format!(
-            "\n  fileSystems.{} =\n    {{ device = {};\n      fsType = {};\n",
+            "  fileSystems.{} =\n    {{ device = {};\n      fsType = {};\n",
             attr_name(mp),
             nix_str(device),
             nix_str(fstype)
@@ -482,35 +541,58 @@ pub fn hardware_configuration(f: &Findings, cpus: u32) -> String {
         if !options.is_empty() {
             o.push_str(&format!("      options = {};\n", nix_list(options)));
         }
-        o.push_str("    };\n");
-    }
-    for (name, device) in &f.luks {
-        o.push_str(&format!(
-            "\n  boot.initrd.luks.devices.{}.device = {};\n",
-            nix_str(name),
-            nix_str(device)
-        ));
-    }
-    o.push_str("\n  swapDevices =\n    [ ");
-    if f.swaps.is_empty() {
-        o.push_str("];\n");
-    } else {
-        o.push_str(
-            &f.swaps
-                .iter()
-                .map(|s| format!("{{ device = {}; }}", nix_str(s)))
-                .collect::<Vec<_>>()
-                .join("\n      "),
-        );
-        o.push_str("\n    ];\n");
-    }
-    if !f.attrs.is_empty() {
-        o.push('\n');
-        for a in &f.attrs {
-            o.push_str(&format!("  {a}\n"));
+        o.push_str("    };\n\n");
+        for l in f.luks.iter().filter(|l| l.after.as_deref() == Some(mp.as_str())) {
+            o.push_str(&luks_line(l));
         }
     }
-    o.push_str(&format!("\n  nix.maxJobs = lib.mkDefault {};\n", cpus.max(1)));
+    for l in
+        f.luks.iter().filter(|l| l.after.as_ref().is_none_or(|a| !f.file_systems.iter().any(|fs| fs.0 == *a)))
+    {
+        o.push_str(&luks_line(l));
+    }
+    let swaps: Vec<String> = f.swaps.iter().map(|s| format!("{{ device = {}; }}", nix_str(s))).collect();
+    o.push_str(&format!("  swapDevices ={};\n", multi_line_list("    ", &swaps)));
+    o
+}
+
+/// Today's DHCP lines: the global switch on by default, one commented line per interface.
+fn networking(f: &Findings) -> String {
+    let mut o = String::from(
+        "  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking\n  \
+         # (the default) this is the recommended approach. When using systemd-networkd it's\n  \
+         # still possible to use this option, but it's recommended to use it in conjunction\n  \
+         # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.\n  \
+         networking.useDHCP = lib.mkDefault true;\n",
+    );
+    for dev in &f.net {
+        o.push_str(&format!("  # networking.interfaces.{dev}.useDHCP = lib.mkDefault true;\n"));
+    }
+    o
+}
+
+/// `hardware-configuration.nix`, laid out as today's nixos-generate-config writes it.
+pub fn hardware_configuration(f: &Findings) -> String {
+    let mut o = String::new();
+    o.push_str("# Do not modify this file!  It was generated by `installer generate-config'\n");
+    o.push_str("# and may be overwritten by future invocations.  Please make changes\n");
+    o.push_str("# to /etc/nixos/configuration.nix instead.\n");
+    o.push_str("{ config, lib, pkgs, modulesPath, ... }:\n\n{\n");
+    o.push_str(&format!("  imports ={};\n\n", multi_line_list("    ", &f.imports)));
+    o.push_str(&format!("  boot.initrd.availableKernelModules = {};\n", nix_list(&f.initrd_available)));
+    o.push_str(&format!("  boot.initrd.kernelModules = {};\n", nix_list(&f.initrd_modules)));
+    o.push_str(&format!("  boot.kernelModules = {};\n", nix_list(&f.kernel_modules)));
+    o.push_str("  boot.extraModulePackages = [ ];\n");
+    if f.filesystems {
+        o.push_str(&file_systems_and_swap(f));
+    }
+    o.push('\n');
+    o.push_str(&networking(f));
+    o.push('\n');
+    let mut seen = std::collections::BTreeSet::new();
+    for a in f.attrs.iter().filter(|a| seen.insert(a.as_str())) {
+        o.push_str(&format!("  {a}\n"));
+    }
     o.push_str("}\n");
     o
 }
@@ -641,8 +723,12 @@ mod tests {
         assert_eq!(f.kernel_modules, ["kvm-intel"]);
         assert_eq!(f.imports, ["<nixpkgs/nixos/modules/installer/scan/not-detected.nix>"]);
         assert!(f.attrs.iter().any(|a| a.starts_with("hardware.cpu.intel.updateMicrocode")));
-        let text = hardware_configuration(&f, s.cpus);
-        assert!(text.contains("nix.maxJobs = lib.mkDefault 8;"));
+        let text = hardware_configuration(&f);
+        assert!(text.ends_with(
+            "  nixpkgs.hostPlatform = lib.mkDefault \"x86_64-linux\";\n  \
+             hardware.cpu.intel.updateMicrocode = lib.mkDefault config.hardware.enableRedistributableFirmware;\n}\n"
+        ), "{text}");
+        assert!(!text.contains("maxJobs"), "{text}");
     }
 
     #[test]
@@ -694,9 +780,102 @@ mod tests {
                 vec!["fmask=0077".into(), "dmask=0077".into()]
             )
         );
-        assert_eq!(fs[2], ("/data".into(), "/mnt/srv/data".into(), "none".into(), vec!["bind".into()]));
+        // A bind mount's source as the installed system sees it, not under --root.
+        assert_eq!(fs[2], ("/data".into(), "/srv/data".into(), "none".into(), vec!["bind".into()]));
         assert_eq!(fs.len(), 3, "mounts outside the root and pseudo filesystems are left out");
         assert!(f.attrs.contains(&"boot.swraid.enable = true;".to_string()));
         assert_eq!(f.swaps, ["/dev/disk/by-uuid/uuid-sda3"], "swap files are not swap devices");
+    }
+
+    /// The layout of today's nixos-generate-config: one-line empty lists, filesystems in the mount
+    /// table's order each followed by the LUKS device under it, the DHCP lines, then the attributes.
+    #[test]
+    fn text_as_nixos_writes_it() {
+        let mut s = bare_metal();
+        s.sys_vendor = "QEMU".into();
+        s.net = vec!["ens3".into()];
+        let mut luks = blk("dm-0", "254:0");
+        luks.dm_name = Some("cryptroot".into());
+        luks.dm_uuid = Some("CRYPT-LUKS2-abc-cryptroot".into());
+        luks.slaves = vec!["vda2".into()];
+        luks.uuid = Some("uuid-root".into());
+        let mut swap = blk("dm-1", "254:1");
+        swap.dm_name = Some("cryptswap".into());
+        swap.dm_uuid = Some("CRYPT-LUKS2-def-cryptswap".into());
+        swap.slaves = vec!["vda3".into()];
+        s.block = vec![blk("vda1", "252:1"), blk("vda2", "252:2"), blk("vda3", "252:3"), luks, swap];
+        s.mountinfo = [
+            "30 1 254:0 / /mnt rw - ext4 /dev/mapper/cryptroot rw",
+            "31 30 252:1 / /mnt/boot rw - ext4 /dev/vda1 rw",
+            "32 30 0:40 / /mnt/tmp rw - tmpfs tmpfs rw",
+            "33 30 0:41 / /mnt/scratch rw - tmpfs tmpfs rw,size=1g",
+            "34 30 0:42 / /mnt/run/user rw - tmpfs tmpfs rw",
+        ]
+        .join("\n");
+        s.swaps = "Filename Type Size Used Priority\n/dev/dm-1 partition 1048572 0 -2\n".into();
+        let text = hardware_configuration(&detect(&s, Path::new("/mnt"), true));
+        let want = r#"# Do not modify this file!  It was generated by `installer generate-config'
+# and may be overwritten by future invocations.  Please make changes
+# to /etc/nixos/configuration.nix instead.
+{ config, lib, pkgs, modulesPath, ... }:
+
+{
+  imports =
+    [ (modulesPath + "/profiles/qemu-guest.nix")
+    ];
+
+  boot.initrd.availableKernelModules = [ "ahci" "xhci_pci" "virtio_scsi" "usbhid" ];
+  boot.initrd.kernelModules = [ ];
+  boot.kernelModules = [ "kvm-intel" ];
+  boot.extraModulePackages = [ ];
+
+  fileSystems."/" =
+    { device = "/dev/mapper/cryptroot";
+      fsType = "ext4";
+    };
+
+  boot.initrd.luks.devices."cryptroot".device = "/dev/disk/by-uuid/uuid-vda2";
+
+  fileSystems."/boot" =
+    { device = "/dev/disk/by-uuid/uuid-vda1";
+      fsType = "ext4";
+    };
+
+  fileSystems."/scratch" =
+    { device = "tmpfs";
+      fsType = "tmpfs";
+    };
+
+  boot.initrd.luks.devices."cryptswap".device = "/dev/disk/by-uuid/uuid-vda3";
+
+  swapDevices =
+    [ { device = "/dev/mapper/cryptswap"; }
+    ];
+
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.ens3.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
+}
+"#;
+        assert_eq!(text, want);
+        // Empty lists on one line; --no-filesystems leaves filesystems and swap out.
+        s.cpu_flags.clear();
+        s.pci.clear();
+        s.usb.clear();
+        s.sys_vendor = "QEMU".into();
+        let text = hardware_configuration(&detect(&s, Path::new("/mnt"), false));
+        assert!(text.contains("  boot.initrd.availableKernelModules = [ ];\n"), "{text}");
+        assert!(!text.contains("swapDevices") && !text.contains("fileSystems."), "{text}");
+        let mut none = bare_metal();
+        none.sys_vendor = "QEMU".into();
+        none.mountinfo = "30 1 252:1 / /mnt rw - ext4 /dev/vda1 rw".into();
+        none.block = vec![blk("vda1", "252:1")];
+        let text = hardware_configuration(&detect(&none, Path::new("/mnt"), true));
+        assert!(text.contains("\n  swapDevices = [ ];\n"), "{text}");
     }
 }

@@ -14,13 +14,20 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/disk/by-uuid/9d0e1e2c-0774-4d95-a1da-17f19c817e9f";
+    { device = "/dev/disk/by-uuid/cc34a5e6-596c-4149-93f6-4774784328a5";
       fsType = "ext4";
     };
 
   swapDevices =
-    [ { device = "/dev/disk/by-uuid/70cd0cf3-43f9-4244-9866-1ddcdbd575f0"; }
+    [ { device = "/dev/disk/by-uuid/99c9881d-c666-4b0d-80b2-fe5437088351"; }
     ];
 
-  nix.maxJobs = lib.mkDefault 1;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s4.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
 }

@@ -14,13 +14,20 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/disk/by-uuid/7308be6b-d52d-47d4-b0e2-81c5eeb2c91c";
+    { device = "/dev/disk/by-uuid/a8e1f389-b6a7-4889-ac40-8c3a449d6d0a";
       fsType = "ext4";
     };
 
   swapDevices =
-    [ { device = "/dev/disk/by-uuid/03b77487-d699-44fc-94e9-7439bb3bc22c"; }
+    [ { device = "/dev/disk/by-uuid/c327040c-356a-422e-90e5-2c7205598fe0"; }
     ];
 
-  nix.maxJobs = lib.mkDefault 1;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s5.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
 }

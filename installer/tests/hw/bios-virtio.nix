@@ -14,13 +14,20 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/disk/by-uuid/3ade2c5f-4c55-41ea-acdd-69822c0db357";
+    { device = "/dev/disk/by-uuid/a14d1ed3-93d2-42fb-873a-66bc7da04c9f";
       fsType = "ext4";
     };
 
   swapDevices =
-    [ { device = "/dev/disk/by-uuid/d4bf22c7-9c41-43a8-807d-35921b98cc63"; }
+    [ { device = "/dev/disk/by-uuid/552294e3-d6dc-44e8-b970-2e643baecfbb"; }
     ];
 
-  nix.maxJobs = lib.mkDefault 1;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s5.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
 }

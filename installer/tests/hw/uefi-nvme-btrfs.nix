@@ -14,25 +14,31 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/disk/by-uuid/6b6f6fc9-69aa-47c7-91a4-7659a4f26b8a";
+    { device = "/dev/disk/by-uuid/8345432a-50c2-4070-8769-13d5f8bcbf88";
       fsType = "btrfs";
       options = [ "subvol=@" ];
     };
 
   fileSystems."/boot" =
-    { device = "/dev/disk/by-uuid/B652-DAF8";
+    { device = "/dev/disk/by-uuid/A97D-C238";
       fsType = "vfat";
       options = [ "fmask=0022" "dmask=0022" ];
     };
 
   fileSystems."/home" =
-    { device = "/dev/disk/by-uuid/6b6f6fc9-69aa-47c7-91a4-7659a4f26b8a";
+    { device = "/dev/disk/by-uuid/8345432a-50c2-4070-8769-13d5f8bcbf88";
       fsType = "btrfs";
       options = [ "subvol=@home" ];
     };
 
-  swapDevices =
-    [ ];
+  swapDevices = [ ];
 
-  nix.maxJobs = lib.mkDefault 1;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s5.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
 }

@@ -18,17 +18,24 @@
       fsType = "ext4";
     };
 
+  boot.initrd.luks.devices."cryptlvm".device = "/dev/disk/by-uuid/ebb54fd6-bc54-4b8b-b22e-4101928c4524";
+
   fileSystems."/boot" =
-    { device = "/dev/disk/by-uuid/B85A-A3C4";
+    { device = "/dev/disk/by-uuid/AB63-B6A0";
       fsType = "vfat";
       options = [ "fmask=0022" "dmask=0022" ];
     };
-
-  boot.initrd.luks.devices."cryptlvm".device = "/dev/disk/by-uuid/fd0a3de9-6cd1-4316-b71d-ce3d4bd053e2";
 
   swapDevices =
     [ { device = "/dev/mapper/vg-swap"; }
     ];
 
-  nix.maxJobs = lib.mkDefault 1;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s5.useDHCP = lib.mkDefault true;
+
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
 }

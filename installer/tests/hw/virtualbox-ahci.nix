@@ -4,8 +4,7 @@
 { config, lib, pkgs, modulesPath, ... }:
 
 {
-  imports =
-    [ ];
+  imports = [ ];
 
   boot.initrd.availableKernelModules = [ "virtio_pci" "ahci" "sd_mod" "virtio_blk" ];
   boot.initrd.kernelModules = [ ];
@@ -13,15 +12,21 @@
   boot.extraModulePackages = [ ];
 
   fileSystems."/" =
-    { device = "/dev/disk/by-uuid/84be81e5-8172-450d-9079-cd435915db6b";
+    { device = "/dev/disk/by-uuid/7e9599b5-298b-4fe7-a069-6256984a2064";
       fsType = "ext4";
     };
 
   swapDevices =
-    [ { device = "/dev/disk/by-uuid/ede6c405-8b12-4f03-b33b-cd4dbf7fb97e"; }
+    [ { device = "/dev/disk/by-uuid/bb69b2f0-50a1-4e95-975c-4f9ece8aad3c"; }
     ];
 
-  virtualisation.virtualbox.guest.enable = true;
+  # Enables DHCP on each ethernet and wireless interface. In case of scripted networking
+  # (the default) this is the recommended approach. When using systemd-networkd it's
+  # still possible to use this option, but it's recommended to use it in conjunction
+  # with explicit per-interface declarations with `networking.interfaces.<interface>.useDHCP`.
+  networking.useDHCP = lib.mkDefault true;
+  # networking.interfaces.enp0s4.useDHCP = lib.mkDefault true;
 
-  nix.maxJobs = lib.mkDefault 1;
+  nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
+  virtualisation.virtualbox.guest.enable = true;
 }

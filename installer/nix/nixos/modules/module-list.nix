@@ -3,6 +3,7 @@
   ./misc/assertions.nix
   ./misc/version.nix
   ./misc/nix.nix
+  ./misc/nixpkgs.nix
   ./system/boot/loader/grub.nix
   ./system/boot/loader/systemd-boot.nix
   ./system/boot/loader/efi.nix

@@ -179,6 +179,7 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/installer/authorized_keys",
     "etc/systemd/system/e2scrub_reap.service",
     "etc/systemd/system/lvm2-monitor.service",
+    "etc/systemd/system/man-db.timer",
     "usr/share/installer/live-only",
     "etc/modprobe.d/installer-live.conf",
 ];
@@ -221,8 +222,9 @@ pub fn live_modprobe_conf() -> String {
 
 /// Units the live system never needs, masked there (installed systems keep them): they ran beside
 /// the boot's critical chain on a one-CPU machine (e2scrub_reap 17.6 s, lvm2-monitor 3.0 s under
-/// TCG) and made `installer ready` later.
-pub const LIVE_MASKED: &[&str] = &["e2scrub_reap.service", "lvm2-monitor.service"];
+/// TCG) and made `installer ready` later; man-db's daily timer would rebuild its index at every
+/// boot of a medium that never ran it.
+pub const LIVE_MASKED: &[&str] = &["e2scrub_reap.service", "lvm2-monitor.service", "man-db.timer"];
 
 /// The layer that turns the Debian root into the live system.
 pub fn layer(inp: &LiveInputs) -> Layer {

@@ -54,6 +54,9 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "nix-bin",
     "procps",
     "less",
+    // `man installer` and the shell completion of `installer` (Debian's own pages stay out).
+    "man-db",
+    "bash-completion",
     // The TUI: console keymaps (loadkeys and their list), the locale list, the editor of Custom.
     "kbd",
     "console-data",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 
 use crate::answer::{self, FinishAction};
+use crate::cli::refused;
 use crate::progress::{Event, JsonLines, Lines, Reporter, Steps};
 use crate::session::{self, ExecOptions};
 use crate::storage::{self, probe};
@@ -64,19 +65,23 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         ProgressFormat::Json => Arc::new(JsonLines),
     };
     let who = format!("installer auto --answer {} (pid {})", o.answer.display(), std::process::id());
-    let _lock = session::InstallLock::acquire(&who)
-        .map_err(|holder| anyhow::anyhow!("another install is running: {holder}; nothing was touched"))?;
+    let _lock = refused(
+        session::InstallLock::acquire(&who)
+            .map_err(|holder| anyhow::anyhow!("another install is running: {holder}; nothing was touched")),
+    )?;
     let mut steps = Steps::new(2 + session::EXECUTE_STEPS, reporter.clone());
-    let (a, secrets) = steps
-        .run("validating the answer file", || answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}")))?;
+    let (a, secrets) =
+        refused(steps.run("validating the answer file", || {
+            answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}"))
+        }))?;
     if !a.interactive.is_empty() {
-        bail!(
+        return refused(Err(anyhow::anyhow!(
             "{} asks for sections in the TUI ([interactive]): run `installer tui --answer {}`",
             o.answer.display(),
             o.answer.display()
-        );
+        )));
     }
-    let prepared = steps.run("probing disks and planning", || {
+    let prepared = refused(steps.run("probing disks and planning", || {
         let p = probe::probe_system()?;
         let base = o.answer.parent().unwrap_or(Path::new("."));
         let prepared = session::prepare(&a, &p, &o.root, base).map_err(|problems| {
@@ -88,9 +93,9 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
             print!("{}", prepared.plan);
         }
         Ok(prepared)
-    })?;
+    }))?;
     if !o.yes {
-        confirm(&prepared.plan)?;
+        refused(confirm(&prepared.plan))?;
     }
     let exec = ExecOptions {
         root: o.root.clone(),

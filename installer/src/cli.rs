@@ -81,8 +81,53 @@ pub fn render_reference(list: &serde_json::Value) -> String {
     out
 }
 
+/// Exit statuses, the same for every subcommand (in `--help` and the man page).
+pub mod exit {
+    /// The command did what it was asked.
+    pub const OK: u8 = 0;
+    /// It failed; disks may have been written (an install re-run resumes where it stopped).
+    pub const FAILED: u8 = 1;
+    /// The command line is wrong (clap's status).
+    pub const USAGE: u8 = 2;
+    /// Refused before anything was written: a problem in the answer file or storage spec, a disk
+    /// that is missing, busy or the boot medium, no confirmation, another install running.
+    pub const REFUSED: u8 = 3;
+}
+
+/// An error that stopped a command before its first write (exit status [`exit::REFUSED`]).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct Refused(#[from] pub anyhow::Error);
+
+/// Marks an error as raised before anything was written.
+pub fn refused<T>(r: Result<T>) -> Result<T> {
+    r.map_err(|e| Refused(e).into())
+}
+
+/// The exit status for an error [`run`] returned.
+pub fn exit_status(e: &anyhow::Error) -> u8 {
+    if e.chain().any(|c| c.is::<Refused>()) {
+        exit::REFUSED
+    } else {
+        exit::FAILED
+    }
+}
+
+const EXIT_STATUS_HELP: &str = "Exit status:
+  0  done
+  1  failed; disks may have been written (re-running an install resumes it)
+  2  the command line is wrong
+  3  refused before anything was written: problems in the answer file or storage spec (validate,
+     plan, partition, auto), a disk that is missing, busy or the boot medium, no confirmation,
+     another install running";
+
 #[derive(Parser, Debug)]
-#[command(name = "installer", version, about = "Install a NixOS-style Debian system")]
+#[command(
+    name = "installer",
+    version,
+    about = "Install a NixOS-style Debian system",
+    after_long_help = EXIT_STATUS_HELP
+)]
 pub struct Cli {
     /// Also log every command run (secrets redacted) to this file.
     #[arg(long, global = true)]
@@ -206,8 +251,18 @@ pub enum Command {
     /// Print the JSON Schema of answer files (version 1).
     Schema,
     /// Check an answer file: every problem with file:line:col and the field; nothing is probed
-    /// or touched. Exit status 1 when there are problems.
-    Validate { file: PathBuf },
+    /// or touched. Exit status 3 when there are problems.
+    Validate {
+        file: PathBuf,
+        /// Print `{"file", "ok", "problems": [{"file", "line", "column", "field", "message"}]}`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell's completion script for `installer` (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Write the man pages (installer.1 and one per subcommand) into a directory.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
     /// The unattended install from an answer file: partition, configure, install, finish.
     Auto {
         #[arg(long)]
@@ -306,18 +361,31 @@ pub fn run(cli: Cli) -> Result<()> {
                 print_disks(&p);
             }
         }
-        Command::Plan { storage: None, answer: Some(path), root, json: _ } => {
-            let (a, _) = crate::answer::load(&path).map_err(|p| anyhow::anyhow!("{p}"))?;
+        Command::Plan { storage: None, answer: Some(path), root, json } => {
+            let (a, _) = refused(crate::answer::load(&path).map_err(|p| anyhow::anyhow!("{p}")))?;
             let spec = crate::answer::storage_spec(&a);
             let p = probe::probe_system()?;
-            let plan = storage::plan(&spec, &p, &root)
-                .map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display()))?;
-            print!("{plan}");
+            let plan = refused(
+                storage::plan(&spec, &p, &root)
+                    .map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display())),
+            )?;
             let boot = crate::answer::BootTarget::from_plan(&plan, &spec);
+            let generated = a.nix.file.is_none().then(|| crate::answer::configuration_nix(&a, &boot));
+            if json {
+                let out = serde_json::json!({
+                    "plan": plan,
+                    "configuration_file": a.nix.file,
+                    "configuration_nix": generated,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                return Ok(());
+            }
+            print!("{plan}");
             println!("\n{}/etc/nixos/configuration.nix would be:\n", root.display());
-            match &a.nix.file {
-                Some(f) => println!("(the file {} as it is)", f.display()),
-                None => print!("{}", crate::answer::configuration_nix(&a, &boot)),
+            match (&a.nix.file, &generated) {
+                (Some(f), _) => println!("(the file {} as it is)", f.display()),
+                (None, Some(text)) => print!("{text}"),
+                (None, None) => {}
             }
             println!(
                 "\nDry run: nothing was changed. `installer auto --answer {} --yes` installs.",
@@ -326,10 +394,11 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Plan { storage, root, json, .. } => {
             let path = storage.context("--storage or --answer")?;
-            let spec = read_spec(&path)?;
+            let spec = refused(read_spec(&path))?;
             let p = probe::probe_system()?;
-            let plan =
-                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let plan = refused(
+                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+            )?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
             } else {
@@ -341,17 +410,20 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Partition { storage: path, secrets, root, yes } => {
-            let spec = read_spec(&path)?;
+            let spec = refused(read_spec(&path))?;
             let secrets = match secrets {
-                Some(f) => read_secrets(&f)?,
+                Some(f) => refused(read_secrets(&f))?,
                 None => BTreeMap::new(),
             };
             let p = probe::probe_system()?;
-            let plan =
-                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let plan = refused(
+                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+            )?;
             print!("{plan}");
             if !yes {
-                bail!("not applied: add --yes to erase the disks listed above");
+                return refused(Err(anyhow::anyhow!(
+                    "not applied: add --yes to erase the disks listed above"
+                )));
             }
             let made = apply::apply(&plan, &secrets, &probe::probe_system)?;
             println!("{}", serde_json::to_string_pretty(&made)?);
@@ -360,6 +432,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Eval { root, file, all } => {
             let file = file.unwrap_or_else(|| root.join("etc/nixos/configuration.nix"));
             let value = config::evaluate(&file, None)?;
+            // As nixos-rebuild does: the module system's warnings (renamed options, …) on stderr.
+            for w in value["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str()) {
+                eprintln!("warning: {w}");
+            }
             if all {
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
@@ -457,13 +533,48 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&schemars::schema_for!(crate::answer::Answer))?);
         }
-        Command::Validate { file } => match crate::answer::load(&file) {
-            Ok(_) => println!("{}: ok", file.display()),
-            Err(p) => {
-                eprintln!("{p}");
-                std::process::exit(1);
+        Command::Validate { file, json } => {
+            let problems = match crate::answer::load(&file) {
+                Ok(_) => vec![],
+                Err(p) => p.0,
+            };
+            if json {
+                let list: Vec<_> = problems
+                    .iter()
+                    .map(|p| {
+                        serde_json::json!({
+                            "file": p.file, "line": p.line, "column": p.col,
+                            "field": p.field, "message": p.message,
+                        })
+                    })
+                    .collect();
+                let out = serde_json::json!({
+                    "file": file.display().to_string(), "ok": problems.is_empty(), "problems": list,
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else if problems.is_empty() {
+                println!("{}: ok", file.display());
+            } else {
+                eprintln!("{}", crate::answer::Problems(problems.clone()));
             }
-        },
+            if !problems.is_empty() {
+                // The problems are the whole message (stderr holds only file:line:col lines).
+                std::process::exit(exit::REFUSED.into());
+            }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "installer",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man { dir } => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)
+                .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+        }
         Command::Auto { answer, yes, root, from, no_finish, progress } => {
             crate::auto::auto(&crate::auto::AutoOptions {
                 answer,

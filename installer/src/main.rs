@@ -22,7 +22,7 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("installer: {e:#}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(installer::cli::exit_status(&e))
         }
     }
 }

@@ -37,6 +37,15 @@ fn check_live(m: &mut Machine, uefi: bool, medium_prefix: &str) {
     assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
     assert_eq!(m.succeed("cat /proc/1/comm").unwrap().trim(), "systemd");
     m.succeed("installer --version && installer disks").unwrap();
+    // The man pages and the bash completion generated from the installer's command line.
+    m.succeed("man -w installer | grep -qx /usr/share/man/man1/installer.1 && man -w installer-auto")
+        .unwrap();
+    m.succeed("grep -q 'refused before anything was written' /usr/share/man/man1/installer.1").unwrap();
+    m.succeed("MANWIDTH=80 man installer-validate | grep -q 'json'").unwrap();
+    let complete = m
+        .succeed("bash -c '. /usr/share/bash-completion/bash_completion; _completion_loader installer; complete -p installer'")
+        .unwrap();
+    assert!(complete.contains("-F _installer"), "{complete}");
     // sshd is off in the live system; DHCP is on for wired NICs.
     m.fail("systemctl is-enabled ssh.service").unwrap();
     m.succeed("systemctl is-enabled systemd-networkd.service").unwrap();

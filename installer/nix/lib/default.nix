@@ -57,6 +57,60 @@ let
     # `fileSystems."/".device` style: quote components that are not identifiers.
     showOption = loc:
       builtins.concatStringsSep "." (map (p: if builtins.match "[a-zA-Z_][a-zA-Z0-9_'-]*" p != null || p == "<name>" || p == "*" then p else "\"${p}\"") loc);
+    # `lib.generators.toPretty { }` of nixpkgs: a value as Nix text, over several lines.
+    toPretty = v: prettyAt "" v;
+    prettyAt = indent: v:
+      let
+        intro = "\n${indent}  ";
+        outro = "\n${indent}";
+        go = prettyAt "${indent}  ";
+      in
+      if builtins.isInt v || builtins.isFloat v then toString v
+      else if builtins.isString v then
+        let
+          lines = builtins.filter (x: !builtins.isList x) (builtins.split "\n" v);
+          single = "\"" + builtins.concatStringsSep "\\n" (map (builtins.replaceStrings [ "\\" "\"" "\${" ] [ "\\\\" "\\\"" "\\\${" ]) lines) + "\"";
+          escaped = map (builtins.replaceStrings [ "\${" "''" ] [ "''\${" "'''" ]) lines;
+          multi = "''" + intro + builtins.concatStringsSep intro (init escaped)
+            + (if last escaped == "" then outro else intro + last escaped) + "''";
+        in
+        if builtins.length lines > 1 then multi else single
+      else if v == true then "true"
+      else if v == false then "false"
+      else if v == null then "null"
+      else if builtins.isPath v then toString v
+      else if builtins.isList v then
+        if v == [ ] then "[ ]" else "[" + intro + builtins.concatStringsSep intro (map go v) + outro + "]"
+      else if builtins.isFunction v then
+        let args = builtins.functionArgs v; in
+        if args == { } then "<function>"
+        else "<function, args: {${builtins.concatStringsSep ", " (mapAttrsToList (n: d: if d then n + "?" else n) args)}}>"
+      else if isDerivation v then "<derivation ${v.name or "???"}>"
+      else if v == { } then "{ }"
+      else "{" + intro + builtins.concatStringsSep intro (mapAttrsToList (n: x:
+        "${escapeNixIdentifier n} = ${if isSecretName n then "<hidden>" else go x};") v) + outro + "}";
+    escapeNixIdentifier = s:
+      if builtins.match "[a-zA-Z_][a-zA-Z0-9_'-]*" s != null then s
+      else builtins.replaceStrings [ "$" ] [ "\\$" ] (builtins.toJSON s);
+    # Values under these names are not shown in errors (this module system's one departure from
+    # NixOS's texts: installer logs and screens never show a password, a key or a secret).
+    isSecretName = n: builtins.match ".*([Pp]assword|[Pp]assphrase|[Ss]ecret|[Pp]sk|PSK|[Kk]ey[Ff]ile).*" n != null;
+    take = n: xs: builtins.genList (builtins.elemAt xs) (min n (builtins.length xs));
+    # The definitions as option errors list them: each file and the first five lines of its value
+    # (none when the value cannot be evaluated, or when the option's name is a secret's).
+    showDefs = loc: defs: concatMapStrings (def:
+      let
+        pretty = builtins.tryEval (toPretty def.value);
+        lines = builtins.filter (x: !builtins.isList x) (builtins.split "\n" pretty.value);
+        value = builtins.concatStringsSep "\n    " (take 5 lines ++ optional (builtins.length lines > 5) "...");
+        shown =
+          if loc != [ ] && isSecretName (last loc) then ""
+          else if !pretty.success then ""
+          else if builtins.length lines > 1 then ":\n    " + value
+          else ": " + value;
+      in
+      "\n- In `${toString def.file}'${shown}") defs;
+    prioritySuggestion = "Use `lib.mkForce value` or `lib.mkDefault value` to change the priority on any of these definitions.\n";
     showFiles = files: builtins.concatStringsSep " and " (map (f: "`${toString f}'") files);
     getFiles = defs: map (d: d.file) defs;
 
@@ -65,7 +119,7 @@ let
       mkOption mkEnableOption isOption mergeOneOption mergeEqualOption mergeDefaultOption mergeOptionDecls;
     inherit (import ./modules.nix { inherit lib; })
       evalModules mkIf mkMerge mkOverride mkDefault mkForce mkOptionDefault mkOrder mkBefore mkAfter
-      mkRenamedOptionModule mergeDefinitions pushDownProperties dischargeProperties filterOverrides sortProperties
+      mkRenamedOptionModule mkAliasOptionModule mkDefinedIn mergeDefinitions pushDownProperties dischargeProperties filterOverrides sortProperties
       defaultPriority;
   };
 in

@@ -2,7 +2,9 @@
 # (mkOverride/mkDefault/mkForce), ordering (mkOrder/mkBefore/mkAfter), mkIf and mkMerge.
 # Written after the semantics of NixOS 16.09 (manual ch. 29): `mkIf` conditions are pushed down
 # into attributes without being evaluated, so `config = mkIf config.x.enable { ... }` does not
-# recurse, and undeclared options are reported even inside a false `mkIf`.
+# recurse, and undeclared options are reported even inside a false `mkIf`. Errors read as today's
+# NixOS writes them: the definitions with their files and values, an undeclared option named at
+# the first name that does not exist.
 { lib }:
 with lib;
 rec {
@@ -18,7 +20,36 @@ rec {
   mkBefore = mkOrder 500;
   mkAfter = mkOrder 1500;
 
-  mkRenamedOptionModule = from: to: { config, options, ... }: { };
+  # Options renamed since NixOS 16.09 (nixpkgs' lib/modules.nix, `doRename`): the old name is
+  # declared with the new option's type; its definitions go to the new option with their
+  # priority, and a definition under the old name is warned about (an alias: silently).
+  mkRenamedOptionModule = from: to: doRename { inherit from to; warn = true; visible = false; };
+  mkAliasOptionModule = from: to: doRename { inherit from to; warn = false; visible = true; };
+
+  doRename = { from, to, warn, visible }:
+    { config, options, ... }:
+    let
+      missing = throw "Renaming error: option `${showOption to}' does not exist.";
+      fromOpt = attrByPath from { } options;
+      toOpt = attrByPath to missing options;
+      defined = fromOpt.files != [ ];
+    in
+    {
+      options = setAttrByPath from (mkOption {
+        inherit visible;
+        type = toOpt.type;
+        description = "Alias of `${showOption to}'.";
+        apply = _: attrByPath to missing config;
+      });
+      config = mkMerge [
+        (optionalAttrs (options ? warnings) {
+          warnings = mkIf (warn && defined)
+            [ "The option `${showOption from}' defined in ${showFiles fromOpt.files} has been renamed to `${showOption to}'." ];
+        })
+        (setAttrByPath to (mkIf defined (mkMerge
+          (map (d: mkDefinedIn d.file (mkOverride fromOpt.highestPrio d.value)) fromOpt.definitionsWithLocations))))
+      ];
+    };
 
   evalModules = { modules, prefix ? [ ], specialArgs ? { } }:
     let
@@ -89,11 +120,21 @@ rec {
   # The definitions' properties are applied: mkMerge flattened, mkIf evaluated.
   dischargeProperties = def:
     if (def._type or "") == "merge" then concatMap dischargeProperties def.contents
+    else if (def._type or "") == "definedIn" then
+      map (v: if (v._type or "") == "definedIn" then v else mkDefinedIn def.file v) (dischargeProperties def.content)
     else if (def._type or "") == "if" then
       if builtins.isBool def.condition then
         (if def.condition then dischargeProperties def.content else [ ])
       else throw "`mkIf' called with a non-Boolean condition"
     else [ def ];
+
+  # A definition that another module passes on (a renamed option's) keeps the file it came from.
+  mkDefinedIn = file: content: { _type = "definedIn"; inherit file content; };
+
+  # Definitions ({ file, value }) with mkMerge/mkIf applied, each with the file it came from.
+  dischargeDefinitions = defs: concatMap (m: map (v:
+    if (v._type or "") == "definedIn" then { inherit (v) file; value = v.content; } else { inherit (m) file; value = v; })
+    (dischargeProperties m.value)) defs;
 
   filterOverrides = defs:
     let
@@ -115,17 +156,19 @@ rec {
   mergeDefinitions = loc: type: defs: rec {
     defsFinal =
       let
-        discharged = concatMap (m: map (value: { inherit (m) file; inherit value; }) (dischargeProperties m.value)) defs;
+        discharged = dischargeDefinitions defs;
         overridden = filterOverrides discharged;
       in
       if builtins.any (d: (d.value._type or "") == "order") overridden then sortProperties overridden else overridden;
     isDefined = defsFinal != [ ];
+    highestPrio = builtins.foldl' (p: d: min (if (d.value._type or "") == "override" then d.value.priority else defaultPriority) p) 9999
+      (dischargeDefinitions defs);
     mergedValue =
       if isDefined then
         let bad = builtins.filter (d: !(type.check d.value)) defsFinal; in
         if bad == [ ] then type.merge loc defsFinal
-        else throw "The option value `${showOption loc}' in `${toString (builtins.head bad).file}' is not of type `${type.description}'."
-      else throw "The option `${showOption loc}' is used but not defined.";
+        else throw "A definition for option `${showOption loc}' is not of type `${type.description}'. Definition values:${showDefs loc bad}"
+      else throw "The option `${showOption loc}' was accessed but has no value defined. Try setting the option.";
     optionalValue = if isDefined then { value = mergedValue; } else { };
   };
 
@@ -138,14 +181,15 @@ rec {
       explicit = builtins.filter (d: d.file != builtins.head opt.declarations || !(opt ? default)) res.defsFinal;
     in
     if (opt.readOnly or false) && builtins.length defs > 1 then
-      throw "The option `${showOption loc}' is read-only, but it's set multiple times."
+      throw "The option `${showOption loc}' is read-only, but it's set multiple times. Definition values:${showDefs loc defs}"
     else
       opt // {
         value = builtins.addErrorContext "while evaluating the option `${showOption loc}':" value;
         inherit type;
         definitions = map (d: d.value) res.defsFinal;
+        definitionsWithLocations = res.defsFinal;
         files = unique (map (d: d.file) defs);
-        inherit (res) isDefined;
+        inherit (res) isDefined highestPrio;
         loc = loc;
       };
 
@@ -189,16 +233,6 @@ rec {
       _definedNames = map (c: { inherit (c) file config; names = if builtins.isAttrs c.config then builtins.attrNames c.config else [ ]; }) configs;
     };
 
-  # The path below an undeclared definition down to its first value, so that the error names
-  # `services.httpd.enable` rather than `services`. Properties are looked through, not evaluated.
-  firstLeaf = v:
-    let t = if builtins.isAttrs v then v._type or "" else ""; in
-    if t == "if" || t == "override" || t == "order" then firstLeaf v.content
-    else if t == "merge" then (if v.contents == [ ] then [ ] else firstLeaf (builtins.head v.contents))
-    else if builtins.isAttrs v && !(isDerivation v) && t == "" && v != { } then
-      let n = builtins.head (builtins.attrNames v); in [ n ] ++ firstLeaf v.${n}
-    else [ ];
-
   yieldConfig = prefix: set:
     let
       res = removeAttrs (builtins.mapAttrs (n: v: if isOption v then v.value else yieldConfig (prefix ++ [ n ]) v) set) [ "_definedNames" ];
@@ -207,7 +241,7 @@ rec {
       (res: m: builtins.foldl'
         (res: name:
           if set ? ${name} then res
-          else throw "The option `${showOption (prefix ++ [ name ] ++ firstLeaf m.config.${name})}' defined in `${toString m.file}' does not exist.")
+          else throw "The option `${showOption (prefix ++ [ name ])}' does not exist. Definition values:${showDefs [ ] [{ inherit (m) file; value = m.config.${name}; }]}")
         res m.names)
       res
       (set._definedNames or [ ]);

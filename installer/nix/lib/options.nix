@@ -1,4 +1,5 @@
-# Option declarations and the basic merge functions (texts as NixOS 16.09 prints them).
+# Option declarations and the basic merge functions (texts as today's NixOS prints them: each
+# definition with its file and value, and how to settle a conflict).
 { lib }:
 with lib;
 rec {
@@ -16,13 +17,15 @@ rec {
   mergeOneOption = loc: defs:
     if defs == [ ] then abort "mergeOneOption called without definitions"
     else if builtins.length defs != 1 then
-      throw "The unique option `${showOption loc}' is defined multiple times, in ${showFiles (getFiles defs)}."
+      throw "The option `${showOption loc}' is defined multiple times while it's expected to be unique.\n\nDefinition values:${showDefs loc defs}\n${prioritySuggestion}"
     else (builtins.head defs).value;
 
   mergeEqualOption = loc: defs:
-    let first = builtins.head defs;
-    in if builtins.all (d: d.value == first.value) defs then first.value
-    else throw "The option `${showOption loc}' has conflicting definitions, in ${showFiles (getFiles defs)}.";
+    if builtins.length defs == 1 then (builtins.head defs).value
+    else (builtins.foldl' (first: def:
+      if def.value != first.value then
+        throw "The option `${showOption loc}' has conflicting definition values:${showDefs loc [ first def ]}\n${prioritySuggestion}"
+      else first) (builtins.head defs) (builtins.tail defs)).value;
 
   mergeDefaultOption = loc: defs:
     let values = map (d: d.value) defs; in
@@ -31,7 +34,7 @@ rec {
     else if builtins.all builtins.isAttrs values then builtins.foldl' (a: b: a // b) { } values
     else if builtins.all builtins.isBool values then builtins.any id values
     else if builtins.all builtins.isString values then lib.concatStrings values
-    else throw "Cannot merge definitions of `${showOption loc}' given in ${showFiles (getFiles defs)}.";
+    else throw "Cannot merge definitions of `${showOption loc}'. Definition values:${showDefs loc defs}";
 
   # Several modules may declare the same option; only one may give each of these attributes.
   mergeOptionDecls = loc: decls:

@@ -17,7 +17,25 @@ rec {
 
   unspecified = mkOptionType { name = "unspecified"; };
 
-  anything = mkOptionType { name = "anything"; description = "anything"; };
+  # Definitions of one kind merge: attribute sets recursively, functions by their results,
+  # anything else when equal.
+  anything = mkOptionType {
+    name = "anything";
+    description = "anything";
+    merge = loc: defs:
+      let
+        kind = v: if isDerivation v then "package" else builtins.typeOf v;
+        common = builtins.foldl' (k: def:
+          if kind def.value == k then k
+          else throw "The option `${showOption loc}' has conflicting option types in ${showFiles (getFiles defs)}")
+          (kind (builtins.head defs).value) defs;
+      in
+      if common == "set" then (attrsOf anything).merge loc defs
+      else if common == "package" then mergeOneOption loc defs
+      else if common == "lambda" then
+        (arg: anything.merge (loc ++ [ "<function body>" ]) (map (def: { inherit (def) file; value = def.value arg; }) defs))
+      else mergeEqualOption loc defs;
+  };
 
   bool = mkOptionType {
     name = "bool";
@@ -30,7 +48,7 @@ rec {
     name = "int";
     description = "integer";
     check = builtins.isInt;
-    merge = mergeOneOption;
+    merge = mergeEqualOption;
   };
 
   ints = {
@@ -38,13 +56,13 @@ rec {
       name = "intBetween";
       description = "integer between ${toString lowest} and ${toString highest} (both inclusive)";
       check = x: builtins.isInt x && x >= lowest && x <= highest;
-      merge = mergeOneOption;
+      merge = mergeEqualOption;
     };
     unsigned = mkOptionType {
       name = "unsignedInt";
       description = "unsigned integer, meaning >=0";
       check = x: builtins.isInt x && x >= 0;
-      merge = mergeOneOption;
+      merge = mergeEqualOption;
     };
   };
 
@@ -52,14 +70,14 @@ rec {
     name = "port";
     description = "16 bit unsigned integer; between 0 and 65535 (both inclusive)";
     check = x: builtins.isInt x && x >= 0 && x <= 65535;
-    merge = mergeOneOption;
+    merge = mergeEqualOption;
   };
 
   str = mkOptionType {
     name = "str";
     description = "string";
     check = builtins.isString;
-    merge = mergeOneOption;
+    merge = mergeEqualOption;
   };
 
   # Deprecated in NixOS; concatenates.
@@ -95,7 +113,7 @@ rec {
     name = "path";
     description = "path";
     check = x: (builtins.isPath x || builtins.isString x) && builtins.substring 0 1 (toString x) == "/";
-    merge = mergeOneOption;
+    merge = mergeEqualOption;
   };
 
   package = mkOptionType {
@@ -109,7 +127,7 @@ rec {
     name = "enum";
     description = "one of ${builtins.concatStringsSep ", " (map builtins.toJSON values)}";
     check = x: builtins.elem x values;
-    merge = mergeOneOption;
+    merge = mergeEqualOption;
   };
 
   listOf = elemType: mkOptionType {

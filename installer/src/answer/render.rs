@@ -119,7 +119,7 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
         o.push_str(&format!("  time.timeZone = {};\n", s(tz)));
     }
     o.push_str(&format!("  i18n.defaultLocale = {};\n", s(&a.system.locale)));
-    o.push_str(&format!("  i18n.consoleKeyMap = {};\n", s(&a.system.keymap)));
+    o.push_str(&format!("  console.keyMap = {};\n", s(&a.system.keymap)));
     o.push_str(&format!("  services.openssh.enable = {};\n\n", a.system.ssh));
     for g in &a.groups {
         match g.gid {

@@ -597,19 +597,22 @@ pub fn hardware_configuration(f: &Findings) -> String {
     o
 }
 
-/// `configuration.nix` for a new system (written only when absent, or with --force).
+/// `configuration.nix` for a new system (written only when absent, or with --force), as today's
+/// nixos-generate-config writes it, with the options we have: today's names only (the 16.09
+/// template's `boot.loader.grub.version`, `i18n.consoleKeyMap` and `users.extraUsers` are
+/// reported as renamed or retired when evaluated).
 pub fn configuration(uefi: bool) -> String {
     let boot = if uefi {
         "  # Use the systemd-boot EFI boot loader.\n  boot.loader.systemd-boot.enable = true;\n  boot.loader.efi.canTouchEfiVariables = true;\n"
     } else {
-        "  # Use the GRUB 2 boot loader.\n  boot.loader.grub.enable = true;\n  boot.loader.grub.version = 2;\n  # boot.loader.grub.efiSupport = true;\n  # boot.loader.grub.efiInstallAsRemovable = true;\n  # boot.loader.efi.efiSysMountPoint = \"/boot/efi\";\n  # Define on which hard drive you want to install Grub.\n  # boot.loader.grub.device = \"/dev/sda\"; # or \"nodev\" for efi only\n"
+        "  # Use the GRUB 2 boot loader.\n  boot.loader.grub.enable = true;\n  # boot.loader.grub.efiSupport = true;\n  # boot.loader.grub.efiInstallAsRemovable = true;\n  # boot.loader.efi.efiSysMountPoint = \"/boot/efi\";\n  # Define on which hard drive you want to install Grub.\n  # boot.loader.grub.device = \"/dev/sda\"; # or \"nodev\" for efi only\n"
     };
     format!(
         r#"# Edit this configuration file to define what should be installed on
 # your system.  Help is available in the configuration.nix(5) man page
 # and in the NixOS manual (accessible by running `installer options`).
 
-{{ config, pkgs, ... }}:
+{{ config, lib, pkgs, ... }}:
 
 {{
   imports =
@@ -620,19 +623,26 @@ pub fn configuration(uefi: bool) -> String {
 {boot}
   # networking.hostName = "nixos"; # Define your hostname.
 
-  # Select internationalisation properties.
-  # i18n = {{
-  #   consoleKeyMap = "us";
-  #   defaultLocale = "en_US.UTF-8";
-  # }};
-
   # Set your time zone.
   # time.timeZone = "Europe/Amsterdam";
+
+  # Select internationalisation properties.
+  # i18n.defaultLocale = "en_US.UTF-8";
+  # console = {{
+  #   keyMap = "us";
+  # }};
+
+  # Define a user account. Don't forget to set a password with ‘passwd’.
+  # users.users.alice = {{
+  #   isNormalUser = true;
+  #   extraGroups = [ "wheel" ]; # Enable ‘sudo’ for the user.
+  # }};
 
   # List packages installed in system profile. To search by name, run:
   # installer options | grep -A3 systemPackages
   # environment.systemPackages = with pkgs; [
-  #   wget vim
+  #   vim # Do not forget to add an editor to edit configuration.nix! The Nano editor is also installed by default.
+  #   wget
   # ];
 
   # Enable the OpenSSH daemon.
@@ -643,12 +653,6 @@ pub fn configuration(uefi: bool) -> String {
   # networking.firewall.allowedUDPPorts = [ ... ];
   # Or disable the firewall altogether.
   # networking.firewall.enable = false;
-
-  # Define a user account. Don't forget to set a password with ‘passwd’.
-  # users.extraUsers.guest = {{
-  #   isNormalUser = true;
-  #   uid = 1000;
-  # }};
 
   # The NixOS release to be compatible with for stateful data such as databases.
   system.stateVersion = "16.09";

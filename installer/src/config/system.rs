@@ -217,10 +217,17 @@ pub struct Services {
 #[serde(rename_all = "camelCase")]
 pub struct Openssh {
     pub enable: bool,
-    pub permit_root_login: String,
+    pub settings: OpensshSettings,
     pub ports: Vec<u16>,
     /// Checked by the module (type, size, a file name in /etc/ssh).
     pub host_keys: Vec<HostKey>,
+}
+
+/// `services.openssh.settings`: what goes into sshd_config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpensshSettings {
+    #[serde(rename = "PermitRootLogin")]
+    pub permit_root_login: String,
 }
 
 /// One of `services.openssh.hostKeys`.

@@ -250,7 +250,7 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
     if o.enable {
         let mut s = format!(
             "# Written by the installer from services.openssh.\nPermitRootLogin {}\n",
-            o.permit_root_login
+            o.settings.permit_root_login
         );
         for p in &o.ports {
             s.push_str(&format!("Port {p}\n"));

@@ -1,5 +1,6 @@
+# A unique option (types.uniq) given twice, even with equal values: both definitions are listed.
 { lib }: with lib; (evalModules { modules = [
-  { options.services.httpd.adminAddr = mkOption { type = types.str; }; }
-  { _file = "/etc/nixos/configuration.nix"; services.httpd.adminAddr = "a@example.org"; }
-  { _file = "/etc/nixos/httpd.nix"; services.httpd.adminAddr = "b@example.org"; }
+  { options.boot.loader.grub.configurationLimit = mkOption { type = types.uniq types.int; }; }
+  { _file = "/etc/nixos/configuration.nix"; boot.loader.grub.configurationLimit = 10; }
+  { _file = "/etc/nixos/boot.nix"; boot.loader.grub.configurationLimit = 10; }
 ]; }).config

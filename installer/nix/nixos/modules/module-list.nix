@@ -1,6 +1,7 @@
 # Every module of our option set (the generated reference page lists what they declare).
 [
   ./misc/assertions.nix
+  ./rename.nix
   ./misc/version.nix
   ./misc/nix.nix
   ./misc/nixpkgs.nix

@@ -14,12 +14,6 @@ with lib;
       example = "nl_NL.UTF-8";
       description = "The default locale.";
     };
-    i18n.consoleKeyMap = mkOption {
-      type = types.nullOr types.str;
-      default = null;
-      visible = false;
-      description = "NixOS 16.09 name of `console.keyMap`.";
-    };
     console.keyMap = mkOption {
       type = types.str;
       default = "us";
@@ -27,5 +21,4 @@ with lib;
       description = "The keyboard layout of the virtual consoles.";
     };
   };
-  config = mkIf (config.i18n.consoleKeyMap != null) { console.keyMap = config.i18n.consoleKeyMap; };
 }

@@ -60,26 +60,13 @@ in
       example = { alice = { isNormalUser = true; extraGroups = [ "wheel" ]; }; };
       description = "User accounts.";
     };
-    extraUsers = mkOption {
-      type = types.attrsOf types.unspecified;
-      default = { };
-      description = "NixOS 16.09 name of `users.users`.";
-    };
     groups = mkOption {
       type = types.attrsOf (types.submodule groupOpts);
       default = { };
       description = "Groups.";
     };
-    extraGroups = mkOption {
-      type = types.attrsOf types.unspecified;
-      default = { };
-      description = "NixOS 16.09 name of `users.groups`.";
-    };
   };
   config = {
-    # The old names are aliases: their definitions go to the new options as they are.
-    users.users = mkMerge options.users.extraUsers.definitions;
-    users.groups = mkMerge options.users.extraGroups.definitions;
     assertions = mapAttrsToList (n: u: {
       assertion = !(u.isNormalUser && u.isSystemUser);
       message = "User ${n} cannot be both a normal and a system user.";

@@ -29,10 +29,10 @@ in
       default = false;
       description = "Whether to run the OpenSSH server.";
     };
-    permitRootLogin = mkOption {
+    settings.PermitRootLogin = mkOption {
       type = types.enum [ "yes" "without-password" "prohibit-password" "forced-commands-only" "no" ];
-      default = "without-password";
-      description = "Whether root may log in with ssh, and how.";
+      default = "prohibit-password";
+      description = "Whether root may log in with ssh, and how (sshd_config's `PermitRootLogin`).";
     };
     ports = mkOption {
       type = types.listOf types.port;
@@ -54,13 +54,7 @@ in
       description = "Open the ports in the firewall.";
     };
   };
-  options.services.sshd.enable = mkOption {
-    type = types.bool;
-    default = false;
-    description = "Alias of `services.openssh.enable`.";
-  };
   config = mkMerge [
-    (mkIf config.services.sshd.enable { services.openssh.enable = true; })
     (mkIf (cfg.enable && cfg.openFirewall) { networking.firewall.allowedTCPPorts = cfg.ports; })
     {
       assertions = map (k: {

@@ -1,4 +1,4 @@
-{ config, lib, ... }:
+{ config, options, lib, ... }:
 with lib;
 let
   addrOpts = v: {
@@ -29,11 +29,12 @@ let
         default = [ ];
         description = "Static IPv6 addresses.";
       };
+      # NixOS 16.09's name; reported at the top level (a submodule has no warnings).
       ip4 = mkOption {
         type = types.listOf (types.submodule (addrOpts 4));
         default = [ ];
         visible = false;
-        description = "NixOS 16.09 name of `ipv4.addresses`.";
+        description = "Alias of `ipv4.addresses'.";
       };
     };
     config.ipv4.addresses = config.ip4;
@@ -92,4 +93,8 @@ in
     example = { "net.ipv4.tcp_keepalive_time" = 120; };
     description = "Kernel settings applied by sysctl at boot.";
   };
+  config.warnings = concatMap (n:
+    optional (config.networking.interfaces.${n}.ip4 != [ ])
+      "The option `${showOption [ "networking" "interfaces" n "ip4" ]}' defined in ${showFiles options.networking.interfaces.files} has been renamed to `${showOption [ "networking" "interfaces" n "ipv4" "addresses" ]}'.")
+    (builtins.attrNames config.networking.interfaces);
 }

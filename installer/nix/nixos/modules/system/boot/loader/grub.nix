@@ -1,4 +1,4 @@
-{ config, lib, ... }:
+{ config, options, lib, ... }:
 with lib;
 let cfg = config.boot.loader.grub; in
 {
@@ -8,10 +8,13 @@ let cfg = config.boot.loader.grub; in
       default = !config.boot.loader.systemd-boot.enable;
       description = "Whether to install GRUB as the boot loader.";
     };
+    # NixOS 16.09 chose between GRUB Legacy and GRUB 2 here; GRUB 2 is the only one, and a
+    # definition is reported as NixOS does today.
     version = mkOption {
-      type = types.enum [ 1 2 ];
+      type = types.int;
       default = 2;
-      description = "The GRUB version (only 2 is installed; kept for configurations written for NixOS 16.09).";
+      visible = false;
+      description = "Ignored: GRUB 2 is the only version.";
     };
     device = mkOption {
       type = types.str;
@@ -54,11 +57,16 @@ let cfg = config.boot.loader.grub; in
     };
   };
 
-  config = mkIf cfg.enable {
-    boot.loader.grub.devices = optional (cfg.device != "") cfg.device;
-    assertions = [{
-      assertion = cfg.devices != [ ] || cfg.efiSupport;
-      message = "You must set the option `boot.loader.grub.devices' (or `boot.loader.grub.device') to make the system bootable.";
-    }];
-  };
+  config = mkMerge [
+    (mkIf cfg.enable {
+      boot.loader.grub.devices = optional (cfg.device != "") cfg.device;
+      assertions = [{
+        assertion = cfg.devices != [ ] || cfg.efiSupport;
+        message = "You must set the option `boot.loader.grub.devices' (or `boot.loader.grub.device') to make the system bootable.";
+      }];
+    })
+    (mkIf (options.boot.loader.grub.version.files != [ ]) {
+      warnings = [ "The boot.loader.grub.version option does not have any effect anymore, please remove it from your configuration." ];
+    })
+  ];
 }

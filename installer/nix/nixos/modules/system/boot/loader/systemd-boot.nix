@@ -9,11 +9,4 @@ with lib;
       initrds are copied to the ESP at `boot.loader.efi.efiSysMountPoint`.
     '';
   };
-  options.boot.loader.gummiboot.enable = mkOption {
-    type = types.bool;
-    default = false;
-    visible = false;
-    description = "Old name of `boot.loader.systemd-boot.enable`.";
-  };
-  config = mkIf config.boot.loader.gummiboot.enable { boot.loader.systemd-boot.enable = true; };
 }

@@ -42,7 +42,10 @@ let
           declarations = map toString v.declarations;
           visible = (v.visible or true) && !(v.internal or false);
         }]
-        ++ (let sub = v.type.getSubOptions (prefix ++ [ n ]); in if sub == { } then [ ] else collectOptions (prefix ++ [ n (if v.type.name == "listOf" then "*" else "<name>") ]) sub)
+        # The sub-options of a hidden option (a 16.09 name's alias) are hidden with it.
+        ++ (let sub = v.type.getSubOptions (prefix ++ [ n ]); in
+          if sub == { } || !(v.visible or true) then [ ]
+          else collectOptions (prefix ++ [ n (if v.type.name == "listOf" then "*" else "<name>") ]) sub)
       else collectOptions (prefix ++ [ n ]) v
     ) (builtins.attrNames tree);
 

@@ -113,20 +113,58 @@ pub fn exit_status(e: &anyhow::Error) -> u8 {
     }
 }
 
-const EXIT_STATUS_HELP: &str = "Exit status:
-  0  done
-  1  failed; disks may have been written (re-running an install resumes it)
-  2  the command line is wrong
-  3  refused before anything was written: problems in the answer file or storage spec (validate,
-     plan, partition, auto), a disk that is missing, busy or the boot medium, no confirmation,
-     another install running";
+/// The exit statuses as `--help` and the man page list them.
+pub const EXIT_STATUSES: &[(u8, &str)] = &[
+    (exit::OK, "done"),
+    (exit::FAILED, "failed; disks may have been written (re-running an install resumes it)"),
+    (exit::USAGE, "the command line is wrong"),
+    (
+        exit::REFUSED,
+        "refused before anything was written: problems in the answer file or storage spec (validate, \
+         plan, partition, auto), a disk that is missing, busy or the boot medium, no confirmation, \
+         another install running",
+    ),
+];
+
+fn exit_status_help() -> String {
+    let mut s = String::from("Exit status:");
+    for (code, what) in EXIT_STATUSES {
+        s.push_str(&format!("\n  {code}  {what}"));
+    }
+    s
+}
+
+/// Writes the man pages: `installer.1` (with an EXIT STATUS section) and one per subcommand.
+pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
+    use clap_mangen::roff::{roman, Roff};
+    let cmd = <Cli as clap::CommandFactory>::command();
+    clap_mangen::generate_to(cmd.clone(), dir)?;
+    let man = clap_mangen::Man::new(cmd);
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    man.render_subcommands_section(&mut page)?;
+    let mut r = Roff::new();
+    r.control("SH", ["EXIT STATUS"]);
+    for (code, what) in EXIT_STATUSES {
+        r.control("TP", []);
+        r.text([roman(code.to_string())]);
+        r.text([roman(*what)]);
+    }
+    page.extend(r.render().into_bytes());
+    man.render_version_section(&mut page)?;
+    std::fs::write(dir.join("installer.1"), page)
+}
 
 #[derive(Parser, Debug)]
 #[command(
     name = "installer",
     version,
     about = "Install a NixOS-style Debian system",
-    after_long_help = EXIT_STATUS_HELP
+    after_long_help = exit_status_help()
 )]
 pub struct Cli {
     /// Also log every command run (secrets redacted) to this file.
@@ -572,8 +610,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Man { dir } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), &dir)
-                .with_context(|| format!("writing the man pages into {}", dir.display()))?;
+            write_man_pages(&dir).with_context(|| format!("writing the man pages into {}", dir.display()))?;
         }
         Command::Auto { answer, yes, root, from, no_finish, progress } => {
             crate::auto::auto(&crate::auto::AutoOptions {

@@ -55,7 +55,20 @@ fn a_bad_answer_is_refused_before_anything_is_built_and_a_good_one_passes() {
 #[test]
 fn man_pages_and_bash_completion_come_from_the_installer() {
     let dir = tempfile::tempdir().unwrap();
-    image_builder::build::write_docs(&installer(), dir.path()).unwrap();
+    let docs = image_builder::build::write_docs(&installer(), dir.path()).unwrap();
+    assert!(docs.man_pages.len() > 10, "{docs:?}");
+    // Written again unchanged, no file is touched (the squashfs's key holds their times).
+    let times = |d: &image_builder::build::Docs| -> Vec<_> {
+        d.man_pages
+            .iter()
+            .chain([&d.bash_completion])
+            .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .collect()
+    };
+    let before = times(&docs);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let again = image_builder::build::write_docs(&installer(), dir.path()).unwrap();
+    assert_eq!(times(&again), before);
     let man = std::fs::read_to_string(dir.path().join("man1/installer.1")).unwrap();
     assert!(man.contains(".TH installer 1"), "{man}");
     assert!(man.contains("refused before anything was written"), "exit statuses in the page");

@@ -179,14 +179,15 @@ fn shell() {
 
 /// Evaluates configuration.nix with the real evaluator, against a hardware configuration that is
 /// only known after partitioning (so an empty one here).
-fn evaluate(text: &str) -> Result<(), String> {
+fn evaluate(text: &str) -> Result<Vec<String>, String> {
     let dir = Path::new("/run/installer/tui/eval");
     std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     let hw = "# Written after partitioning; empty for this check.\n{ ... }:\n{ }\n";
     crate::install::write_file(&dir.join("hardware-configuration.nix"), hw, 0o644)
         .map_err(|e| format!("{e:#}"))?;
     crate::install::write_file(&dir.join("configuration.nix"), text, 0o644).map_err(|e| format!("{e:#}"))?;
-    crate::config::evaluate(&dir.join("configuration.nix"), None).map(|_| ()).map_err(|e| e.to_string())
+    let v = crate::config::evaluate(&dir.join("configuration.nix"), None).map_err(|e| e.to_string())?;
+    Ok(v["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str().map(String::from)).collect())
 }
 
 /// Hashes passwords in memory (SHA-512 crypt); the clear text goes nowhere else.

@@ -169,7 +169,8 @@ pub enum Evaluation {
     #[default]
     NotYet,
     Running,
-    Ok,
+    /// Evaluated; the module system's warnings (renamed options, …).
+    Ok(Vec<String>),
     Failed(String),
 }
 
@@ -304,7 +305,8 @@ pub enum Msg {
     SpecEdited(String),
     /// Extra Nix came back from the editor.
     NixEdited(String),
-    Evaluated(Result<(), String>),
+    /// The evaluation's warnings, or its error.
+    Evaluated(Result<Vec<String>, String>),
     Progress(Event),
     /// The install ended: the summary, or the failed step and reason.
     Installed(Result<String, (String, String)>),
@@ -954,7 +956,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
         }
         Msg::Evaluated(r) => {
             m.config.eval = match r {
-                Ok(()) => Evaluation::Ok,
+                Ok(warnings) => Evaluation::Ok(warnings),
                 Err(e) => Evaluation::Failed(e),
             };
             refresh(m);

@@ -110,7 +110,7 @@ fn walk_to_review(m: &mut Model) {
     // Enter while evaluating: not yet.
     typed(m, "\n");
     assert_eq!(m.step, Step::Configuration);
-    update(m, Msg::Evaluated(Ok(())));
+    update(m, Msg::Evaluated(Ok(vec![])));
     typed(m, "\n");
     assert_eq!(m.step, Step::Review);
 }
@@ -287,6 +287,28 @@ fn users_flag_weak_and_mismatched_passwords_and_bad_names() {
     assert!(p.is_empty());
 }
 
+/// The evaluation's warnings (an option under its 16.09 name in the added Nix) are shown above
+/// the configuration; they do not stop the install.
+#[test]
+fn evaluation_warnings_are_shown_on_the_configuration_screen() {
+    let mut m = model();
+    assert!(press(&mut m, [k(KeyCode::Enter)]).is_empty());
+    press(&mut m, [KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)]);
+    typed(&mut m, "demo\n");
+    typed(&mut m, "\n");
+    typed(&mut m, "amst\n");
+    typed(&mut m, "\talice\tAlice Liddell\tcorrect horse 1\tcorrect horse 1");
+    typed(&mut m, "\n");
+    assert_eq!(m.step, Step::Configuration);
+    let w = "The option `users.extraUsers' defined in `/etc/nixos/configuration.nix' has been renamed to `users.users'.";
+    update(&mut m, Msg::Evaluated(Ok(vec![w.into()])));
+    let text = screen(&m, 120, 40);
+    assert!(text.contains("evaluated") && text.contains("1 warning(s) (see below)"), "{text}");
+    assert!(text.contains("warning: The option `users.extraUsers' defined in"), "{text}");
+    typed(&mut m, "\n");
+    assert_eq!(m.step, Step::Review, "warnings do not block: {:?}", m.problems);
+}
+
 #[test]
 fn every_screen_at_both_sizes() {
     let mut m = model();
@@ -308,7 +330,7 @@ fn every_screen_at_both_sizes() {
     );
     snap("configuration-eval-failed", &m);
     update(&mut m, Msg::NixEdited("services.openssh.enable = true;".into()));
-    update(&mut m, Msg::Evaluated(Ok(())));
+    update(&mut m, Msg::Evaluated(Ok(vec![])));
     snap("configuration", &m);
     typed(&mut m, "\n");
     typed(&mut m, "vda");
@@ -527,7 +549,7 @@ sections = ["timezone"]
     // Users are given: next is the configuration (always shown, it is evaluated).
     assert_eq!(m.step, Step::Configuration, "{:?}", m.problems);
     assert!(matches!(cmds.first(), Some(Cmd::Evaluate(_))));
-    update(&mut m, Msg::Evaluated(Ok(())));
+    update(&mut m, Msg::Evaluated(Ok(vec![])));
     typed(&mut m, "\n");
     assert_eq!(m.step, Step::Review);
     let cmds = typed(&mut m, "vda\n");

@@ -503,7 +503,8 @@ fn configuration(m: &Model, f: &mut Frame, area: Rect) {
     let state = match &m.config.eval {
         Evaluation::NotYet => "not evaluated yet (Enter evaluates)".to_string(),
         Evaluation::Running => "evaluating with the Nix evaluator…".to_string(),
-        Evaluation::Ok => format!("evaluated {}", mk.ok),
+        Evaluation::Ok(w) if w.is_empty() => format!("evaluated {}", mk.ok),
+        Evaluation::Ok(w) => format!("evaluated {}, {} warning(s) (see below)", mk.ok, w.len()),
         Evaluation::Failed(_) => "the evaluation FAILED (see below; e to fix the added Nix)".to_string(),
     };
     f.render_widget(
@@ -512,8 +513,13 @@ fn configuration(m: &Model, f: &mut Frame, area: Rect) {
     );
     let mut body =
         m.configuration_nix().unwrap_or_else(|| "(no configuration: a step before has a problem)".into());
-    if let Evaluation::Failed(e) = &m.config.eval {
-        body = format!("{e}\n\n{body}");
+    match &m.config.eval {
+        Evaluation::Failed(e) => body = format!("{e}\n\n{body}"),
+        Evaluation::Ok(w) if !w.is_empty() => {
+            let warnings: String = w.iter().map(|w| format!("warning: {w}\n")).collect();
+            body = format!("{warnings}\n{body}");
+        }
+        _ => {}
     }
     f.render_widget(Paragraph::new(body).scroll((m.config.scroll, 0)), text);
 }
@@ -567,7 +573,7 @@ fn review(m: &Model, f: &mut Frame, area: Rect) {
                 lines.push(Line::from(format!("       {l}")));
             }
             let eval = match &m.config.eval {
-                Evaluation::Ok => format!("evaluated {}", mk.ok),
+                Evaluation::Ok(_) => format!("evaluated {}", mk.ok),
                 Evaluation::Failed(_) => "evaluation FAILED".into(),
                 _ => "not evaluated".into(),
             };

@@ -1,89 +1,46 @@
-//! The few system calls stage-1 makes, as thin safe wrappers over libc.
-#![allow(unsafe_code)]
+//! The few system calls stage-1 makes, through the `nix` crate (no unsafe code here; the loop
+//! device ioctls, which `nix` does not wrap, are in [`loopdev`]).
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-fn cstr(p: &Path) -> io::Result<CString> {
-    CString::new(p.as_os_str().as_bytes()).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
-}
+use nix::mount::{MntFlags, MsFlags};
 
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+pub mod loopdev;
+
+pub use loopdev::loop_attach;
+
+fn io_err(e: nix::Error) -> io::Error {
+    io::Error::from(e)
 }
 
 /// mount(2). `data` is the filesystem's option string.
 pub fn mount(source: &str, target: &Path, fstype: &str, flags: libc::c_ulong, data: &str) -> io::Result<()> {
     std::fs::create_dir_all(target)?;
-    let s = CString::new(source)?;
-    let t = cstr(target)?;
-    let f = CString::new(fstype)?;
-    let d = CString::new(data)?;
-    // SAFETY: every pointer is a valid NUL-terminated string for the duration of the call.
-    check(unsafe { libc::mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, d.as_ptr().cast()) })
+    nix::mount::mount(Some(source), target, Some(fstype), MsFlags::from_bits_truncate(flags), Some(data))
+        .map_err(io_err)
 }
 
 /// Moves a mount (MS_MOVE).
 pub fn move_mount(from: &Path, to: &Path) -> io::Result<()> {
     std::fs::create_dir_all(to)?;
-    let s = cstr(from)?;
-    let t = cstr(to)?;
-    // SAFETY: valid C strings; the other arguments may be null for MS_MOVE.
-    check(unsafe { libc::mount(s.as_ptr(), t.as_ptr(), std::ptr::null(), libc::MS_MOVE, std::ptr::null()) })
+    nix::mount::mount(Some(from), to, None::<&str>, MsFlags::MS_MOVE, None::<&str>).map_err(io_err)
 }
 
 pub fn umount(target: &Path) -> io::Result<()> {
-    let t = cstr(target)?;
-    // SAFETY: valid C string.
-    check(unsafe { libc::umount2(t.as_ptr(), 0) })
+    nix::mount::umount2(target, MntFlags::empty()).map_err(io_err)
 }
 
 /// Loads an uncompressed module file with finit_module(2). EEXIST (already loaded) is success.
 pub fn load_module(path: &Path, params: &str) -> io::Result<()> {
     let f = File::open(path)?;
     let p = CString::new(params)?;
-    // SAFETY: the descriptor is open and the parameter string valid for the call.
-    let r = unsafe { libc::syscall(libc::SYS_finit_module, f.as_raw_fd(), p.as_ptr(), 0) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EEXIST) {
-            return Ok(());
-        }
-        return Err(e);
+    match nix::kmod::finit_module(&f, &p, nix::kmod::ModuleInitFlags::empty()) {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+        Err(e) => Err(io_err(e)),
     }
-    Ok(())
-}
-
-const LOOP_CTL_GET_FREE: libc::c_ulong = 0x4C82;
-const LOOP_SET_FD: libc::c_ulong = 0x4C00;
-
-/// Attaches `file` read-only to a free loop device and returns the device path.
-pub fn loop_attach(file: &Path) -> io::Result<PathBuf> {
-    let ctl = File::options().read(true).write(true).open("/dev/loop-control")?;
-    // SAFETY: LOOP_CTL_GET_FREE takes no argument.
-    let n = unsafe { libc::ioctl(ctl.as_raw_fd(), LOOP_CTL_GET_FREE as _) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let dev = PathBuf::from(format!("/dev/loop{n}"));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !dev.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let lo = File::open(&dev)?;
-    let backing = File::open(file)?;
-    // SAFETY: both descriptors are open; LOOP_SET_FD takes the backing descriptor by value.
-    check(unsafe { libc::ioctl(lo.as_raw_fd(), LOOP_SET_FD as _, backing.as_raw_fd()) })?;
-    Ok(dev)
 }
 
 /// Deletes the initramfs contents (not crossing into other filesystems), like switch_root does.
@@ -119,10 +76,8 @@ pub fn switch_root(newroot: &Path, init: &str) -> io::Error {
     if let Err(e) = move_mount(Path::new("."), Path::new("/")) {
         return e;
     }
-    let dot = CString::new(".").expect("no NUL");
-    // SAFETY: valid C string.
-    if unsafe { libc::chroot(dot.as_ptr()) } < 0 {
-        return io::Error::last_os_error();
+    if let Err(e) = nix::unistd::chroot(".") {
+        return io_err(e);
     }
     if let Err(e) = std::env::set_current_dir("/") {
         return e;
@@ -131,34 +86,29 @@ pub fn switch_root(newroot: &Path, init: &str) -> io::Error {
         Ok(p) => p,
         Err(e) => return io::Error::new(io::ErrorKind::InvalidInput, e),
     };
-    let argv = [prog.as_ptr(), std::ptr::null()];
-    // SAFETY: argv is a NULL-terminated array of valid C strings; execv only returns on error.
-    unsafe { libc::execv(prog.as_ptr(), argv.as_ptr()) };
-    io::Error::last_os_error()
+    match nix::unistd::execv(&prog, &[&prog]) {
+        Err(e) => io_err(e),
+        Ok(never) => match never {},
+    }
 }
 
-/// Power off / reboot without returning (used after boot.panic_on_fail would be too harsh).
+/// Reboots at once (after boot.panic_on_fail).
 pub fn reboot_now() {
-    // SAFETY: no pointers involved.
-    unsafe {
-        libc::sync();
-        libc::reboot(libc::RB_AUTOBOOT);
-    }
+    nix::unistd::sync();
+    let _ = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
 }
 
 /// Asks on the console (stdin) for a line without echoing it; the trailing newline is dropped.
 pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
+    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
     use std::io::{Read, Write};
-    let fd = 0;
-    // SAFETY: termios is plain data; tcgetattr fills it, or fails and we do not echo-toggle.
-    let mut term: libc::termios = unsafe { std::mem::zeroed() };
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut term) } == 0;
-    let saved = term;
-    if have_tty {
-        term.c_lflag &= !libc::ECHO;
-        term.c_lflag |= libc::ECHONL;
-        // SAFETY: a valid termios for this descriptor.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &term) };
+    let stdin = io::stdin();
+    let saved = tcgetattr(&stdin).ok();
+    if let Some(t) = &saved {
+        let mut quiet = t.clone();
+        quiet.local_flags.remove(LocalFlags::ECHO);
+        quiet.local_flags.insert(LocalFlags::ECHONL);
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
     }
     // The prompt only once echo is off: a passphrase typed (or sent by a script) as soon as the
     // prompt shows must not be echoed by the line discipline.
@@ -181,9 +131,8 @@ pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
             }
         }
     };
-    if have_tty {
-        // SAFETY: restoring the settings read above.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    if let Some(t) = &saved {
+        let _ = tcsetattr(&stdin, SetArg::TCSANOW, t);
     }
     r.map(|_| line)
 }

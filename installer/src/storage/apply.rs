@@ -193,24 +193,19 @@ fn with_key(cmd: Cmd, key: &KeySource, secret: &Option<Secret>) -> Cmd {
     }
 }
 
-/// Makes the kernel see the new table of `disk`: BLKRRPART (retried while udev holds the disk),
-/// then, when the partition nodes in `expect` do not show up (BLKRRPART refused because kept
-/// partitions are in use, or a kernel that does not rescan this device), BLKPG through `partx -u`.
-#[allow(unsafe_code)]
+/// Makes the kernel see the new table of `disk`: BLKRRPART through `blockdev --rereadpt` (retried
+/// while udev holds the disk), then, when the partition nodes in `expect` do not show up (BLKRRPART
+/// refused because kept partitions are in use, or a kernel that does not rescan this device), BLKPG
+/// through `partx -u`.
 fn reread_partitions(disk: &str, expect: &[String]) -> Result<()> {
-    const BLKRRPART: libc::c_ulong = 0x125f;
-    let f = File::open(disk).with_context(|| format!("opening {disk}"))?;
     let present = || expect.iter().all(|p| Path::new(p).exists());
     for _ in 0..8 {
-        // SAFETY: BLKRRPART takes no argument; the descriptor is valid for the call.
-        let r = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&f), BLKRRPART as _) };
-        if r == 0 {
-            break;
+        match Cmd::new("re-reading the partition table", "blockdev").args(["--rereadpt", disk]).run() {
+            Ok(_) => break,
+            Err(e) => tracing::debug!("blockdev --rereadpt {disk}: {e}"),
         }
-        tracing::debug!("BLKRRPART on {disk}: {}", std::io::Error::last_os_error());
         std::thread::sleep(Duration::from_millis(250));
     }
-    drop(f);
     settle();
     let deadline = Instant::now() + Duration::from_secs(2);
     while !present() && Instant::now() < deadline {

@@ -106,13 +106,9 @@ fn put(mode: u32, path: &[u8], data: &[u8]) -> io::Result<()> {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
 }
 
-#[allow(unsafe_code)]
 fn power_off() {
-    // SAFETY: sync and reboot take no pointers; reboot only returns on failure.
-    unsafe {
-        libc::sync();
-        libc::reboot(libc::RB_POWER_OFF);
-    }
+    nix::unistd::sync();
+    let _ = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_POWER_OFF);
 }
 
 fn serve(port: &File) -> io::Result<()> {

@@ -99,7 +99,7 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
             }
             let bundle = b.out_dir.join("installer-ca.pem");
             std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
-            files.push((initrd::stage1::http::EXTRA_CA.to_string(), bundle));
+            files.push((initrd::config::EXTRA_CA.to_string(), bundle));
         }
         let data =
             initrd::live::build(&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox, &[], &files)?;

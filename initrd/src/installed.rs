@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::{Config, LuksSpec, RootSpec};
 use crate::live::{with_modules, LiveInitrdError};
-use crate::stage1::config::{Config, LuksSpec, RootSpec};
 
 /// Drivers that reach disks on common machines (coldplugged by modalias, so only what the machine
 /// has gets loaded).

@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
+use crate::config::Config;
 use crate::cpio::{Archive, CpioError};
 use crate::installed::STORAGE_MODULES;
 use crate::modules::{normalize_name, ModuleError, ModuleTree};
-use crate::stage1::config::Config;
 
 /// What a live boot needs besides the disk drivers of [`STORAGE_MODULES`]: NICs (netboot), the
 /// virtio console (test agent), and the filesystems of the medium and the overlay.

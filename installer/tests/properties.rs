@@ -1,7 +1,7 @@
 //! Property tests (proptest, stable Rust): the answer parser and validator never panic on any
 //! text; the storage planner, for random specs on random machines, never panics, never plans a
 //! busy disk or the boot medium, and every planned partition lies inside its disk without
-//! overlapping another; the stage-1 command-line parser never panics.
+//! overlapping another (the stage-1 command-line parser's are in the `stage1` crate).
 //!
 //! `cargo test` runs a few hundred cases of each. `cargo xtask fuzz --minutes N` runs them with
 //! fresh seeds until the time is up (`FUZZ_SECONDS`); a failure prints the smallest input proptest
@@ -261,33 +261,4 @@ fn the_planner_never_plans_a_busy_disk_or_the_boot_medium_and_partitions_fit() {
     // The generator must reach the planner's success path often enough to mean something.
     eprintln!("{} of {cases} random specs planned", planned.get());
     assert!(planned.get() * 20 >= cases, "only {} of {cases} random specs planned", planned.get());
-}
-
-#[test]
-fn the_stage1_command_line_parser_never_panics() {
-    let word = prop::sample::select(vec![
-        "root=",
-        "root=live:",
-        "root=live:LABEL=",
-        "root=live:https://",
-        "rd.timeout=",
-        "rd.modules=",
-        "init=",
-        "findiso=",
-        "copytoram",
-        "copytoram=0",
-        "boot.shell_on_fail",
-        "=",
-        "==",
-        "rootflags=",
-        "\u{0}",
-        "é",
-    ]);
-    let words = prop::collection::vec((word, "[ -~]{0,12}"), 0..12)
-        .prop_map(|ws| ws.into_iter().map(|(a, b)| format!("{a}{b}")).collect::<Vec<_>>().join(" "));
-    run("stage-1 command lines", words, |text| {
-        let c = initrd::stage1::cmdline::Cmdline::parse(&text);
-        prop_assert!(!c.init.is_empty());
-        Ok(())
-    });
 }

@@ -123,7 +123,7 @@ fn image_inputs(
         live: image_builder::live::LiveInputs {
             installer: build_static("installer", "installer")?,
             nix_dir: workspace().join("installer/nix"),
-            stage1: build_static("initrd", "stage1")?,
+            stage1: build_static("stage1", "stage1")?,
             busybox: PathBuf::from("/bin/busybox"),
             agent: agent.map(Path::to_path_buf),
             ssh_authorized_keys: vec![],
@@ -324,6 +324,8 @@ fn fuzz(minutes: u64) -> Result<()> {
         "--quiet",
         "-p",
         "installer",
+        "-p",
+        "stage1",
         "--test",
         "properties",
         "--",

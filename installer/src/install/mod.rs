@@ -13,7 +13,7 @@ pub mod users;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use initrd::stage1::config::RootSpec;
+use initrd::config::RootSpec;
 
 use crate::config::{self, SystemConfig};
 use crate::failpoint;
@@ -197,7 +197,7 @@ pub fn storage_chain(dev: &Path) -> (bool, Vec<String>, bool) {
         luks |= uuid.starts_with("CRYPT-LUKS");
         if uuid.starts_with("LVM-") {
             let dm = std::fs::read_to_string(sys.join("dm/name")).unwrap_or_default();
-            lvm.extend(initrd::stage1::config::lvm_volume_of_dm_name(dm.trim()));
+            lvm.extend(initrd::config::lvm_volume_of_dm_name(dm.trim()));
         }
         md |= name.starts_with("md");
         for e in std::fs::read_dir(sys.join("slaves")).into_iter().flatten().flatten() {
@@ -318,13 +318,13 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             md |= m;
         }
     }
-    let luks_devices: Vec<initrd::stage1::config::LuksSpec> = c
+    let luks_devices: Vec<initrd::config::LuksSpec> = c
         .boot
         .initrd
         .luks
         .devices
         .iter()
-        .map(|(name, d)| initrd::stage1::config::LuksSpec {
+        .map(|(name, d)| initrd::config::LuksSpec {
             name: name.clone(),
             device: d.device.clone(),
             key_file: d.key_file.clone(),

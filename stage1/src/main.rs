@@ -1,15 +1,15 @@
-//! Stage 1: PID 1 of our initrd, for the live system and for installed systems (see `initrd::stage1`).
+//! Stage 1: PID 1 of our initrd, for the live system and for installed systems (see the `stage1` library).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use initrd::config::{mount_options, Config, DeviceRef, LuksSpec, RootSpec};
 use initrd::installed::{LUKS_MODULES, LVM_MODULES, RAID_MODULES};
 use initrd::modules::ModuleTree;
-use initrd::stage1::cmdline::Cmdline;
-use initrd::stage1::config::{mount_options, Config, DeviceRef, LuksSpec, RootSpec};
-use initrd::stage1::{modalias, probe, sys};
+use stage1::cmdline::Cmdline;
+use stage1::{modalias, probe, sys};
 
 struct Stage1 {
     cmd: Cmdline,
@@ -365,11 +365,11 @@ impl Stage1 {
         let sysroot = Path::new("/sysroot");
         sys::mount(&dev, sysroot, &fs_type, flags, &data)
             .map_err(|e| format!("mounting {dev} ({fs_type}, {data:?}) on /sysroot: {e}"))?;
-        if !initrd::stage1::sys::exists_in_root(sysroot, &self.cmd.init) {
+        if !stage1::sys::exists_in_root(sysroot, &self.cmd.init) {
             let _ = sys::umount(sysroot);
             return Err(format!("{dev} has no {}: is it the root filesystem?", self.cmd.init));
         }
-        match initrd::stage1::udevdb::write(Path::new("/sys/block"), Path::new("/run/udev/data")) {
+        match stage1::udevdb::write(Path::new("/sys/block"), Path::new("/run/udev/data")) {
             Ok(n) => self.trace(&format!("udev records for {n} dm/md device(s)")),
             Err(e) => log(&format!("writing udev records for dm/md devices: {e}")),
         }
@@ -495,7 +495,7 @@ impl Stage1 {
         mount_ram(ram)?;
         let dest = ram.join("filesystem.squashfs");
         log(&format!("downloading {url}"));
-        let n = initrd::stage1::http::download(url, &dest).map_err(|e| format!("downloading {url}: {e}"))?;
+        let n = stage1::http::download(url, &dest).map_err(|e| format!("downloading {url}: {e}"))?;
         log(&format!("downloaded {} MiB", n >> 20));
         Ok(dest)
     }

@@ -1,6 +1,10 @@
 //! `/etc/stage1.json`: what the initrd builder tells stage-1 (modules to load; for an installed
 //! system, the root filesystem and how to check it).
 
+/// Where the image's extra CA certificates (PEM) are in the initrd; stage 1 trusts them for
+/// `root=live:https://`.
+pub const EXTRA_CA: &str = "/etc/ssl/installer-ca.pem";
+
 use serde::{Deserialize, Serialize};
 
 /// The installed system's root filesystem.

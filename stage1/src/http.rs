@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// CA certificates (PEM) added by the image builder (profile `ca_certificates`), trusted besides
 /// the built-in Mozilla roots.
-pub const EXTRA_CA: &str = "/etc/ssl/installer-ca.pem";
+pub use initrd::config::EXTRA_CA;
 
 fn client(extra_ca: Option<&Path>) -> Result<reqwest::blocking::Client, String> {
     let mut b = reqwest::blocking::Client::builder()

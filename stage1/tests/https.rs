@@ -78,9 +78,9 @@ fn https_downloads_trust_the_extra_ca_and_only_it() {
     }
     let url = format!("https://127.0.0.1:{port}/live.squashfs");
     let dest = d.join("got");
-    let err = initrd::stage1::http::download_with(&url, &dest, None).unwrap_err();
+    let err = stage1::http::download_with(&url, &dest, None).unwrap_err();
     assert!(err.to_lowercase().contains("certificate") || err.contains("UnknownIssuer"), "{err}");
-    let n = initrd::stage1::http::download_with(&url, &dest, Some(&d.join("ca.pem"))).unwrap();
+    let n = stage1::http::download_with(&url, &dest, Some(&d.join("ca.pem"))).unwrap();
     assert_eq!(n, payload.len() as u64);
     assert_eq!(std::fs::read(&dest).unwrap(), payload);
 }

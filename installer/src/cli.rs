@@ -390,107 +390,19 @@ pub fn run(cli: Cli) -> Result<()> {
     if let Some(log) = &cli.log {
         runner::set_log_file(log).with_context(|| format!("opening {}", log.display()))?;
     }
+    let logging = cli.log.is_some();
     match cli.cmd {
-        Command::Disks { json } => {
-            let p = probe::probe_system()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&p)?);
-            } else {
-                print_disks(&p);
-            }
-        }
-        Command::Plan { storage: None, answer: Some(path), root, json } => {
-            let (a, _) = refused(crate::answer::load(&path).map_err(|p| anyhow::anyhow!("{p}")))?;
-            let spec = crate::answer::storage_spec(&a);
-            let p = probe::probe_system()?;
-            let plan = refused(
-                storage::plan(&spec, &p, &root)
-                    .map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display())),
-            )?;
-            let boot = crate::answer::BootTarget::from_plan(&plan, &spec);
-            let generated = a.nix.file.is_none().then(|| crate::answer::configuration_nix(&a, &boot));
-            if json {
-                let out = serde_json::json!({
-                    "plan": plan,
-                    "configuration_file": a.nix.file,
-                    "configuration_nix": generated,
-                });
-                println!("{}", serde_json::to_string_pretty(&out)?);
-                return Ok(());
-            }
-            print!("{plan}");
-            println!("\n{}/etc/nixos/configuration.nix would be:\n", root.display());
-            match (&a.nix.file, &generated) {
-                (Some(f), _) => println!("(the file {} as it is)", f.display()),
-                (None, Some(text)) => print!("{text}"),
-                (None, None) => {}
-            }
-            println!(
-                "\nDry run: nothing was changed. `installer auto --answer {} --yes` installs.",
-                path.display()
-            );
-        }
+        Command::Disks { json } => disks(json),
+        Command::Plan { storage: None, answer: Some(path), root, json } => plan_answer(&path, &root, json),
         Command::Plan { storage, root, json, .. } => {
-            let path = storage.context("--storage or --answer")?;
-            let spec = refused(read_spec(&path))?;
-            let p = probe::probe_system()?;
-            let plan = refused(
-                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
-            )?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&plan)?);
-            } else {
-                print!("{plan}");
-                println!(
-                    "\nDry run: nothing was changed. `installer partition --storage {} --yes` applies it.",
-                    path.display()
-                );
-            }
+            plan_storage(&storage.context("--storage or --answer")?, &root, json)
         }
-        Command::Partition { storage: path, secrets, root, yes } => {
-            let spec = refused(read_spec(&path))?;
-            let secrets = match secrets {
-                Some(f) => refused(read_secrets(&f))?,
-                None => BTreeMap::new(),
-            };
-            let p = probe::probe_system()?;
-            let plan = refused(
-                storage::plan(&spec, &p, &root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
-            )?;
-            print!("{plan}");
-            if !yes {
-                return refused(Err(anyhow::anyhow!(
-                    "not applied: add --yes to erase the disks listed above"
-                )));
-            }
-            let made = apply::apply(&plan, &secrets, &probe::probe_system)?;
-            println!("{}", serde_json::to_string_pretty(&made)?);
+        Command::Partition { storage, secrets, root, yes } => {
+            partition(&storage, secrets.as_deref(), &root, yes)
         }
-        Command::Teardown { root, disks } => apply::teardown(&root, &disks)?,
-        Command::Eval { root, file, all } => {
-            let file = file.unwrap_or_else(|| root.join("etc/nixos/configuration.nix"));
-            let value = config::evaluate(&file, None)?;
-            // As nixos-rebuild does: the module system's warnings (renamed options, …) on stderr.
-            for w in value["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str()) {
-                eprintln!("warning: {w}");
-            }
-            if all {
-                println!("{}", serde_json::to_string_pretty(&value)?);
-            } else {
-                let sys: config::SystemConfig =
-                    serde_json::from_value(value).context("reading the evaluated configuration")?;
-                println!("{}", serde_json::to_string_pretty(&sys)?);
-            }
-        }
-        Command::Option { name, root, json } => {
-            let file = root.join("etc/nixos/configuration.nix");
-            let info = config::option_info(&file, &name)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&info)?);
-            } else {
-                print!("{}", render_option(&info));
-            }
-        }
+        Command::Teardown { root, disks } => apply::teardown(&root, &disks),
+        Command::Eval { root, file, all } => eval(&root, file, all),
+        Command::Option { name, root, json } => option(&name, &root, json),
         Command::GenerateConfig {
             root,
             dir,
@@ -499,107 +411,27 @@ pub fn run(cli: Cli) -> Result<()> {
             show_hardware_config,
             snapshot,
             save_snapshot,
-        } => {
-            use config::hardware;
-            let snap = match snapshot {
-                Some(f) => serde_json::from_str(
-                    &std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
-                )
-                .with_context(|| format!("parsing {}", f.display()))?,
-                None => hardware::Snapshot::from_system(),
-            };
-            if let Some(f) = save_snapshot {
-                std::fs::write(&f, serde_json::to_string_pretty(&snap)?)
-                    .with_context(|| format!("writing {}", f.display()))?;
-            }
-            let found = hardware::detect(&snap, &root, !no_filesystems);
-            let hw = hardware::hardware_configuration(&found);
-            if show_hardware_config {
-                print!("{hw}");
-                return Ok(());
-            }
-            let dir = dir.unwrap_or_else(|| root.join("etc/nixos"));
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let hw_path = dir.join("hardware-configuration.nix");
-            std::fs::write(&hw_path, hw).with_context(|| format!("writing {}", hw_path.display()))?;
-            eprintln!("writing {}...", hw_path.display());
-            let cfg_path = dir.join("configuration.nix");
-            if cfg_path.exists() && !force {
-                eprintln!("warning: not overwriting existing {}", cfg_path.display());
-            } else {
-                std::fs::write(&cfg_path, hardware::configuration(snap.uefi))
-                    .with_context(|| format!("writing {}", cfg_path.display()))?;
-                eprintln!("writing {}...", cfg_path.display());
-            }
-        }
+        } => generate_config(&GenerateConfigArgs {
+            root,
+            dir,
+            force,
+            no_filesystems,
+            show_hardware_config,
+            snapshot,
+            save_snapshot,
+        }),
         Command::Options => {
-            let list = config::reference()?;
-            print!("{}", render_reference(&list));
+            print!("{}", render_reference(&config::reference()?));
+            Ok(())
         }
         Command::Install { root, no_root_passwd, no_bootloader, from, chroot, command } => {
-            if cli.log.is_none() {
-                let log = root.join("var/log/installer/install.log");
-                runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
-            }
-            let opts = install::InstallOptions {
-                root: root.clone(),
-                source: from.source,
-                no_bootloader,
-                stage1: from.stage1,
-                busybox: from.busybox,
-            };
-            let r = install::install(&opts, &crate::progress::Lines::stderr())?;
-            if !no_root_passwd && !r.root_password_set {
-                set_root_password(&root)?;
-            }
-            println!(
-                "installation finished: generation {}{}, {} files copied ({} MiB), {} already in place; bootloader: {}",
-                r.generation,
-                if r.new_generation { "" } else { " (unchanged)" },
-                r.copy.copied_files,
-                r.copy.copied_bytes >> 20,
-                r.copy.skipped_files,
-                r.bootloader
-            );
-            if chroot {
-                let code = install::enter::enter(&root, &command)?;
-                if code != 0 {
-                    bail!("the command in the installed system exited with {code}");
-                }
-            }
+            install(&root, logging, no_root_passwd, no_bootloader, from, chroot, &command)
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&schemars::schema_for!(crate::answer::Answer))?);
+            Ok(())
         }
-        Command::Validate { file, json } => {
-            let problems = match crate::answer::load(&file) {
-                Ok(_) => vec![],
-                Err(p) => p.0,
-            };
-            if json {
-                let list: Vec<_> = problems
-                    .iter()
-                    .map(|p| {
-                        serde_json::json!({
-                            "file": p.file, "line": p.line, "column": p.col,
-                            "field": p.field, "message": p.message,
-                        })
-                    })
-                    .collect();
-                let out = serde_json::json!({
-                    "file": file.display().to_string(), "ok": problems.is_empty(), "problems": list,
-                });
-                println!("{}", serde_json::to_string_pretty(&out)?);
-            } else if problems.is_empty() {
-                println!("{}: ok", file.display());
-            } else {
-                eprintln!("{}", crate::answer::Problems(problems.clone()));
-            }
-            if !problems.is_empty() {
-                // The problems are the whole message (stderr holds only file:line:col lines).
-                std::process::exit(exit::REFUSED.into());
-            }
-        }
+        Command::Validate { file, json } => validate(&file, json),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -607,10 +439,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 "installer",
                 &mut std::io::stdout(),
             );
+            Ok(())
         }
         Command::Man { dir } => {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            write_man_pages(&dir).with_context(|| format!("writing the man pages into {}", dir.display()))?;
+            write_man_pages(&dir).with_context(|| format!("writing the man pages into {}", dir.display()))
         }
         Command::Auto { answer, yes, root, from, no_finish, progress } => {
             crate::auto::auto(&crate::auto::AutoOptions {
@@ -622,23 +455,246 @@ pub fn run(cli: Cli) -> Result<()> {
                 busybox: from.busybox,
                 no_finish,
                 progress,
-            })?;
+            })
+            .map(|_| ())
         }
-        Command::Tui { answer, root, from } => {
-            crate::tui::run(&crate::tui::TuiOptions {
-                root,
-                source: from.source,
-                stage1: from.stage1,
-                busybox: from.busybox,
-                answer,
-            })?;
-        }
+        Command::Tui { answer, root, from } => crate::tui::run(&crate::tui::TuiOptions {
+            root,
+            source: from.source,
+            stage1: from.stage1,
+            busybox: from.busybox,
+            answer,
+        }),
         Command::Enter { root, command } => {
             let code = install::enter::enter(&root, &command)?;
             if code != 0 {
                 std::process::exit(code);
             }
+            Ok(())
         }
+    }
+}
+
+fn disks(json: bool) -> Result<()> {
+    let p = probe::probe_system()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+    } else {
+        print_disks(&p);
+    }
+    Ok(())
+}
+
+/// `plan --answer`: validation, the storage plan and the configuration.nix it would write.
+fn plan_answer(path: &Path, root: &Path, json: bool) -> Result<()> {
+    let (a, _) = refused(crate::answer::load(path).map_err(|p| anyhow::anyhow!("{p}")))?;
+    let spec = crate::answer::storage_spec(&a);
+    let p = probe::probe_system()?;
+    let plan = refused(
+        storage::plan(&spec, &p, root).map_err(|e| anyhow::anyhow!("{}: storage.{e}", path.display())),
+    )?;
+    let boot = crate::answer::BootTarget::from_plan(&plan, &spec);
+    let generated = a.nix.file.is_none().then(|| crate::answer::configuration_nix(&a, &boot));
+    if json {
+        let out = serde_json::json!({
+            "plan": plan,
+            "configuration_file": a.nix.file,
+            "configuration_nix": generated,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    print!("{plan}");
+    println!("\n{}/etc/nixos/configuration.nix would be:\n", root.display());
+    match (&a.nix.file, &generated) {
+        (Some(f), _) => println!("(the file {} as it is)", f.display()),
+        (None, Some(text)) => print!("{text}"),
+        (None, None) => {}
+    }
+    println!("\nDry run: nothing was changed. `installer auto --answer {} --yes` installs.", path.display());
+    Ok(())
+}
+
+/// `plan --storage`: the storage plan of a spec on this machine.
+fn plan_storage(path: &Path, root: &Path, json: bool) -> Result<()> {
+    let spec = refused(read_spec(path))?;
+    let p = probe::probe_system()?;
+    let plan =
+        refused(storage::plan(&spec, &p, root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{plan}");
+        println!(
+            "\nDry run: nothing was changed. `installer partition --storage {} --yes` applies it.",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn partition(path: &Path, secrets: Option<&Path>, root: &Path, yes: bool) -> Result<()> {
+    let spec = refused(read_spec(path))?;
+    let secrets = match secrets {
+        Some(f) => refused(read_secrets(f))?,
+        None => BTreeMap::new(),
+    };
+    let p = probe::probe_system()?;
+    let plan =
+        refused(storage::plan(&spec, &p, root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))?;
+    print!("{plan}");
+    if !yes {
+        return refused(Err(anyhow::anyhow!("not applied: add --yes to erase the disks listed above")));
+    }
+    let made = apply::apply(&plan, &secrets, &probe::probe_system)?;
+    println!("{}", serde_json::to_string_pretty(&made)?);
+    Ok(())
+}
+
+fn eval(root: &Path, file: Option<PathBuf>, all: bool) -> Result<()> {
+    let file = file.unwrap_or_else(|| root.join("etc/nixos/configuration.nix"));
+    let value = config::evaluate(&file, None)?;
+    // As nixos-rebuild does: the module system's warnings (renamed options, …) on stderr.
+    for w in value["warnings"].as_array().into_iter().flatten().filter_map(|w| w.as_str()) {
+        eprintln!("warning: {w}");
+    }
+    if all {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        let sys: config::SystemConfig =
+            serde_json::from_value(value).context("reading the evaluated configuration")?;
+        println!("{}", serde_json::to_string_pretty(&sys)?);
+    }
+    Ok(())
+}
+
+fn option(name: &str, root: &Path, json: bool) -> Result<()> {
+    let file = root.join("etc/nixos/configuration.nix");
+    let info = config::option_info(&file, name)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        print!("{}", render_option(&info));
+    }
+    Ok(())
+}
+
+/// The arguments of `generate-config`.
+struct GenerateConfigArgs {
+    root: PathBuf,
+    dir: Option<PathBuf>,
+    force: bool,
+    no_filesystems: bool,
+    show_hardware_config: bool,
+    snapshot: Option<PathBuf>,
+    save_snapshot: Option<PathBuf>,
+}
+
+fn generate_config(a: &GenerateConfigArgs) -> Result<()> {
+    use config::hardware;
+    let snap = match &a.snapshot {
+        Some(f) => serde_json::from_str(
+            &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        )
+        .with_context(|| format!("parsing {}", f.display()))?,
+        None => hardware::Snapshot::from_system(),
+    };
+    if let Some(f) = &a.save_snapshot {
+        std::fs::write(f, serde_json::to_string_pretty(&snap)?)
+            .with_context(|| format!("writing {}", f.display()))?;
+    }
+    let found = hardware::detect(&snap, &a.root, !a.no_filesystems);
+    let hw = hardware::hardware_configuration(&found);
+    if a.show_hardware_config {
+        print!("{hw}");
+        return Ok(());
+    }
+    let dir = a.dir.clone().unwrap_or_else(|| a.root.join("etc/nixos"));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let hw_path = dir.join("hardware-configuration.nix");
+    std::fs::write(&hw_path, hw).with_context(|| format!("writing {}", hw_path.display()))?;
+    eprintln!("writing {}...", hw_path.display());
+    let cfg_path = dir.join("configuration.nix");
+    if cfg_path.exists() && !a.force {
+        eprintln!("warning: not overwriting existing {}", cfg_path.display());
+    } else {
+        std::fs::write(&cfg_path, hardware::configuration(snap.uefi))
+            .with_context(|| format!("writing {}", cfg_path.display()))?;
+        eprintln!("writing {}...", cfg_path.display());
+    }
+    Ok(())
+}
+
+fn install(
+    root: &Path,
+    logging: bool,
+    no_root_passwd: bool,
+    no_bootloader: bool,
+    from: SystemFiles,
+    chroot: bool,
+    command: &[String],
+) -> Result<()> {
+    if !logging {
+        let log = root.join("var/log/installer/install.log");
+        runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
+    }
+    let opts = install::InstallOptions {
+        root: root.to_path_buf(),
+        source: from.source,
+        no_bootloader,
+        stage1: from.stage1,
+        busybox: from.busybox,
+    };
+    let r = install::install(&opts, &crate::progress::Lines::stderr())?;
+    if !no_root_passwd && !r.root_password_set {
+        set_root_password(root)?;
+    }
+    println!(
+        "installation finished: generation {}{}, {} files copied ({} MiB), {} already in place; bootloader: {}",
+        r.generation,
+        if r.new_generation { "" } else { " (unchanged)" },
+        r.copy.copied_files,
+        r.copy.copied_bytes >> 20,
+        r.copy.skipped_files,
+        r.bootloader
+    );
+    if chroot {
+        let code = install::enter::enter(root, command)?;
+        if code != 0 {
+            bail!("the command in the installed system exited with {code}");
+        }
+    }
+    Ok(())
+}
+
+/// `validate`: the problems of an answer file (as JSON with --json); exit status 3 when any.
+fn validate(file: &Path, json: bool) -> Result<()> {
+    let problems = match crate::answer::load(file) {
+        Ok(_) => vec![],
+        Err(p) => p.0,
+    };
+    if json {
+        let list: Vec<_> = problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "file": p.file, "line": p.line, "column": p.col,
+                    "field": p.field, "message": p.message,
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "file": file.display().to_string(), "ok": problems.is_empty(), "problems": list,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if problems.is_empty() {
+        println!("{}: ok", file.display());
+    } else {
+        eprintln!("{}", crate::answer::Problems(problems.clone()));
+    }
+    if !problems.is_empty() {
+        // The problems are the whole message (stderr holds only file:line:col lines).
+        std::process::exit(exit::REFUSED.into());
     }
     Ok(())
 }
@@ -670,4 +726,69 @@ fn set_root_password(root: &Path) -> Result<()> {
         return Ok(());
     }
     bail!("the root password was not set")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<Command, clap::Error> {
+        Cli::try_parse_from(std::iter::once("installer").chain(args.iter().copied())).map(|c| c.cmd)
+    }
+
+    #[test]
+    fn command_lines_parse_to_their_subcommands() {
+        assert!(matches!(parse(&["disks", "--json"]), Ok(Command::Disks { json: true })));
+        let Ok(Command::Plan { storage: None, answer: Some(a), root, json: true }) =
+            parse(&["plan", "--answer", "a.toml", "--json"])
+        else {
+            panic!("plan --answer")
+        };
+        assert_eq!((a.as_path(), root.as_path()), (Path::new("a.toml"), Path::new("/mnt")));
+        assert!(matches!(parse(&["validate", "x.toml", "--json"]), Ok(Command::Validate { json: true, .. })));
+        assert!(matches!(
+            parse(&["completions", "bash"]),
+            Ok(Command::Completions { shell: clap_complete::Shell::Bash })
+        ));
+        let Ok(Command::Install { command, chroot: true, .. }) =
+            parse(&["install", "--chroot", "--", "ls", "-l"])
+        else {
+            panic!("install --chroot")
+        };
+        assert_eq!(command, ["ls", "-l"]);
+        assert!(matches!(
+            parse(&["--log", "/tmp/l", "auto", "--answer", "a.toml", "--yes"]),
+            Ok(Command::Auto { yes: true, .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_command_lines_are_usage_errors() {
+        for args in [
+            &["plan"][..],
+            &["plan", "--storage", "s.toml", "--answer", "a.toml"],
+            &["partition"],
+            &["completions", "tcsh"],
+            &["validate"],
+            &["frobnicate"],
+        ] {
+            let e = parse(args).map(|_| ()).unwrap_err();
+            assert_eq!(e.exit_code(), i32::from(exit::USAGE), "{args:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn refusals_and_failures_have_their_exit_statuses() {
+        let refused_early = refused::<()>(Err(anyhow::anyhow!("bad answer"))).unwrap_err();
+        assert_eq!(exit_status(&refused_early), exit::REFUSED);
+        assert_eq!(exit_status(&refused_early.context("more context")), exit::REFUSED);
+        assert_eq!(exit_status(&anyhow::anyhow!("mkfs failed")), exit::FAILED);
+        assert!(exit_status_help().contains("3  refused before anything was written"));
+        let page = tempfile::tempdir().unwrap();
+        write_man_pages(page.path()).unwrap();
+        let man = std::fs::read_to_string(page.path().join("installer.1")).unwrap();
+        assert!(man.contains(".SH \"EXIT STATUS\"") || man.contains(".SH EXIT STATUS"), "{man}");
+        assert!(page.path().join("installer-validate.1").is_file());
+    }
 }

@@ -2,20 +2,9 @@
 //! set after the install, LUKS passphrases are only used to format).
 
 use super::Answer;
+use crate::config::nix_syntax::{string as s, string_list as list};
 use crate::storage::plan::{Bootloader, Firmware, InitrdKey, Plan};
 use crate::storage::spec::StorageSpec;
-
-fn s(v: &str) -> String {
-    serde_json::to_string(v).expect("string").replace("${", "\\${")
-}
-
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "[ ]".into()
-    } else {
-        format!("[ {} ]", items.iter().map(|i| s(i)).collect::<Vec<_>>().join(" "))
-    }
-}
 
 /// Where the machine boots from, as the storage plan decided.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::nix_syntax::string as nix_string;
 use runner::Cmd;
 
 /// Evaluation failures: the evaluator's own message (with file and line) is kept as it is.
@@ -28,10 +29,6 @@ pub fn nix_dir() -> Result<PathBuf, EvalError> {
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("nix")),
     ];
     candidates.into_iter().flatten().find(|d| d.join("installer.nix").is_file()).ok_or(EvalError::NoModules)
-}
-
-fn nix_string(s: &str) -> String {
-    serde_json::to_string(s).expect("string").replace("${", "\\${")
 }
 
 /// Evaluates `installer.nix` with the given arguments (Nix expressions) and parses the JSON.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::nix_syntax::{string as nix_str, string_list as nix_list};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -487,18 +488,6 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
         }
     }
     f
-}
-
-fn nix_str(s: &str) -> String {
-    serde_json::to_string(s).expect("string").replace("${", "\\${")
-}
-
-fn nix_list(items: &[String]) -> String {
-    if items.is_empty() {
-        "[ ]".into()
-    } else {
-        format!("[ {} ]", items.iter().map(|i| nix_str(i)).collect::<Vec<_>>().join(" "))
-    }
 }
 
 fn attr_name(mp: &str) -> String {

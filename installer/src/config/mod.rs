@@ -3,6 +3,7 @@
 
 pub mod eval;
 pub mod hardware;
+pub mod nix_syntax;
 pub mod system;
 
 pub use eval::{evaluate, nix_dir, option_info, reference, EvalError};

@@ -136,13 +136,15 @@ rec {
     if (v._type or "") == "definedIn" then { inherit (v) file; value = v.content; } else { inherit (m) file; value = v; })
     (dischargeProperties m.value)) defs;
 
-  filterOverrides = defs:
+  # The definitions of the highest priority (the lowest number), stripped of it, and that priority.
+  filterOverrides' = defs:
     let
       getPrio = def: if (def.value._type or "") == "override" then def.value.priority else defaultPriority;
       highest = builtins.foldl' (p: def: min (getPrio def) p) 9999 defs;
       strip = def: if (def.value._type or "") == "override" then def // { value = def.value.content; } else def;
     in
-    concatMap (def: if getPrio def == highest then [ (strip def) ] else [ ]) defs;
+    { highestPrio = highest; values = concatMap (def: if getPrio def == highest then [ (strip def) ] else [ ]) defs; };
+  filterOverrides = defs: (filterOverrides' defs).values;
 
   sortProperties = defs:
     let
@@ -154,15 +156,12 @@ rec {
     builtins.sort (a: b: (a.priority or 1000) < (b.priority or 1000)) defs';
 
   mergeDefinitions = loc: type: defs: rec {
+    overridden = filterOverrides' (dischargeDefinitions defs);
     defsFinal =
-      let
-        discharged = dischargeDefinitions defs;
-        overridden = filterOverrides discharged;
-      in
-      if builtins.any (d: (d.value._type or "") == "order") overridden then sortProperties overridden else overridden;
+      let values = overridden.values; in
+      if builtins.any (d: (d.value._type or "") == "order") values then sortProperties values else values;
     isDefined = defsFinal != [ ];
-    highestPrio = builtins.foldl' (p: d: min (if (d.value._type or "") == "override" then d.value.priority else defaultPriority) p) 9999
-      (dischargeDefinitions defs);
+    inherit (overridden) highestPrio;
     mergedValue =
       if isDefined then
         let bad = builtins.filter (d: !(type.check d.value)) defsFinal; in

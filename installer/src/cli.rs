@@ -241,29 +241,7 @@ pub enum Command {
         json: bool,
     },
     /// Write hardware-configuration.nix (and configuration.nix when absent), as nixos-generate-config.
-    GenerateConfig {
-        /// The root of the system to configure (its filesystems are read from the mount table).
-        #[arg(long, default_value = "/")]
-        root: PathBuf,
-        /// Where to write the files (default: <root>/etc/nixos).
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Overwrite an existing configuration.nix.
-        #[arg(long)]
-        force: bool,
-        /// Leave fileSystems and swapDevices out.
-        #[arg(long)]
-        no_filesystems: bool,
-        /// Print hardware-configuration.nix instead of writing anything.
-        #[arg(long)]
-        show_hardware_config: bool,
-        /// Detect from a saved hardware snapshot (JSON) instead of this machine.
-        #[arg(long, hide = true)]
-        snapshot: Option<PathBuf>,
-        /// Also save what was detected as a snapshot (JSON), for test fixtures.
-        #[arg(long, hide = true)]
-        save_snapshot: Option<PathBuf>,
-    },
+    GenerateConfig(GenerateConfigArgs),
     /// Print the reference of every option (Markdown), like the manual's Appendix A.
     Options,
     /// Install the system onto the target mounted at --root (nixos-install): copy it from the live
@@ -403,23 +381,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Teardown { root, disks } => apply::teardown(&root, &disks),
         Command::Eval { root, file, all } => eval(&root, file, all),
         Command::Option { name, root, json } => option(&name, &root, json),
-        Command::GenerateConfig {
-            root,
-            dir,
-            force,
-            no_filesystems,
-            show_hardware_config,
-            snapshot,
-            save_snapshot,
-        } => generate_config(&GenerateConfigArgs {
-            root,
-            dir,
-            force,
-            no_filesystems,
-            show_hardware_config,
-            snapshot,
-            save_snapshot,
-        }),
+        Command::GenerateConfig(args) => generate_config(&args),
         Command::Options => {
             print!("{}", render_reference(&config::reference()?));
             Ok(())
@@ -580,13 +542,28 @@ fn option(name: &str, root: &Path, json: bool) -> Result<()> {
 }
 
 /// The arguments of `generate-config`.
-struct GenerateConfigArgs {
+#[derive(Args, Debug)]
+pub struct GenerateConfigArgs {
+    /// The root of the system to configure (its filesystems are read from the mount table).
+    #[arg(long, default_value = "/")]
     root: PathBuf,
+    /// Where to write the files (default: <root>/etc/nixos).
+    #[arg(long)]
     dir: Option<PathBuf>,
+    /// Overwrite an existing configuration.nix.
+    #[arg(long)]
     force: bool,
+    /// Leave fileSystems and swapDevices out.
+    #[arg(long)]
     no_filesystems: bool,
+    /// Print hardware-configuration.nix instead of writing anything.
+    #[arg(long)]
     show_hardware_config: bool,
+    /// Detect from a saved hardware snapshot (JSON) instead of this machine.
+    #[arg(long, hide = true)]
     snapshot: Option<PathBuf>,
+    /// Also save what was detected as a snapshot (JSON), for test fixtures.
+    #[arg(long, hide = true)]
     save_snapshot: Option<PathBuf>,
 }
 

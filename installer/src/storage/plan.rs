@@ -507,24 +507,7 @@ impl Planner<'_> {
     ) -> Result<(), PlanError> {
         match c {
             Content::Filesystem { format, label, mountpoint, options, subvolumes } => {
-                if let Some(l) = label {
-                    let max = match format {
-                        FsFormat::Vfat => 11,
-                        FsFormat::Xfs => 12,
-                        FsFormat::Ext4 => 16,
-                        FsFormat::Btrfs => 255,
-                    };
-                    if l.len() > max || l.is_empty() {
-                        return Err(invalid(
-                            &format!("{field}.label"),
-                            format!(
-                                "{} labels are 1 to {max} characters, {l:?} has {}",
-                                format.name(),
-                                l.len()
-                            ),
-                        ));
-                    }
-                }
+                check_label(*format, label.as_deref(), field)?;
                 if !subvolumes.is_empty() && *format != FsFormat::Btrfs {
                     return Err(invalid(&format!("{field}.subvolumes"), "only btrfs has subvolumes"));
                 }
@@ -534,32 +517,7 @@ impl Planner<'_> {
                     label: label.clone(),
                 });
                 if !subvolumes.is_empty() {
-                    let mut names: Vec<String> = vec![];
-                    for (i, sv) in subvolumes.iter().enumerate() {
-                        if sv.name.is_empty() || sv.name.starts_with('/') || names.contains(&sv.name) {
-                            return Err(invalid(
-                                &format!("{field}.subvolumes[{i}].name"),
-                                format!("bad or repeated subvolume name {:?}", sv.name),
-                            ));
-                        }
-                        names.push(sv.name.clone());
-                    }
-                    self.actions.push(Action::BtrfsSubvolumes { device: device.into(), subvolumes: names });
-                    for (i, sv) in subvolumes.iter().enumerate() {
-                        if let Some(m) = &sv.mountpoint {
-                            let mut opts = vec![format!("subvol={}", sv.name)];
-                            opts.extend(sv.options.iter().cloned());
-                            self.mount(MountRec {
-                                mountpoint: m.clone(),
-                                device: device.into(),
-                                format: *format,
-                                options: opts,
-                                field: format!("{field}.subvolumes[{i}].mountpoint"),
-                                disks: disks.to_vec(),
-                                esp: false,
-                            })?;
-                        }
-                    }
+                    self.subvolumes(device, disks, subvolumes, field)?;
                 }
                 if let Some(m) = mountpoint {
                     self.mount(MountRec {
@@ -577,84 +535,129 @@ impl Planner<'_> {
                 self.actions.push(Action::MkSwap { device: device.into(), label: label.clone() });
                 self.swaps.push(device.into());
             }
-            Content::Luks { name, version, cipher, pbkdf, iter_time_ms, passphrase, keyfile, content } => {
-                if *version != 1 && *version != 2 {
-                    return Err(invalid(
-                        &format!("{field}.version"),
-                        format!("LUKS version is 1 or 2, not {version}"),
-                    ));
-                }
-                if name.is_empty() || name.contains('/') {
-                    return Err(invalid(&format!("{field}.name"), format!("bad mapper name {name:?}")));
-                }
-                let key = match (passphrase, keyfile) {
-                    (Some(s), None) => KeySource::Secret(s.clone()),
-                    (None, Some(k)) => KeySource::KeyFile(k.clone()),
-                    _ => {
-                        return Err(invalid(
-                            field,
-                            "give exactly one of passphrase (a secret name) or keyfile",
-                        ))
-                    }
-                };
-                // LUKS1 (what GRUB reads) only knows PBKDF2.
-                let pbkdf = if *version == 1 { PbkdfKind::Pbkdf2 } else { *pbkdf };
-                self.actions.push(Action::LuksFormat {
-                    device: device.into(),
-                    name: name.clone(),
-                    version: *version,
-                    cipher: cipher.clone(),
-                    pbkdf,
-                    iter_time_ms: *iter_time_ms,
-                    key: key.clone(),
-                });
-                self.actions.push(Action::LuksOpen {
-                    device: device.into(),
-                    name: name.clone(),
-                    key: key.clone(),
-                });
-                let header = if *version == 2 { 16 * MIB } else { 2 * MIB };
-                let mapped = format!("/dev/mapper/{name}");
-                self.stacked(&mapped, &[device.to_string()]);
-                self.luks.push(LuksRec {
-                    device: device.into(),
-                    name: name.clone(),
-                    pbkdf,
-                    iter_time_ms: *iter_time_ms,
-                    key,
-                    field: field.into(),
-                });
-                let idx = self.luks.len() - 1;
-                self.luks_under.get_mut(&mapped).expect("just recorded").push(idx);
-                self.content(
-                    &mapped,
-                    size.saturating_sub(header),
-                    disks,
-                    content,
-                    &format!("{field}.content"),
-                    false,
-                )?;
-            }
+            Content::Luks { .. } => self.luks(device, size, disks, c, field)?,
             Content::LvmPv { vg } => {
                 self.actions.push(Action::PvCreate { device: device.into() });
-                self.pvs.entry(vg.clone()).or_default().push(Member {
-                    device: device.into(),
-                    size,
-                    disks: disks.to_vec(),
-                    field: field.into(),
-                });
+                let m = Member { device: device.into(), size, disks: disks.to_vec(), field: field.into() };
+                self.pvs.entry(vg.clone()).or_default().push(m);
             }
             Content::RaidMember { array } => {
-                self.raid_members.entry(array.clone()).or_default().push(Member {
-                    device: device.into(),
-                    size,
-                    disks: disks.to_vec(),
-                    field: field.into(),
-                });
+                let m = Member { device: device.into(), size, disks: disks.to_vec(), field: field.into() };
+                self.raid_members.entry(array.clone()).or_default().push(m);
             }
         }
         Ok(())
     }
+
+    /// A btrfs filesystem's subvolumes, each mounted where it says.
+    fn subvolumes(
+        &mut self,
+        device: &str,
+        disks: &[String],
+        subvolumes: &[Subvolume],
+        field: &str,
+    ) -> Result<(), PlanError> {
+        let mut names: Vec<String> = vec![];
+        for (i, sv) in subvolumes.iter().enumerate() {
+            if sv.name.is_empty() || sv.name.starts_with('/') || names.contains(&sv.name) {
+                return Err(invalid(
+                    &format!("{field}.subvolumes[{i}].name"),
+                    format!("bad or repeated subvolume name {:?}", sv.name),
+                ));
+            }
+            names.push(sv.name.clone());
+        }
+        self.actions.push(Action::BtrfsSubvolumes { device: device.into(), subvolumes: names });
+        for (i, sv) in subvolumes.iter().enumerate() {
+            if let Some(m) = &sv.mountpoint {
+                let mut opts = vec![format!("subvol={}", sv.name)];
+                opts.extend(sv.options.iter().cloned());
+                self.mount(MountRec {
+                    mountpoint: m.clone(),
+                    device: device.into(),
+                    format: FsFormat::Btrfs,
+                    options: opts,
+                    field: format!("{field}.subvolumes[{i}].mountpoint"),
+                    disks: disks.to_vec(),
+                    esp: false,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A LUKS container on `device`, opened, and what goes inside it.
+    fn luks(
+        &mut self,
+        device: &str,
+        size: u64,
+        disks: &[String],
+        c: &Content,
+        field: &str,
+    ) -> Result<(), PlanError> {
+        let Content::Luks { name, version, cipher, pbkdf, iter_time_ms, passphrase, keyfile, content } = c
+        else {
+            unreachable!("called for LUKS content only")
+        };
+        if *version != 1 && *version != 2 {
+            return Err(invalid(
+                &format!("{field}.version"),
+                format!("LUKS version is 1 or 2, not {version}"),
+            ));
+        }
+        if name.is_empty() || name.contains('/') {
+            return Err(invalid(&format!("{field}.name"), format!("bad mapper name {name:?}")));
+        }
+        let key = match (passphrase, keyfile) {
+            (Some(s), None) => KeySource::Secret(s.clone()),
+            (None, Some(k)) => KeySource::KeyFile(k.clone()),
+            _ => return Err(invalid(field, "give exactly one of passphrase (a secret name) or keyfile")),
+        };
+        // LUKS1 (what GRUB reads) only knows PBKDF2.
+        let pbkdf = if *version == 1 { PbkdfKind::Pbkdf2 } else { *pbkdf };
+        self.actions.push(Action::LuksFormat {
+            device: device.into(),
+            name: name.clone(),
+            version: *version,
+            cipher: cipher.clone(),
+            pbkdf,
+            iter_time_ms: *iter_time_ms,
+            key: key.clone(),
+        });
+        self.actions.push(Action::LuksOpen { device: device.into(), name: name.clone(), key: key.clone() });
+        let header = if *version == 2 { 16 * MIB } else { 2 * MIB };
+        let mapped = format!("/dev/mapper/{name}");
+        self.stacked(&mapped, &[device.to_string()]);
+        self.luks.push(LuksRec {
+            device: device.into(),
+            name: name.clone(),
+            pbkdf,
+            iter_time_ms: *iter_time_ms,
+            key,
+            field: field.into(),
+        });
+        let idx = self.luks.len() - 1;
+        self.luks_under.get_mut(&mapped).expect("just recorded").push(idx);
+        self.content(&mapped, size.saturating_sub(header), disks, content, &format!("{field}.content"), false)
+    }
+}
+
+/// Filesystem labels have a length limit each.
+fn check_label(format: FsFormat, label: Option<&str>, field: &str) -> Result<(), PlanError> {
+    let Some(l) = label else { return Ok(()) };
+    let max = match format {
+        FsFormat::Vfat => 11,
+        FsFormat::Xfs => 12,
+        FsFormat::Ext4 => 16,
+        FsFormat::Btrfs => 255,
+    };
+    if l.len() > max || l.is_empty() {
+        return Err(invalid(
+            &format!("{field}.label"),
+            format!("{} labels are 1 to {max} characters, {l:?} has {}", format.name(), l.len()),
+        ));
+    }
+    Ok(())
 }
 
 fn describe_selector(s: &DiskSelector) -> String {
@@ -751,88 +754,177 @@ fn select<'p>(
     })
 }
 
-/// Computes partition sector ranges on `disk`.
-fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<PlannedPartition>, PlanError> {
-    let sector = disk.logical_sector.max(512);
-    let align = MIB / sector;
-    let total = disk.size / sector;
-    let end_excl = match spec.table {
-        TableKind::Gpt => total.saturating_sub(1 + 16384u64.div_ceil(sector)),
-        TableKind::Mbr => total.min(1u64 << 32),
-    };
-    let usable_end = end_excl / align * align;
-    let first = align;
-    if usable_end <= first {
-        return Err(PlanError::DoesNotFit {
-            field: field.into(),
-            disk: disk.path.clone(),
-            needed: "a partition table".into(),
-            available: human(disk.size),
-        });
+/// The usable sectors of a disk: partitions go in `first..usable_end`, aligned to `align`.
+struct Usable {
+    sector: u64,
+    align: u64,
+    first: u64,
+    usable_end: u64,
+}
+
+impl Usable {
+    fn of(disk: &ProbedDisk, table: TableKind, field: &str) -> Result<Usable, PlanError> {
+        let sector = disk.logical_sector.max(512);
+        let align = MIB / sector;
+        let total = disk.size / sector;
+        let end_excl = match table {
+            TableKind::Gpt => total.saturating_sub(1 + 16384u64.div_ceil(sector)),
+            TableKind::Mbr => total.min(1u64 << 32),
+        };
+        let usable_end = end_excl / align * align;
+        if usable_end <= align {
+            return Err(PlanError::DoesNotFit {
+                field: field.into(),
+                disk: disk.path.clone(),
+                needed: "a partition table".into(),
+                available: human(disk.size),
+            });
+        }
+        Ok(Usable { sector, align, first: align, usable_end })
     }
-    let usable = usable_end - first;
+
+    fn sectors(&self) -> u64 {
+        self.usable_end - self.first
+    }
+}
+
+/// Checks on the partition list that need no sizes: table limits, one `rest`, MBR types.
+fn check_partition_list(spec: &DiskSpec, field: &str) -> Result<(), PlanError> {
     let parts = &spec.partitions;
-    let mbr_logical = spec.table == TableKind::Mbr && parts.len() > 4;
     if spec.table == TableKind::Gpt && parts.len() > 128 {
         return Err(invalid(&format!("{field}.partition"), "a GPT holds at most 128 partitions"));
     }
-    if mbr_logical && parts.iter().any(|p| p.preserve) {
+    if spec.table == TableKind::Mbr && parts.len() > 4 && parts.iter().any(|p| p.preserve) {
         return Err(invalid(
             &format!("{field}.partition"),
             "keeping partitions is supported on MBR disks with at most four partitions",
         ));
     }
-    let rests = parts.iter().filter(|p| p.size == Size::Rest && !p.preserve).count();
-    if rests > 1 {
+    if parts.iter().filter(|p| p.size == Size::Rest && !p.preserve).count() > 1 {
         return Err(invalid(
             &format!("{field}.partition"),
             "only one partition per disk can have size \"rest\"",
         ));
     }
-    // Sizes in sectors (rest computed after), plus the EBR gap each logical partition needs.
-    let mut sizes: Vec<Option<u64>> = vec![];
-    let mut gaps: Vec<u64> = vec![];
-    for (i, p) in parts.iter().enumerate() {
+    Ok(())
+}
+
+/// The existing partition a kept partition names.
+fn existing<'d>(
+    disk: &'d ProbedDisk,
+    p: &PartitionSpec,
+    i: usize,
+    pf: &str,
+) -> Result<&'d super::probe::ProbedPartition, PlanError> {
+    let number = p.number.unwrap_or(i as u32 + 1);
+    disk.partitions.iter().find(|e| e.number == number).ok_or_else(|| PlanError::Preserve {
+        field: pf.into(),
+        detail: format!("{} has no partition {number}", disk.path),
+    })
+}
+
+/// Each partition's size in sectors (`None`: the rest), and the EBR gap before each logical one.
+fn partition_sizes(
+    disk: &ProbedDisk,
+    spec: &DiskSpec,
+    field: &str,
+    u: &Usable,
+) -> Result<(Vec<Option<u64>>, Vec<u64>), PlanError> {
+    let mbr_logical = spec.table == TableKind::Mbr && spec.partitions.len() > 4;
+    let mut sizes = vec![];
+    let mut gaps = vec![];
+    for (i, p) in spec.partitions.iter().enumerate() {
         let pf = format!("{field}.partition[{i}]");
-        let logical = mbr_logical && i >= 3;
-        gaps.push(if logical { align } else { 0 });
+        gaps.push(if mbr_logical && i >= 3 { u.align } else { 0 });
         if spec.table == TableKind::Mbr && p.kind.mbr_id().is_none() {
             return Err(invalid(
                 &format!("{pf}.type"),
                 format!("{} partitions exist only on GPT disks", p.kind.name()),
             ));
         }
-        if p.preserve {
-            let number = p.number.unwrap_or(i as u32 + 1);
-            let existing =
-                disk.partitions.iter().find(|e| e.number == number).ok_or_else(|| PlanError::Preserve {
-                    field: pf.clone(),
-                    detail: format!("{} has no partition {number}", disk.path),
-                })?;
-            sizes.push(Some(existing.size / sector));
-            continue;
-        }
-        sizes.push(match p.size {
-            Size::Bytes(b) => Some(b.div_ceil(sector).div_ceil(align) * align),
-            Size::Percent(pc) => Some(((usable as f64 * pc / 100.0) as u64 / align * align).max(align)),
-            Size::Rest => None,
+        sizes.push(if p.preserve {
+            Some(existing(disk, p, i, &pf)?.size / u.sector)
+        } else {
+            match p.size {
+                Size::Bytes(b) => Some(b.div_ceil(u.sector).div_ceil(u.align) * u.align),
+                Size::Percent(pc) => {
+                    Some(((u.sectors() as f64 * pc / 100.0) as u64 / u.align * u.align).max(u.align))
+                }
+                Size::Rest => None,
+            }
         });
     }
+    Ok((sizes, gaps))
+}
+
+/// A kept partition must be where, what and as large as the spec says.
+fn check_kept(
+    e: &super::probe::ProbedPartition,
+    p: &PartitionSpec,
+    number: u32,
+    cursor: u64,
+    sector: u64,
+    pf: &str,
+) -> Result<(), PlanError> {
+    let preserve = |field: String, detail: String| Err(PlanError::Preserve { field, detail });
+    if e.start_bytes / sector < cursor {
+        return preserve(
+            pf.into(),
+            format!("partition {number} starts before the end of the partitions listed before it"),
+        );
+    }
+    if let Some(kind) = e.kind.filter(|k| *k != p.kind) {
+        return preserve(
+            format!("{pf}.type"),
+            format!("partition {number} is of type {}, not {}", kind.name(), p.kind.name()),
+        );
+    }
+    if let Size::Bytes(b) = p.size {
+        if b.abs_diff(e.size) >= MIB {
+            return preserve(
+                format!("{pf}.size"),
+                format!("partition {number} is {}, not {}", human(e.size), human(b)),
+            );
+        }
+    }
+    match &p.content {
+        Some(Content::Filesystem { format, .. }) if e.fstype.as_deref() != Some(format.name()) => preserve(
+            format!("{pf}.content.format"),
+            format!(
+                "partition {number} holds {}, not {}",
+                e.fstype.as_deref().unwrap_or("no filesystem"),
+                format.name()
+            ),
+        ),
+        Some(Content::Filesystem { .. }) | Some(Content::Swap { .. }) | None => Ok(()),
+        Some(_) => {
+            Err(invalid(&format!("{pf}.content"), "a preserved partition can only keep a filesystem or swap"))
+        }
+    }
+}
+
+/// Computes partition sector ranges on `disk`.
+fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<PlannedPartition>, PlanError> {
+    let u = Usable::of(disk, spec.table, field)?;
+    check_partition_list(spec, field)?;
+    let (sizes, gaps) = partition_sizes(disk, spec, field, &u)?;
     // Saturating: a spec may hold many huge sizes; they must fail to fit, not wrap around.
     let fixed: u64 = sizes.iter().flatten().chain(gaps.iter()).fold(0u64, |a, b| a.saturating_add(*b));
-    let needed = fixed.saturating_add(if rests > 0 { align } else { 0 });
-    if needed > usable {
+    let has_rest = spec.partitions.iter().any(|p| p.size == Size::Rest && !p.preserve);
+    let needed = fixed.saturating_add(if has_rest { u.align } else { 0 });
+    if needed > u.sectors() {
         return Err(PlanError::DoesNotFit {
             field: format!("{field}.partition"),
             disk: disk.path.clone(),
-            needed: human(needed * sector),
-            available: human(usable * sector),
+            needed: human(needed * u.sector),
+            available: human(u.sectors() * u.sector),
         });
     }
-    let rest = usable - fixed;
+    let rest = u.sectors() - fixed;
+    let mbr_logical = spec.table == TableKind::Mbr && spec.partitions.len() > 4;
     let mut out = vec![];
-    let mut cursor = first;
-    for (i, p) in parts.iter().enumerate() {
+    let mut cursor = u.first;
+    for (i, p) in spec.partitions.iter().enumerate() {
         let pf = format!("{field}.partition[{i}]");
         let logical = mbr_logical && i >= 3;
         let number = match (p.number, logical) {
@@ -842,72 +934,19 @@ fn layout(disk: &ProbedDisk, spec: &DiskSpec, field: &str) -> Result<Vec<Planned
         };
         cursor += gaps[i];
         let (start, len) = if p.preserve {
-            let existing = disk
-                .partitions
-                .iter()
-                .find(|e| e.number == p.number.unwrap_or(i as u32 + 1))
-                .expect("checked");
-            let start = existing.start_bytes / sector;
-            if start < cursor {
-                return Err(PlanError::Preserve {
-                    field: pf,
-                    detail: format!(
-                        "partition {number} starts before the end of the partitions listed before it"
-                    ),
-                });
-            }
-            if let Some(kind) = existing.kind {
-                if kind != p.kind {
-                    return Err(PlanError::Preserve {
-                        field: format!("{pf}.type"),
-                        detail: format!(
-                            "partition {number} is of type {}, not {}",
-                            kind.name(),
-                            p.kind.name()
-                        ),
-                    });
-                }
-            }
-            if let Size::Bytes(b) = p.size {
-                if b.abs_diff(existing.size) >= MIB {
-                    return Err(PlanError::Preserve {
-                        field: format!("{pf}.size"),
-                        detail: format!("partition {number} is {}, not {}", human(existing.size), human(b)),
-                    });
-                }
-            }
-            match &p.content {
-                Some(Content::Filesystem { format, .. })
-                    if existing.fstype.as_deref() != Some(format.name()) =>
-                {
-                    return Err(PlanError::Preserve {
-                        field: format!("{pf}.content.format"),
-                        detail: format!(
-                            "partition {number} holds {}, not {}",
-                            existing.fstype.as_deref().unwrap_or("no filesystem"),
-                            format.name()
-                        ),
-                    });
-                }
-                Some(Content::Filesystem { .. }) | Some(Content::Swap { .. }) | None => {}
-                Some(_) => {
-                    return Err(invalid(
-                        &format!("{pf}.content"),
-                        "a preserved partition can only keep a filesystem or swap",
-                    ));
-                }
-            }
-            (start, existing.size / sector)
+            let e = existing(disk, p, i, &pf)?;
+            check_kept(e, p, number, cursor, u.sector, &pf)?;
+            (e.start_bytes / u.sector, e.size / u.sector)
         } else {
             (cursor, sizes[i].unwrap_or(rest))
         };
         let end = start + len - 1;
-        if end >= usable_end.max(start + len) && !p.preserve {
+        if end >= u.usable_end.max(start + len) && !p.preserve {
             return Err(PlanError::DoesNotFit {
                 field: pf,
                 disk: disk.path.clone(),
-                needed: human((end + 1 - first) * sector),
-                available: human(usable * sector),
+                needed: human((end + 1 - u.first) * u.sector),
+                available: human(u.sectors() * u.sector),
             });
         }
         cursor = end + 1;
@@ -938,61 +977,94 @@ pub fn min_members(level: u8) -> Option<usize> {
 }
 
 /// Plans `spec` on the probed machine. Pure: reads only its arguments.
+///
+/// The phases, in the order their errors are reported: pick the disks, wipe and partition them,
+/// plan what goes on each partition, assemble the RAID arrays, then the volume groups, choose and
+/// check the boot, and mount parents before their children.
 pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Result<Plan, PlanError> {
+    let chosen = select_disks(spec, probe)?;
+    check_stale_holders(&chosen)?;
+    let mut p = Planner::new(probe);
+    let disks = p.partition_disks(&chosen)?;
+    p.partition_contents(&chosen, &disks)?;
+    p.raids(&spec.raids)?;
+    p.volume_groups(&spec.vgs)?;
+    let boot = p.boot(&spec.boot, &disks)?;
+    p.mount_and_swap();
+    p.actions.extend(boot.add_keys);
+    let untouched = probe
+        .disks
+        .iter()
+        .filter(|d| !chosen.iter().any(|c| c.disk.path == d.path))
+        .map(|d| d.describe())
+        .collect();
+    Ok(Plan {
+        firmware: boot.firmware,
+        bootloader: boot.bootloader,
+        target: target.to_path_buf(),
+        disks,
+        untouched,
+        actions: p.actions,
+        boot_disks: boot.disks,
+        initrd_keys: boot.initrd_keys,
+    })
+}
+
+/// A disk of the spec and the probed disk it selected.
+struct Chosen<'a> {
+    disk: &'a ProbedDisk,
+    spec: &'a DiskSpec,
+    field: String,
+}
+
+impl Chosen<'_> {
+    fn keeps_partitions(&self) -> bool {
+        self.spec.partitions.iter().any(|p| p.preserve)
+    }
+}
+
+/// Selection: each `[[disk]]` picks one disk, never the boot medium, never a busy disk unless
+/// partitions on it are kept, never a disk an earlier entry took.
+fn select_disks<'a>(spec: &'a StorageSpec, probe: &'a Probe) -> Result<Vec<Chosen<'a>>, PlanError> {
     if spec.disks.is_empty() {
         return Err(invalid("disk", "the spec names no disk"));
     }
-    let firmware = match spec.boot.firmware {
-        FirmwareChoice::Auto if probe.uefi => Firmware::Uefi,
-        FirmwareChoice::Auto | FirmwareChoice::Bios => Firmware::Bios,
-        FirmwareChoice::Uefi => Firmware::Uefi,
-    };
-    let mut p = Planner {
-        probe,
-        actions: vec![],
-        mounts: vec![],
-        swaps: vec![],
-        raid_members: BTreeMap::new(),
-        pvs: BTreeMap::new(),
-        luks: vec![],
-        luks_under: BTreeMap::new(),
-    };
-    let mut disks: Vec<PlannedDisk> = vec![];
-    let mut taken: Vec<String> = vec![];
-    let mut chosen: Vec<(&ProbedDisk, &DiskSpec, String)> = vec![];
+    let mut chosen: Vec<Chosen> = vec![];
     for (i, ds) in spec.disks.iter().enumerate() {
         let field = format!("disk[{i}]");
-        let d = select(p.probe, ds, &field, &taken)?;
+        let taken: Vec<String> = chosen.iter().map(|c| c.disk.path.clone()).collect();
+        let d = select(probe, ds, &field, &taken)?;
         if d.boot_medium {
             return Err(PlanError::BootMedium { field: format!("{field}.match"), disk: d.describe() });
         }
-        let keeps = ds.partitions.iter().any(|p| p.preserve);
-        if !d.busy.is_empty() && !keeps {
+        let c = Chosen { disk: d, spec: ds, field };
+        if !d.busy.is_empty() && !c.keeps_partitions() {
             return Err(PlanError::Busy {
-                field: format!("{field}.match"),
+                field: format!("{}.match", c.field),
                 disk: d.describe(),
                 reasons: d.busy.join("; "),
             });
         }
-        taken.push(d.path.clone());
-        chosen.push((d, ds, field));
+        chosen.push(c);
     }
-    // A holder assembled by itself from an earlier install is stopped before anything is
-    // written, but only when it lies on planned disks alone (stopping it may write to its members).
-    for (d, ds, field) in &chosen {
-        if ds.partitions.iter().any(|p| p.preserve) {
-            continue;
-        }
-        for h in &d.stale_holders {
+    Ok(chosen)
+}
+
+/// A holder assembled by itself from an earlier install is stopped before anything is written,
+/// but only when it lies on planned disks alone (stopping it may write to its members).
+fn check_stale_holders(chosen: &[Chosen]) -> Result<(), PlanError> {
+    let taken: Vec<&str> = chosen.iter().map(|c| c.disk.path.as_str()).collect();
+    for c in chosen.iter().filter(|c| !c.keeps_partitions()) {
+        for h in &c.disk.stale_holders {
             let others: Vec<&str> =
-                h.disks.iter().filter(|x| !taken.contains(x)).map(String::as_str).collect();
+                h.disks.iter().map(String::as_str).filter(|x| !taken.contains(x)).collect();
             if !others.is_empty() {
                 return Err(PlanError::Busy {
-                    field: format!("{field}.match"),
-                    disk: d.describe(),
+                    field: format!("{}.match", c.field),
+                    disk: c.disk.describe(),
                     reasons: format!(
                         "{} is held by {} ({}), which also lies on {}, outside this plan",
-                        d.path,
+                        c.disk.path,
                         h.path,
                         h.kind,
                         others.join(", ")
@@ -1001,246 +1073,120 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
             }
         }
     }
-    // Phase 1: wipe and partition every disk.
-    let mut layouts = vec![];
-    for (d, ds, field) in &chosen {
-        let parts = layout(d, ds, field)?;
-        let keep = parts.iter().any(|p| p.preserve);
-        let mut destroyed = vec![];
-        if !keep {
-            for h in &d.stale_holders {
-                destroyed.push(format!(
-                    "{} ({}, assembled from an earlier install; stopped first)",
-                    h.path, h.kind
-                ));
+    Ok(())
+}
+
+/// What wiping `d` and writing `parts` on it destroys, for the plan's reader.
+fn destroyed(d: &ProbedDisk, parts: &[PlannedPartition]) -> Vec<String> {
+    let keep = parts.iter().any(|p| p.preserve);
+    let mut destroyed = vec![];
+    if !keep {
+        for h in &d.stale_holders {
+            destroyed
+                .push(format!("{} ({}, assembled from an earlier install; stopped first)", h.path, h.kind));
+        }
+    }
+    for e in &d.partitions {
+        if !parts.iter().any(|p| p.preserve && p.number == e.number) {
+            let what = match (&e.fstype, &e.label) {
+                (Some(fs), Some(l)) => format!("{fs} {l:?}"),
+                (Some(fs), None) => fs.clone(),
+                _ => "no known filesystem".into(),
+            };
+            destroyed.push(format!("{} ({}, {what})", e.path, human(e.size)));
+        }
+    }
+    if d.partitions.is_empty() {
+        if let Some(fs) = &d.fstype {
+            destroyed.push(format!("the {fs} filesystem on the whole disk"));
+        }
+    }
+    destroyed
+}
+
+/// The number of bytes an array of `level` over `members` holds.
+fn raid_size(level: u8, members: &[Member]) -> u64 {
+    let smallest = members.iter().map(|m| m.size).min().unwrap_or(0);
+    let n = members.len() as u64;
+    match level {
+        0 => smallest * n,
+        5 => smallest * (n - 1),
+        10 => smallest * n / 2,
+        _ => smallest,
+    }
+}
+
+/// Two members of one array on one disk would lose it with the disk.
+fn check_members_on_distinct_disks(array: &str, members: &[Member]) -> Result<(), PlanError> {
+    for (a, m) in members.iter().enumerate() {
+        for n in &members[a + 1..] {
+            if let Some(shared) = m.disks.iter().find(|d| n.disks.contains(d)) {
+                return Err(PlanError::RaidSameDisk {
+                    field: n.field.clone(),
+                    array: array.into(),
+                    disk: shared.clone(),
+                    first: m.device.clone(),
+                    second: n.device.clone(),
+                });
             }
         }
-        for e in &d.partitions {
-            if !parts.iter().any(|p| p.preserve && p.number == e.number) {
-                let what = match (&e.fstype, &e.label) {
-                    (Some(fs), Some(l)) => format!("{fs} {l:?}"),
-                    (Some(fs), None) => fs.clone(),
-                    _ => "no known filesystem".into(),
-                };
-                destroyed.push(format!("{} ({}, {what})", e.path, human(e.size)));
-            }
-        }
-        if d.partitions.is_empty() {
-            if let Some(fs) = &d.fstype {
-                destroyed.push(format!("the {fs} filesystem on the whole disk"));
-            }
-        }
-        if !keep {
-            p.actions.push(Action::Wipe {
-                disk: d.path.clone(),
-                partitions: d.partitions.iter().map(|e| e.path.clone()).collect(),
-            });
-        }
-        p.actions.push(Action::Partition {
-            disk: d.path.clone(),
-            table: ds.table,
-            sector_size: d.logical_sector.max(512),
-            keep_existing: keep,
-            partitions: parts.clone(),
+    }
+    Ok(())
+}
+
+/// LVM keeps 1 MiB of metadata per PV and allocates 4 MiB extents.
+const EXTENT: u64 = 4 * MIB;
+
+/// Each logical volume's size in whole extents (`None`: the rest of the group); names checked.
+fn lv_sizes(vg: &VgSpec, vf: &str, capacity: u64) -> Result<Vec<Option<u64>>, PlanError> {
+    if vg.lvs.iter().filter(|l| l.size == Size::Rest).count() > 1 {
+        return Err(invalid(&format!("{vf}.lv"), "only one logical volume per group can have size \"rest\""));
+    }
+    let mut sizes = vec![];
+    for (j, lv) in vg.lvs.iter().enumerate() {
+        sizes.push(match lv.size {
+            Size::Bytes(b) => Some(b.div_ceil(EXTENT) * EXTENT),
+            Size::Percent(pc) => Some((capacity as f64 * pc / 100.0) as u64 / EXTENT * EXTENT),
+            Size::Rest => None,
         });
-        disks.push(PlannedDisk {
-            identity: DiskIdentity {
-                path: d.path.clone(),
-                model: d.model.clone(),
-                serial: d.serial.clone(),
-                size: d.size,
-                logical_sector: d.logical_sector.max(512),
-            },
-            field: field.clone(),
-            table: ds.table,
-            partitions: parts.clone(),
-            destroyed,
-        });
-        layouts.push(parts);
-    }
-    // Phase 2: what goes on the partitions.
-    for ((d, ds, field), parts) in chosen.iter().zip(&layouts) {
-        for (i, (ps, pp)) in ds.partitions.iter().zip(parts).enumerate() {
-            let pf = format!("{field}.partition[{i}]");
-            let bytes = (pp.end - pp.start + 1) * d.logical_sector.max(512);
-            if ps.kind == PartType::Esp {
-                if let Some(c) = &ps.content {
-                    if !matches!(
-                        c,
-                        Content::Filesystem { format: FsFormat::Vfat, .. } | Content::RaidMember { .. }
-                    ) {
-                        return Err(invalid(&format!("{pf}.content"), "an ESP holds a vfat filesystem"));
-                    }
-                }
-            }
-            let Some(c) = &ps.content else { continue };
-            if pp.preserve {
-                // Kept as it is: only mounted (or used as swap).
-                match c {
-                    Content::Filesystem { format, mountpoint: Some(m), options, .. } => {
-                        p.mount(MountRec {
-                            mountpoint: m.clone(),
-                            device: pp.device.clone(),
-                            format: *format,
-                            options: options.clone(),
-                            field: format!("{pf}.content.mountpoint"),
-                            disks: vec![d.path.clone()],
-                            esp: ps.kind == PartType::Esp,
-                        })?
-                    }
-                    Content::Swap { .. } => p.swaps.push(pp.device.clone()),
-                    _ => {}
-                }
-                continue;
-            }
-            p.content(
-                &pp.device,
-                bytes,
-                std::slice::from_ref(&d.path),
-                c,
-                &format!("{pf}.content"),
-                ps.kind == PartType::Esp,
-            )?;
-        }
-    }
-    // Phase 3: RAID arrays.
-    for (i, r) in spec.raids.iter().enumerate() {
-        let rf = format!("raid[{i}]");
-        let Some(min) = min_members(r.level) else {
+        if lv.name.is_empty() || lv.name.contains('/') {
             return Err(invalid(
-                &format!("{rf}.level"),
-                format!("RAID level {} is not one of 0, 1, 5, 10", r.level),
-            ));
-        };
-        let members = p.raid_members.remove(&r.name).unwrap_or_default();
-        if members.len() < min {
-            return Err(invalid(
-                &rf,
-                format!(
-                    "RAID{} array {} needs at least {min} members, has {}",
-                    r.level,
-                    r.name,
-                    members.len()
-                ),
+                &format!("{vf}.lv[{j}].name"),
+                format!("bad logical volume name {:?}", lv.name),
             ));
         }
-        for (a, m) in members.iter().enumerate() {
-            for n in &members[a + 1..] {
-                if let Some(shared) = m.disks.iter().find(|d| n.disks.contains(d)) {
-                    return Err(PlanError::RaidSameDisk {
-                        field: n.field.clone(),
-                        array: r.name.clone(),
-                        disk: shared.clone(),
-                        first: m.device.clone(),
-                        second: n.device.clone(),
-                    });
-                }
-            }
-        }
-        let device = format!("/dev/md/{}", r.name);
-        let smallest = members.iter().map(|m| m.size).min().unwrap_or(0);
-        let size = match r.level {
-            0 => smallest * members.len() as u64,
-            5 => smallest * (members.len() as u64 - 1),
-            10 => smallest * members.len() as u64 / 2,
-            _ => smallest,
-        };
-        let all_disks: Vec<String> = members.iter().flat_map(|m| m.disks.clone()).collect();
-        p.stacked(&device, &members.iter().map(|m| m.device.clone()).collect::<Vec<_>>());
-        p.actions.push(Action::MdCreate {
-            name: r.name.clone(),
-            device: device.clone(),
-            level: r.level,
-            metadata: r.metadata,
-            members: members.iter().map(|m| m.device.clone()).collect(),
-        });
-        let esp_member = matches!(r.content, Content::Filesystem { format: FsFormat::Vfat, .. });
-        if esp_member && r.metadata != RaidMetadata::V1_0 {
-            return Err(invalid(
-                &format!("{rf}.metadata"),
-                "a RAID holding a vfat filesystem that firmware reads needs metadata \"1.0\"",
-            ));
-        }
-        p.content(&device, size, &all_disks, &r.content, &format!("{rf}.content"), esp_member)?;
     }
-    if let Some((name, members)) = p.raid_members.iter().next() {
-        return Err(invalid(&members[0].field, format!("RAID array {name:?} is not defined in [[raid]]")));
+    Ok(sizes)
+}
+
+/// What the boot phase decided.
+struct BootPlan {
+    firmware: Firmware,
+    bootloader: Bootloader,
+    /// The disks GRUB is installed on (BIOS).
+    disks: Vec<String>,
+    /// Key slots added to the LUKS devices under an encrypted /boot, for stage 1's key files.
+    add_keys: Vec<Action>,
+    initrd_keys: Vec<InitrdKey>,
+}
+
+fn choose_firmware(choice: FirmwareChoice, uefi: bool) -> Firmware {
+    match choice {
+        FirmwareChoice::Auto if uefi => Firmware::Uefi,
+        FirmwareChoice::Auto | FirmwareChoice::Bios => Firmware::Bios,
+        FirmwareChoice::Uefi => Firmware::Uefi,
     }
-    // Phase 4: LVM.
-    for (i, vg) in spec.vgs.iter().enumerate() {
-        let vf = format!("vg[{i}]");
-        let pvs = p.pvs.remove(&vg.name).unwrap_or_default();
-        if pvs.is_empty() {
-            return Err(invalid(
-                &vf,
-                format!(
-                    "volume group {} has no physical volume (content = {{ type = \"lvm-pv\", vg = \"{}\" }})",
-                    vg.name, vg.name
-                ),
-            ));
-        }
-        // LVM keeps 1 MiB of metadata per PV and allocates 4 MiB extents.
-        let extent = 4 * MIB;
-        let capacity: u64 = pvs.iter().map(|m| m.size.saturating_sub(MIB) / extent * extent).sum();
-        let all_disks: Vec<String> = pvs.iter().flat_map(|m| m.disks.clone()).collect();
-        p.actions.push(Action::VgCreate {
-            name: vg.name.clone(),
-            pvs: pvs.iter().map(|m| m.device.clone()).collect(),
-        });
-        if vg.lvs.iter().filter(|l| l.size == Size::Rest).count() > 1 {
-            return Err(invalid(
-                &format!("{vf}.lv"),
-                "only one logical volume per group can have size \"rest\"",
-            ));
-        }
-        let mut sizes = vec![];
-        for (j, lv) in vg.lvs.iter().enumerate() {
-            sizes.push(match lv.size {
-                Size::Bytes(b) => Some(b.div_ceil(extent) * extent),
-                Size::Percent(pc) => Some((capacity as f64 * pc / 100.0) as u64 / extent * extent),
-                Size::Rest => None,
-            });
-            if lv.name.is_empty() || lv.name.contains('/') {
-                return Err(invalid(
-                    &format!("{vf}.lv[{j}].name"),
-                    format!("bad logical volume name {:?}", lv.name),
-                ));
-            }
-        }
-        let fixed: u64 = sizes.iter().flatten().sum();
-        let has_rest = sizes.iter().any(Option::is_none);
-        if fixed + if has_rest { extent } else { 0 } > capacity {
-            return Err(PlanError::DoesNotFit {
-                field: format!("{vf}.lv"),
-                disk: format!("volume group {}", vg.name),
-                needed: human(fixed + if has_rest { extent } else { 0 }),
-                available: human(capacity),
-            });
-        }
-        // Fixed sizes first so that `rest` really gets what is left.
-        let mut order: Vec<usize> = (0..vg.lvs.len()).collect();
-        order.sort_by_key(|&j| sizes[j].is_none());
-        for j in order {
-            let lv = &vg.lvs[j];
-            p.actions.push(Action::LvCreate { vg: vg.name.clone(), name: lv.name.clone(), size: sizes[j] });
-        }
-        let pv_devices: Vec<String> = pvs.iter().map(|m| m.device.clone()).collect();
-        for (j, lv) in vg.lvs.iter().enumerate() {
-            let dev = format!("/dev/{}/{}", vg.name, lv.name);
-            p.stacked(&dev, &pv_devices);
-            let size = sizes[j].unwrap_or(capacity - fixed);
-            p.content(&dev, size, &all_disks, &lv.content, &format!("{vf}.lv[{j}].content"), false)?;
-        }
-    }
-    if let Some((name, members)) = p.pvs.iter().next() {
-        return Err(invalid(&members[0].field, format!("volume group {name:?} is not defined in [[vg]]")));
-    }
-    // Checks on the whole.
-    let root = p.mounts.iter().find(|m| m.mountpoint == "/").cloned().ok_or(PlanError::NoRoot)?;
-    let esp = p.mounts.iter().find(|m| m.esp).cloned();
-    let bootloader = match spec.boot.bootloader {
+}
+
+/// systemd-boot when UEFI firmware reads the kernels from an ESP mounted at /boot, else GRUB.
+fn choose_bootloader(
+    choice: BootloaderChoice,
+    firmware: Firmware,
+    esp: Option<&MountRec>,
+) -> Result<Bootloader, PlanError> {
+    let bootloader = match choice {
         BootloaderChoice::Auto
-            if firmware == Firmware::Uefi && esp.as_ref().is_some_and(|e| e.mountpoint == "/boot") =>
+            if firmware == Firmware::Uefi && esp.is_some_and(|e| e.mountpoint == "/boot") =>
         {
             Bootloader::SystemdBoot
         }
@@ -1254,86 +1200,322 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
     if firmware == Firmware::Uefi && bootloader != Bootloader::None && esp.is_none() {
         return Err(PlanError::NoEsp { field: "boot.firmware".into() });
     }
-    let boot_mount = p.mounts.iter().find(|m| m.mountpoint == "/boot").cloned().unwrap_or(root);
+    Ok(bootloader)
+}
+
+/// The disks BIOS GRUB goes on: those under /boot; on GPT each needs a BIOS boot partition.
+fn bios_boot_disks(boot_mount: &MountRec, disks: &[PlannedDisk]) -> Result<Vec<String>, PlanError> {
     let mut boot_disks = vec![];
-    if firmware == Firmware::Bios && bootloader == Bootloader::Grub {
-        for disk in &boot_mount.disks {
-            if let Some(pd) = disks.iter().find(|d| &d.identity.path == disk) {
-                if pd.table == TableKind::Gpt && !pd.partitions.iter().any(|pp| pp.kind == PartType::BiosBoot)
-                {
-                    return Err(PlanError::NoBiosBoot {
-                        field: format!("{}.partition", pd.field),
-                        disk: disk.clone(),
-                    });
-                }
+    for disk in &boot_mount.disks {
+        if let Some(pd) = disks.iter().find(|d| &d.identity.path == disk) {
+            if pd.table == TableKind::Gpt && !pd.partitions.iter().any(|pp| pp.kind == PartType::BiosBoot) {
+                return Err(PlanError::NoBiosBoot {
+                    field: format!("{}.partition", pd.field),
+                    disk: disk.clone(),
+                });
             }
-            boot_disks.push(disk.clone());
         }
+        boot_disks.push(disk.clone());
     }
-    // An encrypted /boot: GRUB unlocks it (PBKDF2 key slots only), and stage 1 gets a key file.
-    let boot_luks: Vec<LuksRec> = p
-        .luks_under
-        .get(&boot_mount.device)
-        .map(|v| v.iter().map(|&i| p.luks[i].clone()).collect())
-        .unwrap_or_default();
-    if !boot_luks.is_empty() && bootloader == Bootloader::SystemdBoot {
-        return Err(invalid(
-            &boot_luks[0].field,
-            "systemd-boot cannot read an encrypted /boot: use GRUB, or an unencrypted /boot",
-        ));
-    }
+    Ok(boot_disks)
+}
+
+/// An encrypted /boot: GRUB unlocks it (PBKDF2 key slots only), and stage 1 gets a key file
+/// for each LUKS device under it.
+fn boot_keys(boot_luks: &[LuksRec]) -> Result<(Vec<Action>, Vec<InitrdKey>), PlanError> {
     let mut add_keys = vec![];
     let mut initrd_keys = vec![];
-    if bootloader == Bootloader::Grub {
-        for l in &boot_luks {
-            if l.pbkdf != PbkdfKind::Pbkdf2 {
-                return Err(invalid(
-                    &format!("{}.pbkdf", l.field),
-                    format!(
-                        "/boot is on {} and GRUB unlocks it, but GRUB cannot derive Argon2 keys: use version = 1 (what NixOS uses) or pbkdf = \"pbkdf2\"",
-                        l.name
-                    ),
-                ));
-            }
-            let key_file = format!("/etc/secrets/initrd/{}.key", l.name);
-            add_keys.push(Action::LuksAddKey {
-                device: l.device.clone(),
-                name: l.name.clone(),
-                key: l.key.clone(),
-                pbkdf: l.pbkdf,
-                iter_time_ms: l.iter_time_ms,
-                key_file: key_file.clone(),
-            });
-            initrd_keys.push(InitrdKey { name: l.name.clone(), key_file });
+    for l in boot_luks {
+        if l.pbkdf != PbkdfKind::Pbkdf2 {
+            return Err(invalid(
+                &format!("{}.pbkdf", l.field),
+                format!(
+                    "/boot is on {} and GRUB unlocks it, but GRUB cannot derive Argon2 keys: use version = 1 (what NixOS uses) or pbkdf = \"pbkdf2\"",
+                    l.name
+                ),
+            ));
+        }
+        let key_file = format!("/etc/secrets/initrd/{}.key", l.name);
+        add_keys.push(Action::LuksAddKey {
+            device: l.device.clone(),
+            name: l.name.clone(),
+            key: l.key.clone(),
+            pbkdf: l.pbkdf,
+            iter_time_ms: l.iter_time_ms,
+            key_file: key_file.clone(),
+        });
+        initrd_keys.push(InitrdKey { name: l.name.clone(), key_file });
+    }
+    Ok((add_keys, initrd_keys))
+}
+
+impl<'a> Planner<'a> {
+    fn new(probe: &'a Probe) -> Self {
+        Planner {
+            probe,
+            actions: vec![],
+            mounts: vec![],
+            swaps: vec![],
+            raid_members: BTreeMap::new(),
+            pvs: BTreeMap::new(),
+            luks: vec![],
+            luks_under: BTreeMap::new(),
         }
     }
-    // Phase 5: mounts parents first, then swap.
-    let mut mounts = p.mounts.clone();
-    mounts.sort_by(|a, b| {
-        let depth = |m: &str| if m == "/" { 0 } else { m.matches('/').count() };
-        (depth(&a.mountpoint), &a.mountpoint).cmp(&(depth(&b.mountpoint), &b.mountpoint))
-    });
-    for m in mounts {
-        p.actions.push(Action::Mount {
-            device: m.device,
-            mountpoint: m.mountpoint,
-            format: m.format,
-            options: m.options,
+
+    /// Layout: wipe each disk (unless partitions on it are kept) and write its partition table.
+    fn partition_disks(&mut self, chosen: &[Chosen]) -> Result<Vec<PlannedDisk>, PlanError> {
+        let mut disks = vec![];
+        for Chosen { disk: d, spec: ds, field } in chosen {
+            let parts = layout(d, ds, field)?;
+            let keep = parts.iter().any(|p| p.preserve);
+            if !keep {
+                self.actions.push(Action::Wipe {
+                    disk: d.path.clone(),
+                    partitions: d.partitions.iter().map(|e| e.path.clone()).collect(),
+                });
+            }
+            self.actions.push(Action::Partition {
+                disk: d.path.clone(),
+                table: ds.table,
+                sector_size: d.logical_sector.max(512),
+                keep_existing: keep,
+                partitions: parts.clone(),
+            });
+            disks.push(PlannedDisk {
+                identity: DiskIdentity {
+                    path: d.path.clone(),
+                    model: d.model.clone(),
+                    serial: d.serial.clone(),
+                    size: d.size,
+                    logical_sector: d.logical_sector.max(512),
+                },
+                field: field.clone(),
+                table: ds.table,
+                destroyed: destroyed(d, &parts),
+                partitions: parts,
+            });
+        }
+        Ok(disks)
+    }
+
+    /// Contents: what goes on each partition; a kept partition is only mounted (or swapped on).
+    fn partition_contents(&mut self, chosen: &[Chosen], disks: &[PlannedDisk]) -> Result<(), PlanError> {
+        for (c, pd) in chosen.iter().zip(disks) {
+            for (i, (ps, pp)) in c.spec.partitions.iter().zip(&pd.partitions).enumerate() {
+                let pf = format!("{}.partition[{i}]", c.field);
+                let esp = ps.kind == PartType::Esp;
+                if let (true, Some(content)) = (esp, &ps.content) {
+                    if !matches!(
+                        content,
+                        Content::Filesystem { format: FsFormat::Vfat, .. } | Content::RaidMember { .. }
+                    ) {
+                        return Err(invalid(&format!("{pf}.content"), "an ESP holds a vfat filesystem"));
+                    }
+                }
+                let Some(content) = &ps.content else { continue };
+                let disks = std::slice::from_ref(&c.disk.path);
+                if pp.preserve {
+                    self.kept(&pp.device, disks, content, &pf, esp)?;
+                } else {
+                    let bytes = (pp.end - pp.start + 1) * c.disk.logical_sector.max(512);
+                    self.content(&pp.device, bytes, disks, content, &format!("{pf}.content"), esp)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A kept partition's filesystem is mounted as it is, its swap used as it is.
+    fn kept(
+        &mut self,
+        device: &str,
+        disks: &[String],
+        c: &Content,
+        pf: &str,
+        esp: bool,
+    ) -> Result<(), PlanError> {
+        match c {
+            Content::Filesystem { format, mountpoint: Some(m), options, .. } => self.mount(MountRec {
+                mountpoint: m.clone(),
+                device: device.into(),
+                format: *format,
+                options: options.clone(),
+                field: format!("{pf}.content.mountpoint"),
+                disks: disks.to_vec(),
+                esp,
+            }),
+            Content::Swap { .. } => {
+                self.swaps.push(device.into());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// RAID: each array from the members the contents named; every member belongs to an array.
+    fn raids(&mut self, raids: &[RaidSpec]) -> Result<(), PlanError> {
+        for (i, r) in raids.iter().enumerate() {
+            self.raid(r, &format!("raid[{i}]"))?;
+        }
+        if let Some((name, members)) = self.raid_members.iter().next() {
+            return Err(invalid(
+                &members[0].field,
+                format!("RAID array {name:?} is not defined in [[raid]]"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn raid(&mut self, r: &RaidSpec, rf: &str) -> Result<(), PlanError> {
+        let Some(min) = min_members(r.level) else {
+            return Err(invalid(
+                &format!("{rf}.level"),
+                format!("RAID level {} is not one of 0, 1, 5, 10", r.level),
+            ));
+        };
+        let members = self.raid_members.remove(&r.name).unwrap_or_default();
+        if members.len() < min {
+            return Err(invalid(
+                rf,
+                format!(
+                    "RAID{} array {} needs at least {min} members, has {}",
+                    r.level,
+                    r.name,
+                    members.len()
+                ),
+            ));
+        }
+        check_members_on_distinct_disks(&r.name, &members)?;
+        let device = format!("/dev/md/{}", r.name);
+        let member_devices: Vec<String> = members.iter().map(|m| m.device.clone()).collect();
+        let all_disks: Vec<String> = members.iter().flat_map(|m| m.disks.clone()).collect();
+        self.stacked(&device, &member_devices);
+        self.actions.push(Action::MdCreate {
+            name: r.name.clone(),
+            device: device.clone(),
+            level: r.level,
+            metadata: r.metadata,
+            members: member_devices,
         });
+        let esp_member = matches!(r.content, Content::Filesystem { format: FsFormat::Vfat, .. });
+        if esp_member && r.metadata != RaidMetadata::V1_0 {
+            return Err(invalid(
+                &format!("{rf}.metadata"),
+                "a RAID holding a vfat filesystem that firmware reads needs metadata \"1.0\"",
+            ));
+        }
+        let size = raid_size(r.level, &members);
+        self.content(&device, size, &all_disks, &r.content, &format!("{rf}.content"), esp_member)
     }
-    for s in &p.swaps {
-        p.actions.push(Action::SwapOn { device: s.clone() });
+
+    /// LVM: each volume group from the physical volumes the contents named; every PV belongs to
+    /// a group.
+    fn volume_groups(&mut self, vgs: &[VgSpec]) -> Result<(), PlanError> {
+        for (i, vg) in vgs.iter().enumerate() {
+            self.volume_group(vg, &format!("vg[{i}]"))?;
+        }
+        if let Some((name, members)) = self.pvs.iter().next() {
+            return Err(invalid(
+                &members[0].field,
+                format!("volume group {name:?} is not defined in [[vg]]"),
+            ));
+        }
+        Ok(())
     }
-    p.actions.extend(add_keys);
-    let untouched = probe.disks.iter().filter(|d| !taken.contains(&d.path)).map(|d| d.describe()).collect();
-    Ok(Plan {
-        firmware,
-        bootloader,
-        target: target.to_path_buf(),
-        disks,
-        untouched,
-        actions: p.actions,
-        boot_disks,
-        initrd_keys,
-    })
+
+    fn volume_group(&mut self, vg: &VgSpec, vf: &str) -> Result<(), PlanError> {
+        let pvs = self.pvs.remove(&vg.name).unwrap_or_default();
+        if pvs.is_empty() {
+            return Err(invalid(
+                vf,
+                format!(
+                    "volume group {} has no physical volume (content = {{ type = \"lvm-pv\", vg = \"{}\" }})",
+                    vg.name, vg.name
+                ),
+            ));
+        }
+        let capacity: u64 = pvs.iter().map(|m| m.size.saturating_sub(MIB) / EXTENT * EXTENT).sum();
+        let all_disks: Vec<String> = pvs.iter().flat_map(|m| m.disks.clone()).collect();
+        let pv_devices: Vec<String> = pvs.iter().map(|m| m.device.clone()).collect();
+        self.actions.push(Action::VgCreate { name: vg.name.clone(), pvs: pv_devices.clone() });
+        let sizes = lv_sizes(vg, vf, capacity)?;
+        let fixed: u64 = sizes.iter().flatten().sum();
+        let needed = fixed + if sizes.iter().any(Option::is_none) { EXTENT } else { 0 };
+        if needed > capacity {
+            return Err(PlanError::DoesNotFit {
+                field: format!("{vf}.lv"),
+                disk: format!("volume group {}", vg.name),
+                needed: human(needed),
+                available: human(capacity),
+            });
+        }
+        // Fixed sizes first so that `rest` really gets what is left.
+        let mut order: Vec<usize> = (0..vg.lvs.len()).collect();
+        order.sort_by_key(|&j| sizes[j].is_none());
+        for j in order {
+            let lv = &vg.lvs[j];
+            self.actions.push(Action::LvCreate {
+                vg: vg.name.clone(),
+                name: lv.name.clone(),
+                size: sizes[j],
+            });
+        }
+        for (j, lv) in vg.lvs.iter().enumerate() {
+            let dev = format!("/dev/{}/{}", vg.name, lv.name);
+            self.stacked(&dev, &pv_devices);
+            let size = sizes[j].unwrap_or(capacity - fixed);
+            self.content(&dev, size, &all_disks, &lv.content, &format!("{vf}.lv[{j}].content"), false)?;
+        }
+        Ok(())
+    }
+
+    /// Boot: a root to boot, the firmware and bootloader, the disks GRUB goes on and the keys an
+    /// encrypted /boot needs.
+    fn boot(&self, spec: &BootSpec, disks: &[PlannedDisk]) -> Result<BootPlan, PlanError> {
+        let firmware = choose_firmware(spec.firmware, self.probe.uefi);
+        let root = self.mounts.iter().find(|m| m.mountpoint == "/").ok_or(PlanError::NoRoot)?;
+        let esp = self.mounts.iter().find(|m| m.esp);
+        let bootloader = choose_bootloader(spec.bootloader, firmware, esp)?;
+        let boot_mount = self.mounts.iter().find(|m| m.mountpoint == "/boot").unwrap_or(root);
+        let boot_disks = if firmware == Firmware::Bios && bootloader == Bootloader::Grub {
+            bios_boot_disks(boot_mount, disks)?
+        } else {
+            vec![]
+        };
+        let boot_luks: Vec<LuksRec> = self
+            .luks_under
+            .get(&boot_mount.device)
+            .map(|v| v.iter().map(|&i| self.luks[i].clone()).collect())
+            .unwrap_or_default();
+        if !boot_luks.is_empty() && bootloader == Bootloader::SystemdBoot {
+            return Err(invalid(
+                &boot_luks[0].field,
+                "systemd-boot cannot read an encrypted /boot: use GRUB, or an unencrypted /boot",
+            ));
+        }
+        let (add_keys, initrd_keys) =
+            if bootloader == Bootloader::Grub { boot_keys(&boot_luks)? } else { (vec![], vec![]) };
+        Ok(BootPlan { firmware, bootloader, disks: boot_disks, add_keys, initrd_keys })
+    }
+
+    /// Mounts parents first, then swap.
+    fn mount_and_swap(&mut self) {
+        let mut mounts = self.mounts.clone();
+        mounts.sort_by(|a, b| {
+            let depth = |m: &str| if m == "/" { 0 } else { m.matches('/').count() };
+            (depth(&a.mountpoint), &a.mountpoint).cmp(&(depth(&b.mountpoint), &b.mountpoint))
+        });
+        for m in mounts {
+            self.actions.push(Action::Mount {
+                device: m.device,
+                mountpoint: m.mountpoint,
+                format: m.format,
+                options: m.options,
+            });
+        }
+        for s in &self.swaps {
+            self.actions.push(Action::SwapOn { device: s.clone() });
+        }
+    }
 }

@@ -415,7 +415,17 @@ fn system_names() -> &'static [SystemNames; 2] {
 pub(crate) fn problems(a: &Answer) -> Found {
     let mut out = vec![];
     storage_structure(a, &mut out);
-    // Storage: selectors that select something, names and paths that reach commands.
+    disk_problems(a, &mut out);
+    raid_and_vg_problems(a, &mut out);
+    luks_names(a, &mut out);
+    system_problems(a, &mut out);
+    network_problems(a, &mut out);
+    account_problems(a, &mut out);
+    out
+}
+
+/// Disks: selectors that select something, ids, partition names and numbers, contents.
+fn disk_problems(a: &Answer, out: &mut Found) {
     for (i, d) in a.storage.disks.iter().enumerate() {
         let at = vec![key("storage"), key("disk"), Seg::Index(i)];
         let sels = d.selectors.as_slice();
@@ -494,10 +504,14 @@ pub(crate) fn problems(a: &Answer) -> Found {
                 ));
             }
             if let Some(c) = &p.content {
-                content_problems(c, [pat, vec![key("content")]].concat(), &mut out);
+                content_problems(c, [pat, vec![key("content")]].concat(), out);
             }
         }
     }
+}
+
+/// RAID arrays and volume groups: names that reach mdadm and lvm2, and their contents.
+fn raid_and_vg_problems(a: &Answer, out: &mut Found) {
     for (i, r) in a.storage.raids.iter().enumerate() {
         let at = vec![key("storage"), key("raid"), Seg::Index(i)];
         if !device_name_ok(&r.name) {
@@ -506,7 +520,7 @@ pub(crate) fn problems(a: &Answer) -> Found {
                 "an array name is letters, digits, + _ . - (not starting with -)".into(),
             ));
         }
-        content_problems(&r.content, [at, vec![key("content")]].concat(), &mut out);
+        content_problems(&r.content, [at, vec![key("content")]].concat(), out);
     }
     for (i, vg) in a.storage.vgs.iter().enumerate() {
         let at = vec![key("storage"), key("vg"), Seg::Index(i)];
@@ -534,11 +548,13 @@ pub(crate) fn problems(a: &Answer) -> Found {
                         .into(),
                 ));
             }
-            content_problems(&lv.content, [lat, vec![key("content")]].concat(), &mut out);
+            content_problems(&lv.content, [lat, vec![key("content")]].concat(), out);
         }
     }
-    luks_names(a, &mut out);
-    // System.
+}
+
+/// System: kernel parameters, locale, keymap and time zone.
+fn system_problems(a: &Answer, out: &mut Found) {
     for (i, p) in a.system.kernel_params.iter().enumerate() {
         if !kernel_param_ok(p) {
             out.push((
@@ -579,7 +595,10 @@ pub(crate) fn problems(a: &Answer) -> Found {
             ));
         }
     }
-    // Network values reach systemd-networkd files.
+}
+
+/// Network values reach systemd-networkd files.
+fn network_problems(a: &Answer, out: &mut Found) {
     if let Some(g) = &a.network.gateway {
         if g.parse::<std::net::IpAddr>().is_err() {
             out.push((vec![key("network"), key("gateway")], "the gateway is an IP address".into()));
@@ -613,7 +632,10 @@ pub(crate) fn problems(a: &Answer) -> Found {
             ));
         }
     }
-    // Accounts: what reaches /etc/passwd, /etc/group, authorized_keys and chpasswd.
+}
+
+/// Accounts: what reaches /etc/passwd, /etc/group, authorized_keys and chpasswd.
+fn account_problems(a: &Answer, out: &mut Found) {
     for (i, k) in a.root.ssh_keys.iter().enumerate() {
         if let Some(m) = ssh_key_problem(k) {
             out.push((vec![key("root"), key("ssh_keys"), Seg::Index(i)], m.into()));
@@ -687,7 +709,6 @@ pub(crate) fn problems(a: &Answer) -> Found {
             out.push(([at, vec![key("name")]].concat(), "this group is listed twice".into()));
         }
     }
-    out
 }
 
 #[cfg(test)]

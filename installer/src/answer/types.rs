@@ -1,0 +1,243 @@
+//! The answer file's types: what each section holds and its defaults.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::storage::spec::{BootloaderChoice, StorageSpec};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Answer {
+    pub version: u32,
+    /// Required unless `[interactive]` lists `storage`.
+    #[serde(default)]
+    pub storage: StorageSpec,
+    #[serde(default)]
+    pub system: SystemSection,
+    #[serde(default)]
+    pub network: NetworkSection,
+    #[serde(default)]
+    pub root: RootSection,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserSection>,
+    #[serde(default, rename = "group")]
+    pub groups: Vec<GroupSection>,
+    #[serde(default)]
+    pub nix: NixSection,
+    #[serde(default)]
+    pub finish: FinishSection,
+    /// Named secrets (never logged, never written into Nix files).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// A TOML file of further secrets (`name = "value"`), relative to the answer file.
+    #[serde(default)]
+    pub secrets_file: Option<PathBuf>,
+    /// Sections a person answers in the TUI (the others are taken as given), as Ubuntu's
+    /// autoinstall `interactive-sections`: `installer.answer=` with this table starts the TUI.
+    #[serde(default, skip_serializing_if = "InteractiveSection::is_empty")]
+    pub interactive: InteractiveSection,
+}
+
+/// `[interactive] sections = ["storage", "users"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InteractiveSection {
+    #[serde(default)]
+    pub sections: Vec<Section>,
+}
+
+impl InteractiveSection {
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    pub fn asks(&self, s: Section) -> bool {
+        self.sections.contains(&s)
+    }
+}
+
+/// The parts of an answer the TUI can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    /// Keyboard layout and locale.
+    Keyboard,
+    /// Host name and addresses.
+    Network,
+    Storage,
+    Timezone,
+    /// Root and the users.
+    Users,
+    /// Nix added to configuration.nix.
+    Nix,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSection {
+    #[serde(default = "default_hostname")]
+    pub hostname: String,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default = "default_locale")]
+    pub locale: String,
+    #[serde(default = "default_keymap")]
+    pub keymap: String,
+    #[serde(default)]
+    pub bootloader: BootloaderChoice,
+    #[serde(default)]
+    pub kernel_params: Vec<String>,
+    /// Enable sshd in the installed system.
+    #[serde(default)]
+    pub ssh: bool,
+}
+
+fn default_hostname() -> String {
+    "nixos".into()
+}
+fn default_locale() -> String {
+    "en_US.UTF-8".into()
+}
+fn default_keymap() -> String {
+    "us".into()
+}
+
+impl Default for SystemSection {
+    fn default() -> Self {
+        SystemSection {
+            hostname: default_hostname(),
+            timezone: None,
+            locale: default_locale(),
+            keymap: default_keymap(),
+            bootloader: BootloaderChoice::Auto,
+            kernel_params: vec![],
+            ssh: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    /// DHCP on every wired interface not configured statically.
+    #[serde(default = "yes")]
+    pub dhcp: bool,
+    #[serde(default, rename = "interface")]
+    pub interfaces: Vec<InterfaceSection>,
+    #[serde(default)]
+    pub gateway: Option<String>,
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub firewall: FirewallSection,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for NetworkSection {
+    fn default() -> Self {
+        NetworkSection {
+            dhcp: true,
+            interfaces: vec![],
+            gateway: None,
+            nameservers: vec![],
+            firewall: FirewallSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceSection {
+    pub name: String,
+    /// `address/prefix`, e.g. `192.168.1.10/24`.
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    #[serde(default)]
+    pub dhcp: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FirewallSection {
+    #[serde(default = "yes")]
+    pub enable: bool,
+    #[serde(default)]
+    pub tcp_ports: Vec<u16>,
+    #[serde(default)]
+    pub udp_ports: Vec<u16>,
+}
+
+impl Default for FirewallSection {
+    fn default() -> Self {
+        FirewallSection { enable: true, tcp_ports: vec![], udp_ports: vec![] }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RootSection {
+    /// The name of a secret holding root's password hash; without it root has no password.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSection {
+    pub name: String,
+    #[serde(default)]
+    pub uid: Option<u32>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// The name of a secret holding the password hash (crypt(3)).
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub ssh_keys: Vec<String>,
+    #[serde(default)]
+    pub shell: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSection {
+    pub name: String,
+    #[serde(default)]
+    pub gid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NixSection {
+    /// Nix attribute definitions added to the generated configuration.nix.
+    #[serde(default)]
+    pub extra: Option<String>,
+    /// A configuration.nix to use as it is (it should import ./hardware-configuration.nix).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinishAction {
+    #[default]
+    Reboot,
+    Poweroff,
+    None,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinishSection {
+    #[serde(default)]
+    pub action: FinishAction,
+}

@@ -200,41 +200,6 @@ pub fn detect_virt(s: &Snapshot) -> Virt {
     }
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
-}
-
-struct Mount {
-    root: String,
-    mountpoint: String,
-    devno: String,
-    fstype: String,
-    source: String,
-    options: Vec<String>,
-}
-
-fn parse_mountinfo(text: &str) -> Vec<Mount> {
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let sep = f.iter().position(|x| *x == "-")?;
-            Some(Mount {
-                root: unescape(f.get(3)?),
-                mountpoint: unescape(f.get(4)?),
-                devno: f.get(2)?.to_string(),
-                options: f
-                    .get(5)?
-                    .split(',')
-                    .chain(f.get(sep + 3).map(|o| o.split(',')).into_iter().flatten())
-                    .map(str::to_string)
-                    .collect(),
-                fstype: f.get(sep + 1)?.to_string(),
-                source: unescape(f.get(sep + 2)?),
-            })
-        })
-        .collect()
-}
-
 const PSEUDO: &[&str] = &[
     "proc",
     "sysfs",
@@ -314,7 +279,23 @@ fn push_unique(v: &mut Vec<String>, s: impl Into<String>) {
 pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
     let mut f = Findings { net: s.net.clone(), ..Default::default() };
     f.attrs.push(format!("nixpkgs.hostPlatform = lib.mkDefault {};", nix_str(HOST_PLATFORM)));
-    let virt = detect_virt(s);
+    initrd_modules(s, &mut f);
+    virtualisation(s, &mut f);
+    if !filesystems {
+        return f;
+    }
+    f.filesystems = true;
+    let devices = Devices { block: &s.block };
+    let mut chains = vec![];
+    file_systems(s, &devices, root, &mut f, &mut chains);
+    swaps(s, &devices, &mut f, &mut chains);
+    stacks(&devices, &chains, &mut f);
+    f
+}
+
+/// The modules stage 1 needs for storage (PCI mass storage and USB controllers, USB storage and
+/// keyboards, block devices' drivers, MMC) and kvm.
+fn initrd_modules(s: &Snapshot, f: &mut Findings) {
     for p in &s.pci {
         let class = p.class >> 8;
         let wanted = (class >> 8) == 0x01 || class == 0x0c00 || class == 0x0c03;
@@ -332,12 +313,7 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             }
         }
     }
-    for b in &s.block {
-        if let Some(m) = &b.module {
-            push_unique(&mut f.initrd_available, m.clone());
-        }
-    }
-    for m in &s.mmc_modules {
+    for m in s.block.iter().filter_map(|b| b.module.as_ref()).chain(&s.mmc_modules) {
         push_unique(&mut f.initrd_available, m.clone());
     }
     if s.cpu_flags.iter().any(|x| x == "vmx") {
@@ -346,7 +322,11 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
     if s.cpu_flags.iter().any(|x| x == "svm") {
         push_unique(&mut f.kernel_modules, "kvm-amd");
     }
-    match virt {
+}
+
+/// Guest support for the hypervisor, or on bare metal the microcode.
+fn virtualisation(s: &Snapshot, f: &mut Findings) {
+    match detect_virt(s) {
         Virt::VirtualBox => f.attrs.push("virtualisation.virtualbox.guest.enable = true;".into()),
         Virt::HyperV => f.attrs.push("virtualisation.hypervGuest.enable = true;".into()),
         Virt::Qemu => f.imports.push("(modulesPath + \"/profiles/qemu-guest.nix\")".into()),
@@ -359,14 +339,27 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             }
         }
     }
-    if !filesystems {
-        return f;
+}
+
+/// The block devices of the snapshot, looked up.
+struct Devices<'a> {
+    block: &'a [BlockDevice],
+}
+
+/// A block device under a filesystem or swap device, with the mount point it is under.
+type Chain<'a> = (&'a BlockDevice, Option<String>);
+
+impl<'a> Devices<'a> {
+    fn by_devno(&self, devno: &str) -> Option<&'a BlockDevice> {
+        self.block.iter().find(|b| b.devno == devno)
     }
-    f.filesystems = true;
-    let by_devno = |devno: &str| s.block.iter().find(|b| b.devno == devno);
-    let by_name = |name: &str| s.block.iter().find(|b| b.name == name);
-    // The stable name of a block device: /dev/mapper/<name> for device-mapper, else by-uuid.
-    let stable = |b: &BlockDevice, fallback: &str| -> String {
+
+    fn by_name(&self, name: &str) -> Option<&'a BlockDevice> {
+        self.block.iter().find(|b| b.name == name)
+    }
+
+    /// The stable name of a block device: /dev/mapper/<name> for device-mapper, else by-uuid.
+    fn stable(b: &BlockDevice, fallback: &str) -> String {
         if let Some(n) = &b.dm_name {
             format!("/dev/mapper/{n}")
         } else if let Some(u) = &b.uuid {
@@ -374,22 +367,27 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
         } else {
             fallback.to_string()
         }
-    };
-    // Every block device under a filesystem or swap device, with the mount point it is under.
-    let mut chains: Vec<(&BlockDevice, Option<String>)> = vec![];
-    fn walk<'a>(
-        b: &'a BlockDevice,
-        under: &Option<String>,
-        by_name: &dyn Fn(&str) -> Option<&'a BlockDevice>,
-        out: &mut Vec<(&'a BlockDevice, Option<String>)>,
-    ) {
+    }
+
+    /// `b` and every device below it.
+    fn walk(&self, b: &'a BlockDevice, under: &Option<String>, out: &mut Vec<Chain<'a>>) {
         out.push((b, under.clone()));
         for sl in &b.slaves {
-            if let Some(x) = by_name(sl) {
-                walk(x, under, by_name, out);
+            if let Some(x) = self.by_name(sl) {
+                self.walk(x, under, out);
             }
         }
     }
+}
+
+/// The `fileSystems` entries, in the mount table's order, and the devices under them.
+fn file_systems<'a>(
+    s: &Snapshot,
+    devices: &Devices<'a>,
+    root: &Path,
+    f: &mut Findings,
+    chains: &mut Vec<Chain<'a>>,
+) {
     let root_s = root.to_string_lossy().trim_end_matches('/').to_string();
     // A mount point as the installed system sees it (none: outside the root).
     let relative = |mountpoint: &str| -> Option<String> {
@@ -401,7 +399,7 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             mountpoint.strip_prefix(&format!("{root_s}/")).map(|r| format!("/{r}"))
         }
     };
-    let mounts = parse_mountinfo(&s.mountinfo);
+    let mounts = crate::mountinfo::parse(&s.mountinfo);
     for m in &mounts {
         let Some(rel) = relative(&m.mountpoint) else { continue };
         // The running system's own mounts, and /tmp on tmpfs (it comes from the configuration's
@@ -414,10 +412,6 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
         {
             continue;
         }
-        let under = Some(rel.clone());
-        let mut options = vec![];
-        let device;
-        let mut fstype = m.fstype.clone();
         // A bind mount: the same device mounted elsewhere with a different root (not btrfs subvolumes).
         // Its source is that filesystem's mount point in the installed system (under the root).
         let bind_of = (m.fstype != "btrfs" && m.root != "/")
@@ -429,48 +423,68 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
                 })
             })
             .flatten();
-        if let Some(base) = bind_of {
-            device = format!("{}{}", base.trim_end_matches('/'), m.root);
-            fstype = "none".into();
-            options.push("bind".to_string());
-        } else {
-            // btrfs mounts carry an anonymous device number: find the device by its name then.
-            let b = by_devno(&m.devno).or_else(|| by_name(m.source.rsplit('/').next().unwrap_or_default()));
-            device = b.map(|b| stable(b, &m.source)).unwrap_or_else(|| m.source.clone());
-            if let Some(b) = b {
-                walk(b, &under, &by_name, &mut chains);
+        let entry = match bind_of {
+            Some(base) => {
+                (format!("{}{}", base.trim_end_matches('/'), m.root), "none".into(), vec!["bind".to_string()])
             }
-            if m.fstype == "btrfs" && m.root != "/" {
-                options.push(format!("subvol={}", m.root.trim_start_matches('/')));
-            }
-            if m.fstype == "vfat" {
-                for o in &m.options {
-                    if o.starts_with("fmask=") || o.starts_with("dmask=") {
-                        options.push(o.clone());
-                    }
+            None => {
+                // btrfs mounts carry an anonymous device number: find the device by its name then.
+                let b = devices
+                    .by_devno(&m.devno)
+                    .or_else(|| devices.by_name(m.source.rsplit('/').next().unwrap_or_default()));
+                if let Some(b) = b {
+                    devices.walk(b, &Some(rel.clone()), chains);
                 }
+                let device = b.map(|b| Devices::stable(b, &m.source)).unwrap_or_else(|| m.source.clone());
+                (device, m.fstype.clone(), mount_options(m))
             }
-        }
+        };
         if !f.file_systems.iter().any(|(mp, ..)| *mp == rel) {
+            let (device, fstype, options) = entry;
             f.file_systems.push((rel, device, fstype, options));
         }
     }
+}
+
+/// The options a filesystem entry keeps: a btrfs subvolume, a vfat's masks.
+fn mount_options(m: &crate::mountinfo::Mount) -> Vec<String> {
+    let mut options = vec![];
+    if m.fstype == "btrfs" && m.root != "/" {
+        options.push(format!("subvol={}", m.root.trim_start_matches('/')));
+    }
+    if m.fstype == "vfat" {
+        options
+            .extend(m.options.iter().filter(|o| o.starts_with("fmask=") || o.starts_with("dmask=")).cloned());
+    }
+    options
+}
+
+/// Swap partitions in use, and the devices under them.
+fn swaps<'a>(s: &Snapshot, devices: &Devices<'a>, f: &mut Findings, chains: &mut Vec<Chain<'a>>) {
     for line in s.swaps.lines().skip(1) {
         let mut w = line.split_whitespace();
         let (Some(dev), Some("partition")) = (w.next(), w.next()) else { continue };
         let name = dev.rsplit('/').next().unwrap_or(dev);
-        let b = by_name(name).or_else(|| s.block.iter().find(|b| b.dm_name.as_deref() == Some(name)));
+        let b = devices
+            .by_name(name)
+            .or_else(|| devices.block.iter().find(|b| b.dm_name.as_deref() == Some(name)));
         if let Some(b) = b {
-            walk(b, &None, &by_name, &mut chains);
-            f.swaps.push(stable(b, dev));
+            devices.walk(b, &None, chains);
+            f.swaps.push(Devices::stable(b, dev));
         } else {
             f.swaps.push(dev.to_string());
         }
     }
-    for (b, under) in &chains {
+}
+
+/// What the devices under filesystems and swap need: LUKS devices, dm-snapshot for LVM, swraid.
+fn stacks(devices: &Devices, chains: &[Chain], f: &mut Findings) {
+    for (b, under) in chains {
         let dm_uuid = b.dm_uuid.as_deref().unwrap_or("");
         if dm_uuid.starts_with("CRYPT-LUKS") {
-            if let (Some(name), Some(slave)) = (&b.dm_name, b.slaves.first().and_then(|sl| by_name(sl))) {
+            if let (Some(name), Some(slave)) =
+                (&b.dm_name, b.slaves.first().and_then(|sl| devices.by_name(sl)))
+            {
                 let device = match &slave.uuid {
                     Some(u) => format!("/dev/disk/by-uuid/{u}"),
                     None => format!("/dev/{}", slave.name),
@@ -487,7 +501,6 @@ pub fn detect(s: &Snapshot, root: &Path, filesystems: bool) -> Findings {
             f.attrs.push("boot.swraid.enable = true;".into());
         }
     }
-    f
 }
 
 fn attr_name(mp: &str) -> String {

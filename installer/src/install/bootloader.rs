@@ -8,35 +8,11 @@ use boot::install::{self as bi, EspLocation};
 
 use super::generation::Generation;
 use crate::config::system::SystemConfig;
+use crate::mountinfo::Mount;
 
-/// A mount from /proc/self/mounts.
-#[derive(Debug, Clone)]
-pub struct Mount {
-    pub source: String,
-    pub target: PathBuf,
-    pub fs_type: String,
-    pub options: String,
-}
-
-pub fn mounts() -> Vec<Mount> {
-    std::fs::read_to_string("/proc/self/mounts")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f.len() >= 4).then(|| Mount {
-                source: f[0].to_string(),
-                target: PathBuf::from(f[1].replace("\\040", " ")),
-                fs_type: f[2].to_string(),
-                options: f[3].to_string(),
-            })
-        })
-        .collect()
-}
-
-/// The mount holding `path` (the longest mount point that is a prefix of it).
+/// The mount holding `path` (the last of the longest mount points above it).
 pub fn mount_of(path: &Path) -> Option<Mount> {
-    mounts().into_iter().filter(|m| path.starts_with(&m.target)).max_by_key(|m| m.target.as_os_str().len())
+    crate::mountinfo::mount_of(&crate::mountinfo::read().ok()?, path).cloned()
 }
 
 /// The filesystem UUID of a block device (blkid; the live system has udev but we do not rely on it).
@@ -56,10 +32,10 @@ fn fs_uuid(dev: &str) -> Result<String> {
 pub fn grub_path(root: &Path, dir_in_target: &str) -> Result<(String, String)> {
     let abs = root.join(dir_in_target.trim_start_matches('/'));
     let m = mount_of(&abs).with_context(|| format!("{} is on no mounted filesystem", abs.display()))?;
-    let rel = abs.strip_prefix(&m.target).expect("mount point is a prefix");
+    let rel = abs.strip_prefix(&m.mountpoint).expect("mount point is a prefix");
     let mut path = String::new();
-    if m.fs_type == "btrfs" {
-        if let Some(sv) = m.options.split(',').find_map(|o| o.strip_prefix("subvol=")) {
+    if m.fstype == "btrfs" {
+        if let Some(sv) = m.option("subvol") {
             let sv = sv.trim_matches('/');
             if !sv.is_empty() {
                 path.push('/');
@@ -104,7 +80,7 @@ pub fn install(
     if loader.systemd_boot.enable {
         let esp_mp = &loader.efi.efi_sys_mount_point;
         let esp = root.join(esp_mp.trim_start_matches('/'));
-        let mount = mount_of(&esp).filter(|m| m.target == esp);
+        let mount = mount_of(&esp).filter(|m| Path::new(&m.mountpoint) == esp);
         let Some(mount) = mount else {
             bail!("systemd-boot: the ESP ({esp_mp}) is not mounted at {}", esp.display());
         };

@@ -144,7 +144,7 @@ fn validate(c: &SystemConfig, o: &InstallOptions) -> Result<()> {
         }
         if l.systemd_boot.enable || l.grub.efi_support {
             let esp = o.root.join(l.efi.efi_sys_mount_point.trim_start_matches('/'));
-            if bootloader::mount_of(&esp).is_none_or(|m| m.target != esp) {
+            if bootloader::mount_of(&esp).is_none_or(|m| Path::new(&m.mountpoint) != esp) {
                 bail!(
                     "boot.loader.efi.efiSysMountPoint ({}) is not mounted at {}",
                     l.efi.efi_sys_mount_point,

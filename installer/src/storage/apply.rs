@@ -98,16 +98,8 @@ fn settle() {
 /// Unmounts what is under `root`, and closes swap, LUKS, LVM and RAID stacked on `disks`, so that a
 /// new apply (or the user) can start clean. Idempotent.
 pub fn teardown(root: &Path, disks: &[String]) -> Result<()> {
-    let mountinfo =
-        std::fs::read_to_string("/proc/self/mountinfo").context("reading /proc/self/mountinfo")?;
-    let root_s = root.to_string_lossy().trim_end_matches('/').to_string();
-    let mut below: Vec<String> = mountinfo
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(|m| m.replace("\\040", " ")))
-        .filter(|m| !root_s.is_empty() && (*m == root_s || m.starts_with(&format!("{root_s}/"))))
-        .collect();
-    below.sort_by_key(|m| std::cmp::Reverse(m.len()));
-    below.dedup();
+    let mounts = crate::mountinfo::read().context("reading /proc/self/mountinfo")?;
+    let below = crate::mountinfo::below(&mounts, root);
     for m in below {
         Cmd::new(format!("unmounting {m}"), "umount").arg(&m).run()?;
     }

@@ -251,15 +251,7 @@ fn system_json(c: &SystemConfig) -> String {
 /// Runs the whole install, reporting its progress. The root password is the front end's business:
 /// [`InstallReport::root_password_set`] says whether the configuration set one.
 pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallReport> {
-    let step = |msg: &str| {
-        tracing::info!("{msg}");
-        reporter.report(Event::Info { message: msg.to_string() });
-    };
-    // A stage begins: its event for gauges, its line for people.
-    let stage = |stage: Stage, msg: &str| {
-        reporter.report(Event::Stage { stage });
-        step(msg);
-    };
+    let r = Steps(reporter);
     let root = &o.root;
     if !o.source.join("usr").is_dir() {
         bail!(
@@ -267,7 +259,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             o.source.display()
         );
     }
-    stage(Stage::Evaluate, "evaluating the configuration");
+    r.stage(Stage::Evaluate, "evaluating the configuration");
     let c = evaluate(root)?;
     for w in &c.warnings {
         reporter.report(Event::Warning { message: w.clone() });
@@ -275,7 +267,57 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     validate(&c, o)?;
     failpoint::hit("after:evaluate");
 
-    stage(Stage::Copy, &format!("copying the system from {} to {}", o.source.display(), root.display()));
+    r.stage(Stage::Copy, &format!("copying the system from {} to {}", o.source.display(), root.display()));
+    let stats = copy_system(o, reporter)?;
+    failpoint::hit("after:copy");
+
+    r.stage(Stage::Activate, "activating the configuration");
+    activate::activate(&c, &o.source, root)?;
+    failpoint::hit("after:activate");
+
+    r.stage(Stage::Initrd, "building the initrd");
+    let kernel =
+        initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
+    let initrd = build_initrd(&c, o, &kernel)?;
+    failpoint::hit("after:initrd");
+
+    let serial = live_serial_console();
+    let (g, new_generation) =
+        generation::ensure(root, &generation_content(&c, root, &kernel, initrd, serial)?)?;
+    failpoint::hit("after:generation");
+    r.step(&format!("generation {} ({})", g.number, if new_generation { "new" } else { "unchanged" }));
+
+    let bootloader = if o.no_bootloader {
+        "not installed (--no-bootloader)".to_string()
+    } else {
+        r.stage(Stage::Bootloader, "installing the bootloader");
+        bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
+    };
+    failpoint::hit("after:bootloader");
+    r.step(&format!("bootloader: {bootloader}"));
+
+    mark_installed(root, &g, &bootloader)?;
+    let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());
+    Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader, root_password_set })
+}
+
+/// Progress for people (a line) and for gauges (a stage event).
+struct Steps<'a>(&'a dyn Reporter);
+
+impl Steps<'_> {
+    fn step(&self, msg: &str) {
+        tracing::info!("{msg}");
+        self.0.report(Event::Info { message: msg.to_string() });
+    }
+
+    fn stage(&self, stage: Stage, msg: &str) {
+        self.0.report(Event::Stage { stage });
+        self.step(msg);
+    }
+}
+
+/// Copies the live system (but its /boot) into the target, with progress events.
+fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::CopyStats> {
     let mut progress = |p: copy::Progress| {
         if p.bytes > 0 {
             failpoint::hit("copy:started");
@@ -290,24 +332,19 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             total_bytes: p.total_bytes,
         })
     };
-    let stats = copy::copy_tree(&o.source, root, &[PathBuf::from("boot")], &mut progress)?;
-    step(&format!(
+    let stats = copy::copy_tree(&o.source, &o.root, &[PathBuf::from("boot")], &mut progress)?;
+    Steps(reporter).step(&format!(
         "copied {} files ({} MiB), {} already in place",
         stats.copied_files,
         stats.copied_bytes >> 20,
         stats.skipped_files
     ));
-    failpoint::hit("after:copy");
+    Ok(stats)
+}
 
-    stage(Stage::Activate, "activating the configuration");
-    activate::activate(&c, &o.source, root)?;
-    failpoint::hit("after:activate");
-
-    stage(Stage::Initrd, "building the initrd");
-    let kernel =
-        initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
-    let spec = root_spec(&c)?;
-    // What lies under the root (and /boot, /nix, … needed for boot) on this machine.
+/// What lies under the root (and /boot, /nix, … needed for boot) on this machine: LUKS, the
+/// LVM volumes, md.
+fn boot_storage(c: &SystemConfig) -> (bool, Vec<String>, bool) {
     let (mut luks, mut lvm_volumes, mut md) = (false, vec![], false);
     for (mp, fs) in &c.file_systems {
         let needed = mp == "/" || fs.needed_for_boot;
@@ -318,6 +355,21 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             md |= m;
         }
     }
+    lvm_volumes.sort();
+    lvm_volumes.dedup();
+    (luks, lvm_volumes, md)
+}
+
+/// The installed system's initrd: our stage 1, the modules and programs its root needs, and the
+/// key files of an encrypted /boot.
+fn build_initrd(
+    c: &SystemConfig,
+    o: &InstallOptions,
+    kernel: &initrd::modules::RootKernel,
+) -> Result<Vec<u8>> {
+    let root = &o.root;
+    let spec = root_spec(c)?;
+    let (luks, lvm_volumes, md) = boot_storage(c);
     let luks_devices: Vec<initrd::config::LuksSpec> = c
         .boot
         .initrd
@@ -332,25 +384,19 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             pre_lvm: d.pre_lvm,
         })
         .collect();
-    lvm_volumes.sort();
-    lvm_volumes.dedup();
     let lvm = !lvm_volumes.is_empty();
     if luks && luks_devices.is_empty() {
         bail!("the root is on LUKS but boot.initrd.luks.devices names no device (run generate-config again)");
     }
-    let mut programs = vec![];
-    if spec.fs_type.starts_with("ext") {
-        programs.push("usr/sbin/e2fsck");
-    }
-    if !luks_devices.is_empty() {
-        programs.push("usr/sbin/cryptsetup");
-    }
-    if lvm {
-        programs.push("usr/sbin/lvm");
-    }
-    if md {
-        programs.push("usr/sbin/mdadm");
-    }
+    let programs: Vec<&str> = [
+        (spec.fs_type.starts_with("ext"), "usr/sbin/e2fsck"),
+        (!luks_devices.is_empty(), "usr/sbin/cryptsetup"),
+        (lvm, "usr/sbin/lvm"),
+        (md, "usr/sbin/mdadm"),
+    ]
+    .into_iter()
+    .filter_map(|(needed, p)| needed.then_some(p))
+    .collect();
     let mut files = program_files(root, &programs)?;
     if md {
         files.push(("etc/mdadm/mdadm.conf".into(), root.join("etc/mdadm/mdadm.conf")));
@@ -358,7 +404,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     for (dest, src) in c.boot.initrd.secret_files() {
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }
-    let initrd_bytes = initrd::installed::build(&initrd::installed::InstalledInitrd {
+    initrd::installed::build(&initrd::installed::InstalledInitrd {
         modules_dir: &kernel.modules_dir,
         stage1: &o.stage1,
         busybox: &o.busybox,
@@ -371,10 +417,18 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         lvm,
         lvm_volumes,
     })
-    .context("building the initrd")?;
-    failpoint::hit("after:initrd");
+    .context("building the initrd")
+}
 
-    let serial = live_serial_console();
+/// What a generation holds: kernel, initrd, parameters, the evaluated system and the
+/// configuration files of /etc/nixos.
+fn generation_content(
+    c: &SystemConfig,
+    root: &Path,
+    kernel: &initrd::modules::RootKernel,
+    initrd: Vec<u8>,
+    serial: Option<boot::Serial>,
+) -> Result<generation::GenerationContent> {
     let confdir = root.join("etc/nixos");
     let mut configuration = vec![];
     for e in std::fs::read_dir(&confdir).with_context(|| format!("reading {}", confdir.display()))?.flatten()
@@ -384,30 +438,19 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         }
     }
     configuration.sort();
-    let content = generation::GenerationContent {
+    Ok(generation::GenerationContent {
         kernel: std::fs::read(&kernel.vmlinuz)
             .with_context(|| format!("reading {}", kernel.vmlinuz.display()))?,
-        initrd: initrd_bytes,
+        initrd,
         kernel_version: kernel.version.clone(),
-        kernel_params: kernel_params(&c, serial),
-        system_json: system_json(&c),
+        kernel_params: kernel_params(c, serial),
+        system_json: system_json(c),
         configuration,
-    };
-    let (g, new_generation) = generation::ensure(root, &content)?;
-    failpoint::hit("after:generation");
-    step(&format!("generation {} ({})", g.number, if new_generation { "new" } else { "unchanged" }));
+    })
+}
 
-    let bootloader = if o.no_bootloader {
-        "not installed (--no-bootloader)".to_string()
-    } else {
-        stage(Stage::Bootloader, "installing the bootloader");
-        bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
-    };
-    failpoint::hit("after:bootloader");
-    step(&format!("bootloader: {bootloader}"));
-
-    let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());
-
+/// /etc/NIXOS, and the record of this install.
+fn mark_installed(root: &Path, g: &generation::Generation, bootloader: &str) -> Result<()> {
     write_file(&root.join("etc/NIXOS"), "", 0o644)?;
     write_file(
         &root.join("var/log/installer/installed"),
@@ -419,8 +462,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
             bootloader
         ),
         0o644,
-    )?;
-    Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader, root_password_set })
+    )
 }
 
 #[cfg(test)]

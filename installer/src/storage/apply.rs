@@ -365,140 +365,63 @@ fn mount(device: &str, at: &Path, format: FsFormat, options: &[String]) -> Resul
 
 fn run_action(a: &Action, target: &Path, secrets: &dyn Secrets, scratch: &Path) -> Result<()> {
     match a {
-        Action::Wipe { disk, partitions } => {
-            for p in partitions.iter().filter(|p| Path::new(p).exists()) {
-                Cmd::new(format!("wiping signatures on {p}"), "wipefs")
-                    .args(["--all", "--force", p])
-                    .run()?;
-            }
-            Cmd::new(format!("wiping signatures on {disk}"), "wipefs")
-                .args(["--all", "--force", disk])
-                .run()?;
-        }
+        Action::Wipe { disk, partitions } => wipe(disk, partitions),
         Action::Partition { disk, table, sector_size, keep_existing, partitions } => {
-            match table {
-                TableKind::Gpt => write_gpt(disk, *sector_size, *keep_existing, partitions)?,
-                TableKind::Mbr => write_mbr(disk, *sector_size, *keep_existing, partitions)?,
-            }
-            let nodes: Vec<String> = partitions.iter().map(|p| p.device.clone()).collect();
-            reread_partitions(disk, &nodes)?;
-            for p in partitions {
-                wait_for(&p.device, &format!("partitioning {disk}"))?;
-            }
-            // Old signatures at the same offsets would confuse mdadm, LVM and blkid.
-            for p in partitions.iter().filter(|p| !p.preserve) {
-                Cmd::new(format!("wiping old signatures on {}", p.device), "wipefs")
-                    .args(["--all", "--force", &p.device])
-                    .run()?;
-            }
+            partition(disk, *table, *sector_size, *keep_existing, partitions)
         }
         Action::MdCreate { name, device, level, metadata, members } => {
-            let md = if *metadata == RaidMetadata::V1_0 { "1.0" } else { "1.2" };
-            Cmd::new(format!("creating RAID array {name}"), "mdadm")
-                .args([
-                    "--create",
-                    device,
-                    "--run",
-                    "--quiet",
-                    &format!("--level={level}"),
-                    &format!("--metadata={md}"),
-                ])
-                .arg(format!("--raid-devices={}", members.len()))
-                .arg(format!("--name={name}"))
-                .arg("--homehost=any")
-                .args(members)
-                .run()?;
-            settle();
-            wait_for(device, "mdadm --create")?;
+            md_create(name, device, *level, *metadata, members)
         }
         Action::LuksFormat { device, name, version, cipher, pbkdf, iter_time_ms, key } => {
             let secret = secret_for(key, secrets)?;
             let mut cmd = Cmd::new(format!("formatting {device} as LUKS{version} for {name}"), "cryptsetup")
-                .args([
-                    "luksFormat",
-                    "--batch-mode",
-                    "--type",
-                    if *version == 1 { "luks1" } else { "luks2" },
-                ]);
-            cmd = cmd.args(["--pbkdf", pbkdf.name()]);
+                .args(["luksFormat", "--batch-mode", "--type", if *version == 1 { "luks1" } else { "luks2" }])
+                .args(["--pbkdf", pbkdf.name()]);
             if let Some(c) = cipher {
                 cmd = cmd.args(["--cipher", c]);
             }
             if let Some(t) = iter_time_ms {
                 cmd = cmd.arg("--iter-time").arg(t.to_string());
             }
-            with_key(cmd, key, &secret).arg(device).run()?;
+            with_key(cmd, key, &secret).arg(device).run().map(drop).map_err(anyhow::Error::from)
         }
         Action::LuksOpen { device, name, key } => {
             let secret = secret_for(key, secrets)?;
             let cmd = Cmd::new(format!("opening LUKS {name}"), "cryptsetup").args(["open", "--type", "luks"]);
             with_key(cmd, key, &secret).args([device.as_str(), name.as_str()]).run()?;
-            wait_for(&format!("/dev/mapper/{name}"), "cryptsetup open")?;
+            wait_for(&format!("/dev/mapper/{name}"), "cryptsetup open")
         }
         Action::PvCreate { device } => {
             Cmd::new(format!("creating a physical volume on {device}"), "pvcreate")
                 .args(["-ff", "--yes", device])
-                .run()?;
+                .run()
+                .map(drop)
+                .map_err(anyhow::Error::from)
         }
-        Action::VgCreate { name, pvs } => {
-            Cmd::new(format!("creating volume group {name}"), "vgcreate")
-                .args(["--yes", name])
-                .args(pvs)
-                .run()?;
-        }
-        Action::LvCreate { vg, name, size } => {
-            let mut cmd = Cmd::new(format!("creating logical volume {vg}/{name}"), "lvcreate")
-                .args(["--yes", "-W", "y", "-n", name]);
-            cmd = match size {
-                Some(b) => cmd.arg("-L").arg(format!("{b}b")),
-                None => cmd.args(["-l", "100%FREE"]),
-            };
-            cmd.arg(vg).run()?;
-            settle();
-            wait_for(&format!("/dev/{vg}/{name}"), "lvcreate")?;
-        }
-        Action::Mkfs { device, format, label } => {
-            let what = format!("making {} on {device}", format.name());
-            let mut cmd = match format {
-                FsFormat::Ext4 => Cmd::new(what, "mkfs.ext4").args(["-F", "-q"]),
-                FsFormat::Xfs => Cmd::new(what, "mkfs.xfs").args(["-f", "-q"]),
-                FsFormat::Btrfs => Cmd::new(what, "mkfs.btrfs").args(["-f", "-q"]),
-                FsFormat::Vfat => {
-                    let fat = if device_size(device)? >= 64 * super::size::MIB { "32" } else { "16" };
-                    Cmd::new(what, "mkfs.vfat").args(["-F", fat])
-                }
-            };
-            if let Some(l) = label {
-                cmd = cmd.arg(if *format == FsFormat::Vfat { "-n" } else { "-L" }).arg(l);
-            }
-            cmd.arg(device).run()?;
-        }
-        Action::BtrfsSubvolumes { device, subvolumes } => {
-            let at = scratch.join("btrfs");
-            mount(device, &at, FsFormat::Btrfs, &[])?;
-            let made = subvolumes.iter().try_for_each(|s| {
-                Cmd::new(format!("creating btrfs subvolume {s}"), "btrfs")
-                    .args(["subvolume", "create"])
-                    .arg(at.join(s))
-                    .run()
-                    .map(|_| ())
-            });
-            Cmd::new("unmounting the btrfs top level", "umount").arg(&at).run()?;
-            made?;
-        }
+        Action::VgCreate { name, pvs } => Cmd::new(format!("creating volume group {name}"), "vgcreate")
+            .args(["--yes", name])
+            .args(pvs)
+            .run()
+            .map(drop)
+            .map_err(anyhow::Error::from),
+        Action::LvCreate { vg, name, size } => lv_create(vg, name, *size),
+        Action::Mkfs { device, format, label } => mkfs(device, *format, label.as_deref()),
+        Action::BtrfsSubvolumes { device, subvolumes } => btrfs_subvolumes(device, subvolumes, scratch),
         Action::MkSwap { device, label } => {
             let mut cmd = Cmd::new(format!("making swap on {device}"), "mkswap");
             if let Some(l) = label {
                 cmd = cmd.args(["-L", l]);
             }
-            cmd.arg(device).run()?;
+            cmd.arg(device).run().map(drop).map_err(anyhow::Error::from)
         }
         Action::Mount { device, mountpoint, format, options } => {
-            mount(device, &target.join(mountpoint.trim_start_matches('/')), *format, options)?;
+            mount(device, &target.join(mountpoint.trim_start_matches('/')), *format, options)
         }
-        Action::SwapOn { device } => {
-            Cmd::new(format!("enabling swap on {device}"), "swapon").arg(device).run()?;
-        }
+        Action::SwapOn { device } => Cmd::new(format!("enabling swap on {device}"), "swapon")
+            .arg(device)
+            .run()
+            .map(drop)
+            .map_err(anyhow::Error::from),
         Action::LuksAddKey { device, name, key, pbkdf, iter_time_ms, key_file } => {
             let secret = secret_for(key, secrets)?;
             let path = target.join(key_file.trim_start_matches('/'));
@@ -508,10 +431,110 @@ fn run_action(a: &Action, target: &Path, secrets: &dyn Secrets, scratch: &Path) 
             if let Some(t) = iter_time_ms {
                 cmd = cmd.arg("--iter-time").arg(t.to_string());
             }
-            with_key(cmd, key, &secret).arg(device).arg(&path).run()?;
+            with_key(cmd, key, &secret).arg(device).arg(&path).run().map(drop).map_err(anyhow::Error::from)
         }
     }
+}
+
+fn wipe(disk: &str, partitions: &[String]) -> Result<()> {
+    for p in partitions.iter().filter(|p| Path::new(p).exists()) {
+        Cmd::new(format!("wiping signatures on {p}"), "wipefs").args(["--all", "--force", p]).run()?;
+    }
+    Cmd::new(format!("wiping signatures on {disk}"), "wipefs")
+        .args(["--all", "--force", disk])
+        .run()
+        .map(drop)
+        .map_err(anyhow::Error::from)
+}
+
+fn partition(
+    disk: &str,
+    table: TableKind,
+    sector_size: u64,
+    keep_existing: bool,
+    partitions: &[PlannedPartition],
+) -> Result<()> {
+    match table {
+        TableKind::Gpt => write_gpt(disk, sector_size, keep_existing, partitions)?,
+        TableKind::Mbr => write_mbr(disk, sector_size, keep_existing, partitions)?,
+    }
+    let nodes: Vec<String> = partitions.iter().map(|p| p.device.clone()).collect();
+    reread_partitions(disk, &nodes)?;
+    for p in partitions {
+        wait_for(&p.device, &format!("partitioning {disk}"))?;
+    }
+    // Old signatures at the same offsets would confuse mdadm, LVM and blkid.
+    for p in partitions.iter().filter(|p| !p.preserve) {
+        Cmd::new(format!("wiping old signatures on {}", p.device), "wipefs")
+            .args(["--all", "--force", &p.device])
+            .run()?;
+    }
     Ok(())
+}
+
+fn md_create(name: &str, device: &str, level: u8, metadata: RaidMetadata, members: &[String]) -> Result<()> {
+    let md = if metadata == RaidMetadata::V1_0 { "1.0" } else { "1.2" };
+    Cmd::new(format!("creating RAID array {name}"), "mdadm")
+        .args([
+            "--create",
+            device,
+            "--run",
+            "--quiet",
+            &format!("--level={level}"),
+            &format!("--metadata={md}"),
+        ])
+        .arg(format!("--raid-devices={}", members.len()))
+        .arg(format!("--name={name}"))
+        .arg("--homehost=any")
+        .args(members)
+        .run()?;
+    settle();
+    wait_for(device, "mdadm --create")
+}
+
+fn lv_create(vg: &str, name: &str, size: Option<u64>) -> Result<()> {
+    let cmd = Cmd::new(format!("creating logical volume {vg}/{name}"), "lvcreate")
+        .args(["--yes", "-W", "y", "-n", name]);
+    let cmd = match size {
+        Some(b) => cmd.arg("-L").arg(format!("{b}b")),
+        None => cmd.args(["-l", "100%FREE"]),
+    };
+    cmd.arg(vg).run()?;
+    settle();
+    wait_for(&format!("/dev/{vg}/{name}"), "lvcreate")
+}
+
+fn mkfs(device: &str, format: FsFormat, label: Option<&str>) -> Result<()> {
+    let what = format!("making {} on {device}", format.name());
+    let mut cmd = match format {
+        FsFormat::Ext4 => Cmd::new(what, "mkfs.ext4").args(["-F", "-q"]),
+        FsFormat::Xfs => Cmd::new(what, "mkfs.xfs").args(["-f", "-q"]),
+        FsFormat::Btrfs => Cmd::new(what, "mkfs.btrfs").args(["-f", "-q"]),
+        FsFormat::Vfat => {
+            let fat = if device_size(device)? >= 64 * super::size::MIB { "32" } else { "16" };
+            Cmd::new(what, "mkfs.vfat").args(["-F", fat])
+        }
+    };
+    if let Some(l) = label {
+        cmd = cmd.arg(if format == FsFormat::Vfat { "-n" } else { "-L" }).arg(l);
+    }
+    cmd.arg(device).run().map(drop).map_err(anyhow::Error::from)
+}
+
+/// Subvolumes are made in the filesystem's top level, mounted for the purpose under `scratch`.
+fn btrfs_subvolumes(device: &str, subvolumes: &[String], scratch: &Path) -> Result<()> {
+    let at = scratch.join("btrfs");
+    mount(device, &at, FsFormat::Btrfs, &[])?;
+    let made = subvolumes.iter().try_for_each(|s| {
+        Cmd::new(format!("creating btrfs subvolume {s}"), "btrfs")
+            .args(["subvolume", "create"])
+            .arg(at.join(s))
+            .run()
+            .map(drop)
+            .map_err(anyhow::Error::from)
+    });
+    Cmd::new("unmounting the btrfs top level", "umount").arg(&at).run()?;
+    made
 }
 
 /// Writes 64 random bytes to `path` (mode 0400, in a directory of mode 0700), replacing what a

@@ -166,8 +166,16 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
     write_file(&etc.join("hostname"), &format!("{}\n", c.networking.host_name), 0o644)?;
     write_file(&etc.join("hosts"), &render_hosts(&c.networking), 0o644)?;
     write_file(&etc.join("fstab"), &render_fstab(c), 0o644)?;
+    accounts(c, root)?;
+    network(c, root)?;
+    time_zone_locale_keymap(c, root)?;
+    sshd(c, root)?;
+    firewall(c, root)?;
+    raid(c, root)
+}
 
-    // Accounts, homes, keys.
+/// Accounts, their homes (from /etc/skel) and their SSH keys.
+fn accounts(c: &SystemConfig, root: &Path) -> Result<()> {
     let mut acc = Accounts::load(root)?;
     let days = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -208,8 +216,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
         write_file(&keys, &(u.openssh.authorized_keys.keys.join("\n") + "\n"), 0o600)?;
         std::os::unix::fs::chown(&keys, Some(uid), Some(gid))?;
     }
+    Ok(())
+}
 
-    // Network.
+/// systemd-networkd files, and resolv.conf when name servers are given.
+fn network(c: &SystemConfig, root: &Path) -> Result<()> {
+    let etc = root.join("etc");
     let netdir = etc.join("systemd/network");
     std::fs::create_dir_all(&netdir)?;
     for e in std::fs::read_dir(&netdir)?.flatten() {
@@ -228,8 +240,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
         let rc: String = c.networking.nameservers.iter().map(|n| format!("nameserver {n}\n")).collect();
         write_file(&etc.join("resolv.conf"), &rc, 0o644)?;
     }
+    Ok(())
+}
 
-    // Time zone, locale, keymap.
+/// Time zone, locale, keymap.
+fn time_zone_locale_keymap(c: &SystemConfig, root: &Path) -> Result<()> {
+    let etc = root.join("etc");
     if let Some(tz) = &c.time.time_zone {
         if !root.join("usr/share/zoneinfo").join(tz).is_file() {
             bail!("time.timeZone = {tz:?} is not a known time zone (no /usr/share/zoneinfo/{tz})");
@@ -243,8 +259,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
     write_file(&etc.join("default/locale"), &format!("LANG={}\n", c.i18n.default_locale), 0o644)?;
     write_file(&etc.join("locale.conf"), &format!("LANG={}\n", c.i18n.default_locale), 0o644)?;
     write_file(&etc.join("vconsole.conf"), &format!("KEYMAP={}\n", c.console.key_map), 0o644)?;
+    Ok(())
+}
 
-    // sshd.
+/// sshd: its settings and host keys, enabled or not.
+fn sshd(c: &SystemConfig, root: &Path) -> Result<()> {
+    let etc = root.join("etc");
     let sshd_conf = etc.join("ssh/sshd_config.d/10-installer.conf");
     let o = &c.services.openssh;
     if o.enable {
@@ -264,8 +284,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&sshd_conf);
     }
     enable_unit(root, "multi-user.target", "ssh.service", o.enable)?;
+    Ok(())
+}
 
-    // Firewall.
+/// The nftables rules, checked by nft now rather than rejected at boot.
+fn firewall(c: &SystemConfig, root: &Path) -> Result<()> {
+    let etc = root.join("etc");
     if c.networking.firewall.enable {
         let conf = etc.join("nftables.conf");
         write_file(&conf, &render_nftables(&c.networking.firewall), 0o755)?;
@@ -275,8 +299,12 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
         }
     }
     enable_unit(root, "sysinit.target", "nftables.service", c.networking.firewall.enable)?;
+    Ok(())
+}
 
-    // RAID: record the arrays so the installed system assembles them by UUID.
+/// RAID: record the arrays so the installed system assembles them by UUID.
+fn raid(c: &SystemConfig, root: &Path) -> Result<()> {
+    let etc = root.join("etc");
     if c.boot.swraid.enable
         || Path::new("/proc/mdstat").exists()
             && std::fs::read_to_string("/proc/mdstat").unwrap_or_default().contains(" : active")

@@ -119,7 +119,6 @@ pub fn spec(c: &Choice) -> Result<StorageSpec, (&'static str, String)> {
     let swap = swap_size(c.swap).map_err(|e| ("swap", e))?;
     let firmware = if c.uefi { FirmwareChoice::Uefi } else { FirmwareChoice::Bios };
     let boot = BootSpec { firmware, bootloader: BootloaderChoice::Auto };
-    let wrap = |inner: Content, name: &str| if c.encrypt { luks(name, inner) } else { inner };
     if swap.is_some() && c.encrypt && matches!(c.layout, Layout::Ext4 | Layout::Btrfs | Layout::Raid1) {
         return Err((
             "swap",
@@ -127,141 +126,142 @@ pub fn spec(c: &Choice) -> Result<StorageSpec, (&'static str, String)> {
                 .into(),
         ));
     }
-    let swap_part = |s: Size| part(s, PartType::Swap, Some(Content::Swap { label: None }));
-    let mut disks = vec![];
-    let mut raids = vec![];
-    let mut vgs = vec![];
-    match c.layout {
-        Layout::Ext4 | Layout::Btrfs => {
-            let mut parts = boot_parts(c.uefi, c.encrypt);
-            parts.extend(swap.map(swap_part));
-            let root = if c.layout == Layout::Ext4 {
-                fs(FsFormat::Ext4, "/")
-            } else {
-                let sv = |name: &str, mp: &str| Subvolume {
-                    name: name.into(),
-                    mountpoint: Some(mp.into()),
-                    options: vec!["compress=zstd".into(), "noatime".into()],
-                };
-                Content::Filesystem {
-                    format: FsFormat::Btrfs,
-                    label: None,
-                    mountpoint: None,
-                    options: vec![],
-                    subvolumes: vec![sv("@", "/"), sv("@home", "/home"), sv("@nix", "/nix")],
-                }
-            };
-            parts.push(part(Size::Rest, PartType::Linux, Some(wrap(root, "cryptroot"))));
-            disks.push(DiskSpec {
-                id: None,
-                selectors: selector(c.disk),
-                table: TableKind::Gpt,
-                partitions: parts,
-            });
-        }
+    let (disks, raids, vgs) = match c.layout {
+        Layout::Ext4 | Layout::Btrfs => (vec![one_root(c, swap)], vec![], vec![]),
         Layout::Lvm => {
-            let mut parts = boot_parts(c.uefi, c.encrypt);
-            let kind = if c.encrypt { PartType::Linux } else { PartType::Lvm };
-            parts.push(part(Size::Rest, kind, Some(wrap(Content::LvmPv { vg: "vg0".into() }, "cryptlvm"))));
-            disks.push(DiskSpec {
-                id: None,
-                selectors: selector(c.disk),
-                table: TableKind::Gpt,
-                partitions: parts,
-            });
-            let mut lvs = vec![];
-            if let Some(s) = swap {
-                lvs.push(LvSpec { name: "swap".into(), size: s, content: Content::Swap { label: None } });
-            }
-            lvs.push(LvSpec { name: "root".into(), size: Size::Rest, content: fs(FsFormat::Ext4, "/") });
-            vgs.push(VgSpec { name: "vg0".into(), lvs });
+            let (disk, vg) = lvm(c, swap);
+            (vec![disk], vec![], vec![vg])
         }
         Layout::Raid1 => {
-            let Some(second) = c.second else {
-                return Err(("second", "RAID1 needs a second disk: mark one with Space".into()));
-            };
-            for (i, d) in [c.disk, second].into_iter().enumerate() {
-                let mut parts = if c.uefi {
-                    // One ESP on the first disk; the firmware boots from it.
-                    if i == 0 {
-                        boot_parts(true, false)
-                    } else {
-                        vec![]
-                    }
-                } else {
-                    vec![part(Size::Bytes(MIB), PartType::BiosBoot, None)]
-                };
-                parts.push(part(
-                    Size::Rest,
-                    PartType::Raid,
-                    Some(Content::RaidMember { array: "root".into() }),
-                ));
-                disks.push(DiskSpec {
-                    id: None,
-                    selectors: selector(d),
-                    table: TableKind::Gpt,
-                    partitions: parts,
-                });
-            }
-            let content = wrap(fs(FsFormat::Ext4, "/"), "cryptroot");
-            raids.push(RaidSpec { name: "root".into(), level: 1, metadata: RaidMetadata::V1_2, content });
-            if c.encrypt && !c.uefi {
-                return Err((
-                    "encrypt",
-                    "encrypted RAID1 under BIOS needs a plain /boot the guided layout does not make: use Custom"
-                        .into(),
-                ));
-            }
+            let (disks, raid) = raid1(c)?;
+            (disks, vec![raid], vec![])
         }
-        Layout::Beside => {
-            if c.disk.partitions.is_empty() {
-                return Err((
-                    "layout",
-                    format!("{} has no partitions to keep: erase it instead", c.disk.path),
-                ));
-            }
-            if c.disk.table.as_deref() != Some("gpt") {
-                return Err(("layout", "installing beside another system needs a GPT disk".into()));
-            }
-            let mut parts = vec![];
-            let mut esp = false;
-            for p in &c.disk.partitions {
-                let kind = p.kind.unwrap_or(PartType::Linux);
-                // The existing ESP is shared (as a second system on a PC shares Windows' ESP).
-                let content = if c.uefi && kind == PartType::Esp && !esp {
-                    esp = true;
-                    Some(fs(FsFormat::Vfat, "/boot"))
-                } else {
-                    None
-                };
-                parts.push(PartitionSpec {
-                    name: None,
-                    size: Size::Bytes(p.size),
-                    kind,
-                    bootable: false,
-                    preserve: true,
-                    number: Some(p.number),
-                    content,
-                });
-            }
-            let next = c.disk.partitions.iter().map(|p| p.number).max().unwrap_or(0) + 1;
-            let mut new = if c.uefi && esp { vec![] } else { boot_parts(c.uefi, c.encrypt) };
-            new.extend(swap.map(swap_part));
-            new.push(part(Size::Rest, PartType::Linux, Some(wrap(fs(FsFormat::Ext4, "/"), "cryptroot"))));
-            for (i, mut p) in new.into_iter().enumerate() {
-                p.number = Some(next + i as u32);
-                parts.push(p);
-            }
-            disks.push(DiskSpec {
-                id: None,
-                selectors: selector(c.disk),
-                table: TableKind::Gpt,
-                partitions: parts,
-            });
-        }
+        Layout::Beside => (vec![beside(c, swap)?], vec![], vec![]),
         Layout::Custom => return Err(("layout", "the custom layout is the edited spec".into())),
-    }
+    };
     Ok(StorageSpec { boot, disks, raids, vgs })
+}
+
+/// `inner`, inside LUKS named `name` when the choice encrypts.
+fn wrap(c: &Choice, inner: Content, name: &str) -> Content {
+    if c.encrypt {
+        luks(name, inner)
+    } else {
+        inner
+    }
+}
+
+fn swap_part(s: Size) -> PartitionSpec {
+    part(s, PartType::Swap, Some(Content::Swap { label: None }))
+}
+
+fn gpt_disk(d: &ProbedDisk, partitions: Vec<PartitionSpec>) -> DiskSpec {
+    DiskSpec { id: None, selectors: selector(d), table: TableKind::Gpt, partitions }
+}
+
+/// Erase the disk: boot partitions, swap, and one ext4 root or btrfs with @, @home and @nix.
+fn one_root(c: &Choice, swap: Option<Size>) -> DiskSpec {
+    let mut parts = boot_parts(c.uefi, c.encrypt);
+    parts.extend(swap.map(swap_part));
+    let root = if c.layout == Layout::Ext4 {
+        fs(FsFormat::Ext4, "/")
+    } else {
+        let sv = |name: &str, mp: &str| Subvolume {
+            name: name.into(),
+            mountpoint: Some(mp.into()),
+            options: vec!["compress=zstd".into(), "noatime".into()],
+        };
+        Content::Filesystem {
+            format: FsFormat::Btrfs,
+            label: None,
+            mountpoint: None,
+            options: vec![],
+            subvolumes: vec![sv("@", "/"), sv("@home", "/home"), sv("@nix", "/nix")],
+        }
+    };
+    parts.push(part(Size::Rest, PartType::Linux, Some(wrap(c, root, "cryptroot"))));
+    gpt_disk(c.disk, parts)
+}
+
+/// Erase the disk: boot partitions and one LVM physical volume (in LUKS when encrypted) with
+/// swap and root volumes.
+fn lvm(c: &Choice, swap: Option<Size>) -> (DiskSpec, VgSpec) {
+    let mut parts = boot_parts(c.uefi, c.encrypt);
+    let kind = if c.encrypt { PartType::Linux } else { PartType::Lvm };
+    parts.push(part(Size::Rest, kind, Some(wrap(c, Content::LvmPv { vg: "vg0".into() }, "cryptlvm"))));
+    let mut lvs = vec![];
+    if let Some(s) = swap {
+        lvs.push(LvSpec { name: "swap".into(), size: s, content: Content::Swap { label: None } });
+    }
+    lvs.push(LvSpec { name: "root".into(), size: Size::Rest, content: fs(FsFormat::Ext4, "/") });
+    (gpt_disk(c.disk, parts), VgSpec { name: "vg0".into(), lvs })
+}
+
+/// Erase two disks: a RAID1 root over both, GRUB on both (BIOS) or one ESP on the first (UEFI).
+fn raid1(c: &Choice) -> Result<(Vec<DiskSpec>, RaidSpec), (&'static str, String)> {
+    let Some(second) = c.second else {
+        return Err(("second", "RAID1 needs a second disk: mark one with Space".into()));
+    };
+    if c.encrypt && !c.uefi {
+        return Err((
+            "encrypt",
+            "encrypted RAID1 under BIOS needs a plain /boot the guided layout does not make: use Custom"
+                .into(),
+        ));
+    }
+    let mut disks = vec![];
+    for (i, d) in [c.disk, second].into_iter().enumerate() {
+        let mut parts = match (c.uefi, i) {
+            // One ESP on the first disk; the firmware boots from it.
+            (true, 0) => boot_parts(true, false),
+            (true, _) => vec![],
+            (false, _) => vec![part(Size::Bytes(MIB), PartType::BiosBoot, None)],
+        };
+        parts.push(part(Size::Rest, PartType::Raid, Some(Content::RaidMember { array: "root".into() })));
+        disks.push(gpt_disk(d, parts));
+    }
+    let content = wrap(c, fs(FsFormat::Ext4, "/"), "cryptroot");
+    Ok((disks, RaidSpec { name: "root".into(), level: 1, metadata: RaidMetadata::V1_2, content }))
+}
+
+/// Beside what is there: every partition kept (an ESP shared), the new ones after them.
+fn beside(c: &Choice, swap: Option<Size>) -> Result<DiskSpec, (&'static str, String)> {
+    if c.disk.partitions.is_empty() {
+        return Err(("layout", format!("{} has no partitions to keep: erase it instead", c.disk.path)));
+    }
+    if c.disk.table.as_deref() != Some("gpt") {
+        return Err(("layout", "installing beside another system needs a GPT disk".into()));
+    }
+    let mut parts = vec![];
+    let mut esp = false;
+    for p in &c.disk.partitions {
+        let kind = p.kind.unwrap_or(PartType::Linux);
+        // The existing ESP is shared (as a second system on a PC shares Windows' ESP).
+        let content = if c.uefi && kind == PartType::Esp && !esp {
+            esp = true;
+            Some(fs(FsFormat::Vfat, "/boot"))
+        } else {
+            None
+        };
+        parts.push(PartitionSpec {
+            name: None,
+            size: Size::Bytes(p.size),
+            kind,
+            bootable: false,
+            preserve: true,
+            number: Some(p.number),
+            content,
+        });
+    }
+    let next = c.disk.partitions.iter().map(|p| p.number).max().unwrap_or(0) + 1;
+    let mut new = if c.uefi && esp { vec![] } else { boot_parts(c.uefi, c.encrypt) };
+    new.extend(swap.map(swap_part));
+    new.push(part(Size::Rest, PartType::Linux, Some(wrap(c, fs(FsFormat::Ext4, "/"), "cryptroot"))));
+    for (i, mut p) in new.into_iter().enumerate() {
+        p.number = Some(next + i as u32);
+        parts.push(p);
+    }
+    Ok(gpt_disk(c.disk, parts))
 }
 
 /// The spec as the TOML an answer file's `[storage]` holds (what Custom opens in the editor).

@@ -286,6 +286,43 @@ pub fn on_a_slow_day(vm_secs: f64, speed: &Speed) -> f64 {
 /// closing "N passed, M failed" line. Errors when anything failed.
 pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<Speed> + Send) -> Result<Summary> {
     std::fs::create_dir_all(&o.logs)?;
+    let (host_jobs, vm_jobs) = jobs(bins, &o)?;
+    let t0 = Instant::now();
+    let mut done: Vec<Done> = vec![];
+    // Host binaries first, one at a time (each uses two test threads).
+    for j in host_jobs {
+        done.push(reported(run_job(bins, j, &o)?));
+    }
+    let host_secs = t0.elapsed().as_secs_f64();
+    let vm_t0 = Instant::now();
+    // Tests that need every slot, alone.
+    let (alone, vm_jobs): (Vec<Job>, Vec<Job>) =
+        vm_jobs.into_iter().partition(|j| j.test.as_deref().is_some_and(|t| TWO_VM_TESTS.contains(&t)));
+    for j in alone {
+        done.push(reported(run_job(bins, j, &o)?));
+    }
+    let speed = run_in_slots(bins, vm_jobs, &o, calibrate, &mut done);
+    let vm_secs = vm_t0.elapsed().as_secs_f64();
+    save_times(&o, &done)?;
+    print_table(bins, &done, host_secs, vm_secs);
+    match &speed {
+        Some(speed) => {
+            eprintln!("xtask: {}", speed_line(speed));
+            eprintln!(
+                "xtask: the VM tests took {:.1} min; on a slow day ({SLOW_DAY_FACTOR:.1}x the reference's time) about {:.1} min",
+                vm_secs / 60.0,
+                on_a_slow_day(vm_secs, speed) / 60.0
+            );
+        }
+        None => eprintln!("xtask: no calibration boot (it failed)"),
+    }
+    verdict(&done, o.filters)?;
+    Ok(Summary { vm_secs, speed })
+}
+
+/// The jobs: each host binary whole, each VM test alone (longest expected first: the schedule's
+/// end is set by the last long test to start).
+fn jobs(bins: &[Binary], o: &Options) -> Result<(Vec<Job>, Vec<Job>)> {
     let times = load_times(&o.cache, &o.seed);
     let matches = |name: &str| o.filters.is_empty() || o.filters.iter().any(|f| name.contains(f.as_str()));
     let mut host_jobs = vec![];
@@ -305,41 +342,34 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<Speed
             host_jobs.push(Job { bin: i, test: None, key: b.label(), expect: 0.0 });
         }
     }
-    // Longest first: the schedule's end is set by the last long test to start.
     vm_jobs.sort_by(|a, b| b.expect.total_cmp(&a.expect));
-    let t0 = Instant::now();
-    let mut done: Vec<Done> = vec![];
-    let report = |d: &Done| {
-        eprintln!(
-            "xtask: {} {:>7.1}s  {}{}",
-            if d.ok { "ok  " } else { "FAIL" },
-            d.secs,
-            d.job.key,
-            if d.ok { String::new() } else { format!("  (output: {})", d.log.display()) }
-        );
-    };
-    // Host binaries first, one at a time (each uses two test threads).
-    for j in host_jobs {
-        let d = run_job(bins, j, &o)?;
-        report(&d);
-        done.push(d);
-    }
-    let host_secs = t0.elapsed().as_secs_f64();
-    let vm_t0 = Instant::now();
-    // Tests that need every slot, alone.
-    let (alone, vm_jobs): (Vec<Job>, Vec<Job>) =
-        vm_jobs.into_iter().partition(|j| j.test.as_deref().is_some_and(|t| TWO_VM_TESTS.contains(&t)));
-    for j in alone {
-        let d = run_job(bins, j, &o)?;
-        report(&d);
-        done.push(d);
-    }
-    // The rest: `slots` workers take the next-longest job.
-    let queue = std::sync::Mutex::new(vm_jobs.into_iter());
+    Ok((host_jobs, vm_jobs))
+}
+
+/// Prints a finished job's line.
+fn reported(d: Done) -> Done {
+    eprintln!(
+        "xtask: {} {:>7.1}s  {}{}",
+        if d.ok { "ok  " } else { "FAIL" },
+        d.secs,
+        d.job.key,
+        if d.ok { String::new() } else { format!("  (output: {})", d.log.display()) }
+    );
+    d
+}
+
+/// `slots` workers take the next-longest job; the calibration boot runs beside the first tests
+/// (it is their saved boot). Returns the calibration.
+fn run_in_slots(
+    bins: &[Binary],
+    jobs: Vec<Job>,
+    o: &Options,
+    calibrate: impl FnOnce() -> Result<Speed> + Send,
+    done: &mut Vec<Done>,
+) -> Option<Speed> {
+    let queue = std::sync::Mutex::new(jobs.into_iter());
     let (tx, rx) = mpsc::channel::<Result<Done>>();
-    let mut speed = None;
     std::thread::scope(|s| {
-        // The calibration boot runs beside the first tests (it is their saved boot).
         let cal = s.spawn(move || {
             let r = calibrate();
             match &r {
@@ -351,7 +381,6 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<Speed
         for _ in 0..o.slots.max(1) {
             let tx = tx.clone();
             let queue = &queue;
-            let o = &o;
             s.spawn(move || loop {
                 let Some(j) = queue.lock().expect("queue").next() else { break };
                 if tx.send(run_job(bins, j, o)).is_err() {
@@ -362,34 +391,26 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<Speed
         drop(tx);
         for d in rx {
             match d {
-                Ok(d) => {
-                    report(&d);
-                    done.push(d);
-                }
+                Ok(d) => done.push(reported(d)),
                 Err(e) => eprintln!("xtask: FAIL {e:#}"),
             }
         }
-        speed = cal.join().ok().and_then(|r| r.ok());
-    });
-    let vm_secs = vm_t0.elapsed().as_secs_f64();
-    // Remember the times for the next run's order.
+        cal.join().ok().and_then(|r| r.ok())
+    })
+}
+
+/// Remembers the passing tests' times for the next run's order.
+fn save_times(o: &Options, done: &[Done]) -> Result<()> {
     let mut new_times = load_times(&o.cache, &o.seed);
     for d in done.iter().filter(|d| d.ok && d.job.test.is_some()) {
         new_times.insert(d.job.key.clone(), (d.secs * 10.0).round() / 10.0);
     }
     let _ = std::fs::write(o.cache.join("test-times.json"), serde_json::to_string_pretty(&new_times)?);
-    print_table(bins, &done, host_secs, vm_secs);
-    match speed {
-        Some(speed) => {
-            eprintln!("xtask: {}", speed_line(&speed));
-            eprintln!(
-                "xtask: the VM tests took {:.1} min; on a slow day ({SLOW_DAY_FACTOR:.1}x the reference's time) about {:.1} min",
-                vm_secs / 60.0,
-                on_a_slow_day(vm_secs, &speed) / 60.0
-            );
-        }
-        None => eprintln!("xtask: no calibration boot (it failed)"),
-    }
+    Ok(())
+}
+
+/// The failures' output and the closing line; an error when anything failed or nothing ran.
+fn verdict(done: &[Done], filters: &[String]) -> Result<()> {
     let failed: Vec<&Done> = done.iter().filter(|d| !d.ok).collect();
     for d in &failed {
         eprintln!("\nxtask: ---- output of {} ({}) ----", d.job.key, d.log.display());
@@ -406,9 +427,9 @@ pub fn run(bins: &[Binary], o: Options, calibrate: impl FnOnce() -> Result<Speed
         );
     }
     if passed == 0 {
-        bail!("no test ran (filter {:?})", o.filters);
+        bail!("no test ran (filter {filters:?})");
     }
-    Ok(Summary { vm_secs, speed })
+    Ok(())
 }
 
 /// How fast today is: the shared live boot and its read of the root against the reference day's.

@@ -105,9 +105,15 @@ fn fstype(m: &mut Machine, dev: &str) -> String {
 #[test]
 fn luks_lvm_vfat_swap_in_a_guest() {
     let mut m = guest("storage-luks");
-    // LUKS2 (argon2id) root, vfat ESP, swap partition.
+    luks2_root_vfat_esp_and_swap(&mut m);
+    lvm_on_luks1(&mut m);
+    plain_lvm_on_mbr(&mut m);
+}
+
+/// LUKS2 (argon2id) root, vfat ESP, swap partition.
+fn luks2_root_vfat_esp_and_swap(m: &mut Machine) {
     let tree = partition(
-        &mut m,
+        m,
         r#"
 [boot]
 firmware = "uefi"
@@ -133,11 +139,11 @@ content = { type = "filesystem", format = "ext4", label = "root", mountpoint = "
 "#,
         &[0, 2, 3],
     );
-    assert_eq!(fstype(&mut m, "/dev/vdb1"), "vfat");
+    assert_eq!(fstype(m, "/dev/vdb1"), "vfat");
     assert_eq!(field(&tree, "/dev/vdb1", "label"), "ESP");
-    assert_eq!(fstype(&mut m, "/dev/vdb2"), "swap");
-    assert_eq!(fstype(&mut m, "/dev/vdb3"), "crypto_LUKS");
-    assert_eq!(fstype(&mut m, "/dev/mapper/cryptroot"), "ext4");
+    assert_eq!(fstype(m, "/dev/vdb2"), "swap");
+    assert_eq!(fstype(m, "/dev/vdb3"), "crypto_LUKS");
+    assert_eq!(fstype(m, "/dev/mapper/cryptroot"), "ext4");
     assert_eq!(m.succeed("cryptsetup luksDump /dev/vdb3 | sed -n 's/^Version:\\s*//p'").unwrap().trim(), "2");
     m.succeed("cryptsetup luksDump /dev/vdb3 | grep -q argon2id").unwrap();
     m.succeed("grep -q '^/dev/vdb2 ' /proc/swaps").unwrap();
@@ -152,12 +158,14 @@ content = { type = "filesystem", format = "ext4", label = "root", mountpoint = "
         "grep -q 'cryptsetup luksFormat .*--key-file=- /dev/vdb3 <<< (secret)' /var/log/installer-cmds.log",
     )
     .unwrap();
-    teardown(&mut m);
+    teardown(m);
     m.fail("grep -q '^/dev/vdb2 ' /proc/swaps").unwrap();
+}
 
-    // LVM on LUKS1 (PBKDF2, what GRUB reads), across a partition of S1.
+/// LVM on LUKS1 (PBKDF2, what GRUB reads), across a partition of S1.
+fn lvm_on_luks1(m: &mut Machine) {
     partition(
-        &mut m,
+        m,
         r#"
 [boot]
 firmware = "bios"
@@ -190,15 +198,17 @@ content = { type = "filesystem", format = "xfs", mountpoint = "/" }
         &[0, 2, 3],
     );
     assert_eq!(m.succeed("cryptsetup luksDump /dev/vdb2 | sed -n 's/^Version:\\s*//p'").unwrap().trim(), "1");
-    assert_eq!(fstype(&mut m, "/dev/mapper/cryptlvm"), "LVM2_member");
-    assert_eq!(fstype(&mut m, "/dev/mapper/vg-root"), "xfs");
+    assert_eq!(fstype(m, "/dev/mapper/cryptlvm"), "LVM2_member");
+    assert_eq!(fstype(m, "/dev/mapper/vg-root"), "xfs");
     assert_eq!(m.succeed("lvs --noheadings -o lv_name vg | xargs").unwrap().trim(), "boot root");
-    teardown(&mut m);
+    teardown(m);
     m.fail("vgs vg 2>/dev/null | grep -q vg && lvs vg | grep -q ' a'").unwrap();
+}
 
-    // Plain LVM with root and /home on an MBR disk.
+/// Plain LVM with root and /home on an MBR disk.
+fn plain_lvm_on_mbr(m: &mut Machine) {
     let tree = partition(
-        &mut m,
+        m,
         r#"
 [boot]
 firmware = "bios"
@@ -223,10 +233,10 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/home" }
         &[0, 1, 3],
     );
     assert_eq!(field(&tree, "/dev/vdc", "pttype"), "dos");
-    assert_eq!(fstype(&mut m, "/dev/mapper/pool-home"), "ext4");
+    assert_eq!(fstype(m, "/dev/mapper/pool-home"), "ext4");
     let src = m.succeed("findmnt -n -o MAJ:MIN /mnt/home").unwrap();
     assert_eq!(src.trim(), m.succeed("lsblk -n -d -o MAJ:MIN /dev/pool/home").unwrap().trim());
-    teardown(&mut m);
+    teardown(m);
 }
 
 #[test]

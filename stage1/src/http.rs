@@ -10,48 +10,73 @@ use std::time::Duration;
 /// the built-in Mozilla roots.
 pub use initrd::config::EXTRA_CA;
 
-fn client(extra_ca: Option<&Path>) -> Result<reqwest::blocking::Client, String> {
+/// Why a download failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}: only http:// and https:// URLs are supported")]
+    Scheme(String),
+    /// The extra CA certificates or the client could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// The request or the body failed (with reqwest's causes).
+    #[error("{0}")]
+    Transfer(String),
+    #[error("HTTP {0}")]
+    Status(reqwest::StatusCode),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("short download: {got} of {expected} bytes")]
+    Short { got: u64, expected: u64 },
+}
+
+fn client(extra_ca: Option<&Path>) -> Result<reqwest::blocking::Client, Error> {
     let mut b = reqwest::blocking::Client::builder()
         .user_agent("installer-stage1")
         .connect_timeout(Duration::from_secs(20))
         .timeout(None::<Duration>)
         .redirect(reqwest::redirect::Policy::limited(5));
     if let Some(p) = extra_ca.filter(|p| p.exists()) {
-        let pem = std::fs::read(p).map_err(|e| format!("reading {}: {e}", p.display()))?;
-        for cert in
-            reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| format!("{}: {e}", p.display()))?
+        let pem = std::fs::read(p)
+            .map_err(|source| Error::Io { what: format!("reading {}", p.display()), source })?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| Error::Setup(format!("{}: {e}", p.display())))?
         {
             b = b.add_root_certificate(cert);
         }
     }
-    b.build().map_err(|e| format!("setting up the HTTP client: {e}"))
+    b.build().map_err(|e| Error::Setup(format!("setting up the HTTP client: {e}")))
 }
 
 /// Downloads `url` (http or https) into `dest`; returns the number of bytes.
-pub fn download(url: &str, dest: &Path) -> Result<u64, String> {
+pub fn download(url: &str, dest: &Path) -> Result<u64, Error> {
     download_with(url, dest, Some(Path::new(EXTRA_CA)))
 }
 
 /// [`download`] trusting the CA certificates in `extra_ca` (PEM) too.
-pub fn download_with(url: &str, dest: &Path, extra_ca: Option<&Path>) -> Result<u64, String> {
+pub fn download_with(url: &str, dest: &Path, extra_ca: Option<&Path>) -> Result<u64, Error> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!("{url}: only http:// and https:// URLs are supported"));
+        return Err(Error::Scheme(url.into()));
     }
-    let mut resp = client(extra_ca)?.get(url).send().map_err(|e| error_chain(&e))?;
+    let mut resp = client(extra_ca)?.get(url).send().map_err(|e| Error::Transfer(error_chain(&e)))?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(format!("HTTP {status}"));
+        return Err(Error::Status(status));
     }
     let length = resp.content_length();
-    let mut f = std::fs::File::create(dest).map_err(|e| format!("creating {}: {e}", dest.display()))?;
-    let n = resp.copy_to(&mut f).map_err(|e| format!("reading the body: {}", error_chain(&e)))?;
-    f.flush().map_err(|e| e.to_string())?;
-    if let Some(l) = length {
-        if l != n {
-            return Err(format!("short download: {n} of {l} bytes"));
-        }
+    let io = |what: String| move |source| Error::Io { what, source };
+    let mut f = std::fs::File::create(dest).map_err(io(format!("creating {}", dest.display())))?;
+    let n = resp
+        .copy_to(&mut f)
+        .map_err(|e| Error::Transfer(format!("reading the body: {}", error_chain(&e))))?;
+    f.flush().map_err(io(format!("writing {}", dest.display())))?;
+    match length {
+        Some(expected) if expected != n => Err(Error::Short { got: n, expected }),
+        _ => Ok(n),
     }
-    Ok(n)
 }
 
 /// The error with its causes (reqwest's top-level message alone says little).
@@ -74,7 +99,9 @@ mod tests {
 
     #[test]
     fn refuses_other_schemes() {
-        assert!(download("ftp://x/y", Path::new("/nonexistent")).unwrap_err().contains("only http"));
+        let e = download("ftp://x/y", Path::new("/nonexistent")).unwrap_err();
+        assert!(matches!(e, Error::Scheme(_)), "{e:?}");
+        assert!(e.to_string().contains("only http"));
     }
 
     #[test]

@@ -12,10 +12,12 @@
 //! them together.
 
 pub mod cmdline;
+pub mod error;
 pub mod http;
 pub mod modalias;
 pub mod probe;
 pub mod sys;
 pub mod udevdb;
 
+pub use error::{Error, Result};
 pub use initrd::config;

@@ -9,7 +9,8 @@ use initrd::config::{mount_options, Config, DeviceRef, LuksSpec, RootSpec};
 use initrd::installed::{LUKS_MODULES, LVM_MODULES, RAID_MODULES};
 use initrd::modules::ModuleTree;
 use stage1::cmdline::Cmdline;
-use stage1::{modalias, probe, sys};
+use stage1::error::Context;
+use stage1::{modalias, probe, sys, Error, Result};
 
 struct Stage1 {
     cmd: Cmdline,
@@ -32,9 +33,10 @@ impl Stage1 {
         }
     }
 
-    fn load(&mut self, name: &str) -> Result<(), String> {
+    fn load(&mut self, name: &str) -> Result<()> {
         let Some(tree) = &self.tree else { return Ok(()) };
-        let order = tree.resolve(&[name]).map_err(|e| e.to_string())?;
+        let order =
+            tree.resolve(&[name]).map_err(|e| Error::Module { name: name.into(), reason: e.to_string() })?;
         for rel in order {
             if self.loaded.contains(&rel) {
                 continue;
@@ -98,7 +100,8 @@ impl Stage1 {
         disks.into_iter().chain(parts).collect()
     }
 
-    fn find_by_label(&self, label: &str) -> Result<(String, Vec<String>), String> {
+    /// The device with the label, or the devices and labels seen.
+    fn find_by_label(&self, label: &str) -> std::result::Result<String, String> {
         let mut seen = vec![];
         for name in Self::block_devices() {
             let dev = format!("/dev/{name}");
@@ -106,7 +109,7 @@ impl Stage1 {
             let labels = probe::labels(&mut f);
             self.trace(&format!("{dev}: {labels:?}"));
             if labels.iter().any(|l| l == label) {
-                return Ok((dev, seen));
+                return Ok(dev);
             }
             seen.push(format!("{dev} {labels:?}"));
         }
@@ -114,18 +117,18 @@ impl Stage1 {
     }
 
     /// Waits for the live medium, coldplugging as devices appear.
-    fn wait_for_medium(&mut self, label: &str) -> Result<String, String> {
+    fn wait_for_medium(&mut self, label: &str) -> Result<String> {
         let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
         loop {
             let new = self.coldplug();
             match self.find_by_label(label) {
-                Ok((dev, _)) => return Ok(dev),
+                Ok(dev) => return Ok(dev),
                 Err(seen) if Instant::now() >= deadline => {
-                    return Err(format!(
-                        "no device with the label {label:?} appeared within {}s; found: {}",
-                        self.cmd.timeout_secs,
-                        if seen.is_empty() { "no block devices".to_string() } else { seen }
-                    ))
+                    return Err(Error::MediumNotFound {
+                        label: label.into(),
+                        secs: self.cmd.timeout_secs,
+                        found: if seen.is_empty() { "no block devices".to_string() } else { seen },
+                    })
                 }
                 Err(_) => {
                     if new == 0 {
@@ -160,7 +163,7 @@ impl Stage1 {
     }
 
     /// Finds a block device by UUID, label or path, coldplugging until it appears.
-    fn wait_for_device(&mut self, want: &DeviceRef) -> Result<(String, Option<probe::Identity>), String> {
+    fn wait_for_device(&mut self, want: &DeviceRef) -> Result<(String, Option<probe::Identity>)> {
         let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
         let mut last_scan = Instant::now();
         loop {
@@ -205,11 +208,11 @@ impl Stage1 {
                 });
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "the root device {want} did not appear within {}s; found: {}",
-                    self.cmd.timeout_secs,
-                    if seen.is_empty() { "no block devices".to_string() } else { seen.join(", ") }
-                ));
+                return Err(Error::RootNotFound {
+                    want: want.to_string(),
+                    secs: self.cmd.timeout_secs,
+                    found: if seen.is_empty() { "no block devices".to_string() } else { seen.join(", ") },
+                });
             }
             if new == 0 {
                 std::thread::sleep(Duration::from_millis(250));
@@ -218,7 +221,7 @@ impl Stage1 {
     }
 
     /// Checks the root filesystem with the fsck the initrd carries (`e2fsck -p` for ext*).
-    fn fsck(&self, dev: &str, fs_type: &str) -> Result<(), String> {
+    fn fsck(&self, dev: &str, fs_type: &str) -> Result<()> {
         if !fs_type.starts_with("ext") {
             self.trace(&format!("no check for {fs_type} at boot"));
             return Ok(());
@@ -229,8 +232,7 @@ impl Stage1 {
             return Ok(());
         }
         log(&format!("checking {dev}"));
-        let st =
-            Command::new(e2fsck).args(["-p", dev]).status().map_err(|e| format!("running e2fsck: {e}"))?;
+        let st = Command::new(e2fsck).args(["-p", dev]).status().doing(|| "running e2fsck".into())?;
         match st.code() {
             Some(0) => Ok(()),
             Some(1) => {
@@ -242,21 +244,19 @@ impl Stage1 {
                 sys::reboot_now();
                 Ok(())
             }
-            other => Err(format!(
-                "e2fsck found errors on {dev} it could not correct (exit {other:?}); run e2fsck {dev} by hand"
-            )),
+            status => Err(Error::Fsck { dev: dev.into(), status }),
         }
     }
 
     /// Opens a LUKS device: with its key file, or with a passphrase asked on the console (three
     /// tries). The passphrase goes to cryptsetup on stdin.
-    fn unlock(&mut self, l: &LuksSpec) -> Result<(), String> {
+    fn unlock(&mut self, l: &LuksSpec) -> Result<()> {
         if Path::new("/dev/mapper").join(&l.name).exists() {
             return Ok(());
         }
         let (dev, _) = self.wait_for_device(&DeviceRef::parse(&l.device))?;
         let _ = std::fs::create_dir_all("/run/cryptsetup");
-        let open = |key: &[u8], key_file: Option<&str>| -> Result<bool, String> {
+        let open = |key: &[u8], key_file: Option<&str>| -> Result<bool> {
             let mut c = Command::new("/sbin/cryptsetup");
             c.args(["open", "--type", "luks", &dev, &l.name]);
             if l.allow_discards {
@@ -271,11 +271,11 @@ impl Stage1 {
                 }
             }
             c.stdin(std::process::Stdio::piped());
-            let mut child = c.spawn().map_err(|e| format!("running cryptsetup: {e}"))?;
+            let mut child = c.spawn().doing(|| "running cryptsetup".into())?;
             if let Some(mut stdin) = child.stdin.take() {
                 let _ = stdin.write_all(key);
             }
-            Ok(child.wait().map_err(|e| e.to_string())?.success())
+            Ok(child.wait().doing(|| "waiting for cryptsetup".into())?.success())
         };
         if let Some(f) = &l.key_file {
             if open(b"", Some(f))? {
@@ -285,14 +285,14 @@ impl Stage1 {
         }
         for attempt in 1..=3 {
             let pass = sys::read_secret(&format!("Passphrase for {} ({dev}): ", l.name))
-                .map_err(|e| format!("reading the passphrase: {e}"))?;
+                .doing(|| "reading the passphrase".into())?;
             if open(&pass, None)? {
                 log(&format!("{} opened", l.name));
                 return Ok(());
             }
             log(&format!("wrong passphrase for {} ({attempt} of 3)", l.name));
         }
-        Err(format!("could not open {} ({dev}) after 3 tries", l.name))
+        Err(Error::Unlock { name: l.name.clone(), dev })
     }
 
     /// Assembles the md arrays of the initrd's mdadm.conf (degraded ones too); run again while
@@ -321,7 +321,7 @@ impl Stage1 {
     }
 
     /// RAID, LUKS and LVM under the root, in the order the root description gives.
-    fn storage_chain(&mut self) -> Result<(), String> {
+    fn storage_chain(&mut self) -> Result<()> {
         let cfg = self.config.clone();
         if cfg.mdadm {
             for m in RAID_MODULES {
@@ -349,7 +349,7 @@ impl Stage1 {
         Ok(())
     }
 
-    fn boot_installed(&mut self, root: &RootSpec) -> Result<(), String> {
+    fn boot_installed(&mut self, root: &RootSpec) -> Result<()> {
         self.storage_chain()?;
         let want = DeviceRef::parse(&root.device);
         let (dev, id) = self.wait_for_device(&want)?;
@@ -364,10 +364,10 @@ impl Stage1 {
         let (flags, data) = mount_options(&root.options);
         let sysroot = Path::new("/sysroot");
         sys::mount(&dev, sysroot, &fs_type, flags, &data)
-            .map_err(|e| format!("mounting {dev} ({fs_type}, {data:?}) on /sysroot: {e}"))?;
+            .doing(|| format!("mounting {dev} ({fs_type}, {data:?}) on /sysroot"))?;
         if !stage1::sys::exists_in_root(sysroot, &self.cmd.init) {
             let _ = sys::umount(sysroot);
-            return Err(format!("{dev} has no {}: is it the root filesystem?", self.cmd.init));
+            return Err(Error::NotARoot { dev, init: self.cmd.init.clone() });
         }
         match stage1::udevdb::write(Path::new("/sys/block"), Path::new("/run/udev/data")) {
             Ok(n) => self.trace(&format!("udev records for {n} dm/md device(s)")),
@@ -376,16 +376,15 @@ impl Stage1 {
         self.switch(sysroot, "switching to the installed system")
     }
 
-    fn switch(&self, root: &Path, what: &str) -> Result<(), String> {
+    fn switch(&self, root: &Path, what: &str) -> Result<()> {
         for m in ["dev", "proc", "sys", "run"] {
-            sys::move_mount(&Path::new("/").join(m), &root.join(m))
-                .map_err(|e| format!("moving /{m}: {e}"))?;
+            sys::move_mount(&Path::new("/").join(m), &root.join(m)).doing(|| format!("moving /{m}"))?;
         }
         log(what);
-        Err(format!("switch_root: {}", sys::switch_root(root, &self.cmd.init)))
+        Err(Error::SwitchRoot(sys::switch_root(root, &self.cmd.init)))
     }
 
-    fn boot(&mut self) -> Result<(), String> {
+    fn boot(&mut self) -> Result<()> {
         if self.cmd.live_label.is_none() && self.cmd.live_url.is_none() && !self.cmd.live_initrd {
             if let Some(root) = self.installed_root() {
                 return self.boot_installed(&root);
@@ -394,7 +393,7 @@ impl Stage1 {
         let squash = if self.cmd.live_initrd {
             let p = PathBuf::from("/live/filesystem.squashfs");
             if !p.exists() {
-                return Err("root=live:initrd but this initrd carries no /live/filesystem.squashfs".into());
+                return Err(Error::NoSquashfsInInitrd);
             }
             p
         } else if let Some(url) = self.cmd.live_url.clone() {
@@ -406,7 +405,7 @@ impl Stage1 {
     }
 
     /// `findiso=/path/x.iso`: the ISO is a file on some filesystem; attach it and use it as the medium.
-    fn findiso(&mut self, iso: &str) -> Result<PathBuf, String> {
+    fn findiso(&mut self, iso: &str) -> Result<PathBuf> {
         let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
         let host = Path::new("/run/installer/findiso");
         let mut tried = vec![];
@@ -423,17 +422,16 @@ impl Stage1 {
                 let file = host.join(iso.trim_start_matches('/'));
                 if file.is_file() {
                     log(&format!("found {iso} on {dev}"));
-                    let lo =
-                        sys::loop_attach(&file).map_err(|e| format!("attaching {}: {e}", file.display()))?;
+                    let lo = sys::loop_attach(&file).doing(|| format!("attaching {}", file.display()))?;
                     let medium = Path::new("/run/installer/medium");
                     sys::mount(&lo.to_string_lossy(), medium, "iso9660", libc::MS_RDONLY, "")
-                        .map_err(|e| format!("mounting {iso}: {e}"))?;
+                        .doing(|| format!("mounting {iso}"))?;
                     let _ = std::fs::write("/run/installer/boot-device", format!("{dev}\n"));
                     let squash = medium.join("live/filesystem.squashfs");
                     return if squash.exists() {
                         Ok(squash)
                     } else {
-                        Err(format!("{iso} has no live/filesystem.squashfs"))
+                        Err(Error::NoSquashfs { on: iso.into() })
                     };
                 }
                 tried.push(dev);
@@ -442,17 +440,14 @@ impl Stage1 {
             if Instant::now() >= deadline {
                 tried.sort();
                 tried.dedup();
-                return Err(format!(
-                    "findiso: {iso} is on none of the filesystems found ({})",
-                    tried.join(", ")
-                ));
+                return Err(Error::IsoNotFound { iso: iso.into(), tried: tried.join(", ") });
             }
             std::thread::sleep(Duration::from_millis(500));
         }
     }
 
     /// DHCP on every wired interface (busybox udhcpc), then an HTTP download into RAM.
-    fn fetch(&mut self, url: &str) -> Result<PathBuf, String> {
+    fn fetch(&mut self, url: &str) -> Result<PathBuf> {
         let deadline = Instant::now() + Duration::from_secs(self.cmd.timeout_secs);
         let mut ifaces = vec![];
         while ifaces.is_empty() {
@@ -466,12 +461,12 @@ impl Stage1 {
                 .collect();
             if ifaces.is_empty() {
                 if Instant::now() > deadline {
-                    return Err("no network interface appeared for root=live:http".into());
+                    return Err(Error::NoNetwork);
                 }
                 std::thread::sleep(Duration::from_millis(250));
             }
         }
-        std::fs::write("/etc/udhcpc.script", UDHCPC_SCRIPT).map_err(|e| e.to_string())?;
+        std::fs::write("/etc/udhcpc.script", UDHCPC_SCRIPT).doing(|| "writing /etc/udhcpc.script".into())?;
         let _ = std::fs::set_permissions(
             "/etc/udhcpc.script",
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
@@ -489,26 +484,23 @@ impl Stage1 {
             }
         }
         if !configured {
-            return Err(format!("DHCP failed on {}", ifaces.join(", ")));
+            return Err(Error::Dhcp { ifaces: ifaces.join(", ") });
         }
         let ram = Path::new("/run/installer/ram");
         mount_ram(ram)?;
         let dest = ram.join("filesystem.squashfs");
         log(&format!("downloading {url}"));
-        let n = stage1::http::download(url, &dest).map_err(|e| format!("downloading {url}: {e}"))?;
+        let n = stage1::http::download(url, &dest)
+            .map_err(|source| Error::Download { url: url.into(), source })?;
         log(&format!("downloaded {} MiB", n >> 20));
         Ok(dest)
     }
 
-    fn medium_squashfs(&mut self) -> Result<PathBuf, String> {
+    fn medium_squashfs(&mut self) -> Result<PathBuf> {
         if let Some(iso) = self.cmd.findiso.clone() {
             return self.findiso(&iso);
         }
-        let label = self
-            .cmd
-            .live_label
-            .clone()
-            .ok_or_else(|| "the kernel command line has no root=live:LABEL=<volume id>".to_string())?;
+        let label = self.cmd.live_label.clone().ok_or(Error::NoLiveLabel)?;
         let dev = self.wait_for_medium(&label)?;
         log(&format!("live medium {label:?} on {dev}"));
         // The disk holding the medium: a partition's sysfs parent directory is its disk.
@@ -523,7 +515,7 @@ impl Stage1 {
         };
         let medium = Path::new("/run/installer/medium");
         let fstype = {
-            let mut f = std::fs::File::open(&dev).map_err(|e| format!("opening {dev}: {e}"))?;
+            let mut f = std::fs::File::open(&dev).doing(|| format!("opening {dev}"))?;
             if probe::iso9660_volume_id(&mut f).is_some() {
                 "iso9660"
             } else if probe::ext_label(&mut f).is_some() {
@@ -533,37 +525,40 @@ impl Stage1 {
             }
         };
         sys::mount(&dev, medium, fstype, libc::MS_RDONLY, "")
-            .map_err(|e| format!("mounting {dev} ({fstype}): {e}"))?;
-        std::fs::write("/run/installer/boot-device", format!("{disk}\n")).map_err(|e| e.to_string())?;
+            .doing(|| format!("mounting {dev} ({fstype})"))?;
+        std::fs::write("/run/installer/boot-device", format!("{disk}\n"))
+            .doing(|| "writing /run/installer/boot-device".into())?;
         let mut squash = medium.join("live/filesystem.squashfs");
         if !squash.exists() {
-            return Err(format!("{} has no live/filesystem.squashfs", dev));
+            return Err(Error::NoSquashfs { on: dev });
         }
         if self.cmd.copytoram {
             log("copying the live system to RAM");
             let ram = Path::new("/run/installer/ram");
             mount_ram(ram)?;
             let dest = ram.join("filesystem.squashfs");
-            std::fs::copy(&squash, &dest).map_err(|e| format!("copying the squashfs to RAM: {e}"))?;
+            std::fs::copy(&squash, &dest).doing(|| "copying the squashfs to RAM".into())?;
             squash = dest;
         }
         Ok(squash)
     }
 
-    fn mount_root(&mut self, squash: &Path) -> Result<(), String> {
-        let lo = sys::loop_attach(squash).map_err(|e| format!("attaching {}: {e}", squash.display()))?;
+    fn mount_root(&mut self, squash: &Path) -> Result<()> {
+        let lo = sys::loop_attach(squash).doing(|| format!("attaching {}", squash.display()))?;
         let lower = Path::new("/run/installer/squashfs");
         sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "")
-            .map_err(|e| format!("mounting the squashfs: {e}"))?;
+            .doing(|| "mounting the squashfs".into())?;
         let medium = Path::new("/run/installer/medium");
         if self.cmd.copytoram && medium.join("live").exists() {
-            sys::umount(medium).map_err(|e| format!("releasing the medium: {e}"))?;
+            sys::umount(medium).doing(|| "releasing the medium".into())?;
             let _ = std::fs::write("/run/installer/boot-device", "");
         }
         let rw = Path::new("/run/installer/overlay");
-        sys::mount("tmpfs", rw, "tmpfs", 0, "mode=0755").map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(rw.join("upper")).map_err(|e| e.to_string())?;
-        std::fs::create_dir_all(rw.join("work")).map_err(|e| e.to_string())?;
+        sys::mount("tmpfs", rw, "tmpfs", 0, "mode=0755")
+            .doing(|| format!("mounting a tmpfs on {}", rw.display()))?;
+        for d in ["upper", "work"] {
+            std::fs::create_dir_all(rw.join(d)).doing(|| format!("creating {}", rw.join(d).display()))?;
+        }
         let root = Path::new("/sysroot");
         sys::mount(
             "overlay",
@@ -577,30 +572,30 @@ impl Stage1 {
                 rw.display()
             ),
         )
-        .map_err(|e| format!("mounting the overlay: {e}"))?;
+        .doing(|| "mounting the overlay".into())?;
         self.switch(root, "switching to the live system")
     }
 }
 
-/// Runs a tool with stdin detached, killing it after `secs`.
 /// The tmpfs a squashfs is put into, capped at all of the memory but a reserve.
-fn mount_ram(ram: &Path) -> Result<(), String> {
+fn mount_ram(ram: &Path) -> Result<()> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    sys::mount("tmpfs", ram, "tmpfs", 0, &sys::ram_tmpfs_options(&meminfo)).map_err(|e| e.to_string())
+    sys::mount("tmpfs", ram, "tmpfs", 0, &sys::ram_tmpfs_options(&meminfo))
+        .doing(|| format!("mounting a tmpfs on {}", ram.display()))
 }
 
-fn run_with_timeout(cmd: &mut Command, secs: u64) -> Result<std::process::ExitStatus, String> {
-    let mut child =
-        cmd.stdin(std::process::Stdio::null()).spawn().map_err(|e| format!("running {cmd:?}: {e}"))?;
+/// Runs a tool with stdin detached, killing it after `secs`.
+fn run_with_timeout(cmd: &mut Command, secs: u64) -> Result<std::process::ExitStatus> {
+    let mut child = cmd.stdin(std::process::Stdio::null()).spawn().doing(|| format!("running {cmd:?}"))?;
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
-        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+        if let Some(st) = child.try_wait().doing(|| format!("waiting for {cmd:?}"))? {
             return Ok(st);
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!("{cmd:?} did not finish within {secs}s"));
+            return Err(Error::Timeout { cmd: format!("{cmd:?}"), secs });
         }
         std::thread::sleep(Duration::from_millis(100));
     }

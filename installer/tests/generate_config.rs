@@ -3,6 +3,8 @@
 //! Each `tests/hw/NAME.json` must give `tests/hw/NAME.nix` (`UPDATE_GOLDEN=1` rewrites them), and
 //! what it gives must evaluate with our modules.
 
+mod golden;
+
 use std::path::Path;
 
 use installer::config::hardware::{configuration, detect, hardware_configuration, Snapshot};
@@ -26,24 +28,15 @@ fn load(p: &Path) -> (String, Snapshot) {
 
 #[test]
 fn golden_hardware_configurations() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let fx = fixtures();
     assert!(fx.len() >= 6, "expected the captured machines, found {}", fx.len());
-    let mut failures = vec![];
+    let mut golden = golden::Golden::new();
     for p in &fx {
         let (root, snap) = load(p);
         let got = hardware_configuration(&detect(&snap, Path::new(&root), true));
-        let golden = p.with_extension("nix");
-        if update {
-            std::fs::write(&golden, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        if want != got {
-            failures.push(format!("--- {}: expected\n{want}--- got\n{got}", p.display()));
-        }
+        golden.check(&p.with_extension("nix"), &got);
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    golden.finish();
 }
 
 /// The generated pair (hardware-configuration.nix and the configuration.nix template, with the

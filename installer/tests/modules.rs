@@ -2,6 +2,8 @@
 //! function `{ lib }: …`; its JSON value must equal `NAME.json`, or, for `err-*` cases, the error
 //! must equal `NAME.err`. `UPDATE_GOLDEN=1 cargo test -p installer --test modules` rewrites them.
 
+mod golden;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -10,7 +12,6 @@ fn module_system_golden_cases() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lib = dir.join("nix/lib");
     let cases_dir = dir.join("tests/modules");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut cases: Vec<_> = std::fs::read_dir(&cases_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -18,7 +19,7 @@ fn module_system_golden_cases() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 30, "only {} module-system cases", cases.len());
-    let mut failures = vec![];
+    let mut goldens = golden::Golden::new();
     for case in &cases {
         let name = case.file_stem().unwrap().to_string_lossy().to_string();
         let out = Command::new("nix-instantiate")
@@ -46,14 +47,7 @@ fn module_system_golden_cases() {
             (err + "\n", case.with_extension("err"))
         };
         assert_eq!(name.starts_with("err-"), !out.status.success(), "{name}: {got}");
-        if update {
-            std::fs::write(&golden, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        if want != got {
-            failures.push(format!("--- {name}: expected\n{want}--- got\n{got}"));
-        }
+        goldens.check(&golden, &got);
     }
-    assert!(failures.is_empty(), "{} case(s) differ:\n{}", failures.len(), failures.join("\n"));
+    goldens.finish();
 }

@@ -2,6 +2,8 @@
 //! a probe fixture (`# probe: NAME` → `tests/fixtures/probe-NAME.json`); the plan (or the error) must
 //! equal `tests/plans/NAME.plan`. `UPDATE_GOLDEN=1 cargo test -p installer --test plans` rewrites them.
 
+mod golden;
+
 use std::path::Path;
 
 use installer::storage::{plan, Probe, StorageSpec};
@@ -9,7 +11,6 @@ use installer::storage::{plan, Probe, StorageSpec};
 #[test]
 fn golden_plans() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut cases: Vec<_> = std::fs::read_dir(dir.join("plans"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -17,7 +18,7 @@ fn golden_plans() {
         .collect();
     cases.sort();
     assert!(cases.len() >= 25, "only {} planner cases", cases.len());
-    let (mut failures, mut errors) = (vec![], 0);
+    let (mut golden, mut errors) = (golden::Golden::new(), 0);
     let mut kinds = std::collections::BTreeSet::new();
     for case in &cases {
         let text = std::fs::read_to_string(case).unwrap();
@@ -40,15 +41,7 @@ fn golden_plans() {
         };
         let name = case.file_stem().unwrap().to_string_lossy().to_string();
         assert_eq!(name.starts_with("err-"), got.starts_with("error: "), "{name}: {got}");
-        let golden = case.with_extension("plan");
-        if update {
-            std::fs::write(&golden, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&golden).unwrap_or_default();
-        if want != got {
-            failures.push(format!("--- {name}: expected\n{want}--- got\n{got}"));
-        }
+        golden.check(&case.with_extension("plan"), &got);
     }
     assert!(errors >= 15, "too few error cases: {errors}");
     // Every storage failpoint names a kind of action the golden plans hold (a misspelt point
@@ -57,5 +50,5 @@ fn golden_plans() {
         let kind = point.strip_prefix("after:").expect("after:<kind>");
         assert!(kinds.contains(kind), "failpoint {point}: no golden plan has a {kind:?} action ({kinds:?})");
     }
-    assert!(failures.is_empty(), "{} golden plan(s) differ:\n{}", failures.len(), failures.join("\n"));
+    golden.finish();
 }

@@ -16,6 +16,9 @@ pub struct Menu {
     pub generations: Vec<Generation>,
 }
 
+/// A word in grub.cfg: always single-quoted, as GRUB's own scripts write it (GRUB's grammar is
+/// not POSIX sh: shlex would leave words bare that GRUB reads differently, e.g. with `$`-free
+/// braces or `;`), a single quote as `'\''`.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

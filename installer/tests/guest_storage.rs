@@ -155,7 +155,7 @@ content = { type = "filesystem", format = "ext4", label = "root", mountpoint = "
     ))
     .unwrap();
     m.succeed(
-        "grep -q 'cryptsetup luksFormat .*--key-file=- /dev/vdb3 <<< (secret)' /var/log/installer-cmds.log",
+        "grep -q \"cryptsetup luksFormat .*'--key-file=-' /dev/vdb3 <<< (secret)\" /var/log/installer-cmds.log",
     )
     .unwrap();
     teardown(m);

@@ -220,12 +220,9 @@ impl Cmd {
     }
 }
 
+/// A word as a POSIX shell reads it back (an argument cannot hold NUL, which shlex refuses).
 fn quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_=,./:@+%".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    shlex::try_quote(s).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{s:?}"))
 }
 
 static LOG: Mutex<Option<std::fs::File>> = Mutex::new(None);
@@ -280,6 +277,14 @@ mod tests {
         assert!(msg.contains("exit status: 3") && msg.ends_with(": broken"), "{msg}");
         let err = Cmd::new("x", "/nonexistent/tool").run().unwrap_err();
         assert!(matches!(err, RunError::Spawn { .. }));
+    }
+
+    #[test]
+    fn the_logged_command_line_is_what_a_shell_reads_back() {
+        let args = ["-n", "it's mine", "--key-file=-", "$HOME", "a b", ""];
+        let line = Cmd::new("x", "mkfs.ext4").args(args).display();
+        assert_eq!(shlex::split(&line).unwrap(), [&["mkfs.ext4"][..], &args[..]].concat());
+        assert!(line.starts_with("mkfs.ext4 -n "), "{line}");
     }
 
     #[test]

@@ -1379,19 +1379,9 @@ impl Drop for Machine {
 }
 
 fn shell_words(args: &[String]) -> String {
-    let mut s = String::from("qemu-system-x86_64");
-    for a in args {
-        s.push(' ');
-        if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_=,./:".contains(c)) {
-            s.push_str(a);
-        } else {
-            s.push('\'');
-            s.push_str(&a.replace('\'', "'\\''"));
-            s.push('\'');
-        }
-    }
-    s.push('\n');
-    s
+    let words = std::iter::once("qemu-system-x86_64").chain(args.iter().map(String::as_str));
+    // QEMU's arguments never hold NUL, the one thing shlex refuses.
+    shlex::try_join(words).unwrap_or_default() + "\n"
 }
 
 /// Converts a binary PPM (P6, maxval 255), as QEMU's screendump writes, into PNG.

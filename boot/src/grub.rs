@@ -16,9 +16,8 @@ pub struct Menu {
     pub generations: Vec<Generation>,
 }
 
-/// A word in grub.cfg: always single-quoted, as GRUB's own scripts write it (GRUB's grammar is
-/// not POSIX sh: shlex would leave words bare that GRUB reads differently, e.g. with `$`-free
-/// braces or `;`), a single quote as `'\''`.
+/// A word in grub.cfg: always single-quoted, as grub-mkconfig writes menu entry titles (GRUB's
+/// script grammar is its own, not the POSIX shell's shlex quotes for), a single quote as `'\''`.
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

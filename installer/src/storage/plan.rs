@@ -1159,6 +1159,16 @@ fn lv_sizes(vg: &VgSpec, vf: &str, capacity: u64) -> Result<Vec<Option<u64>>, Pl
     Ok(sizes)
 }
 
+/// Members left after the arrays or groups took theirs name one that is not declared.
+fn unclaimed(left: &BTreeMap<String, Vec<Member>>, what: &str, section: &str) -> Result<(), PlanError> {
+    match left.iter().next() {
+        Some((name, members)) => {
+            Err(invalid(&members[0].field, format!("{what} {name:?} is not defined in {section}")))
+        }
+        None => Ok(()),
+    }
+}
+
 /// What the boot phase decided.
 struct BootPlan {
     firmware: Firmware,
@@ -1358,13 +1368,7 @@ impl<'a> Planner<'a> {
         for (i, r) in raids.iter().enumerate() {
             self.raid(r, &format!("raid[{i}]"))?;
         }
-        if let Some((name, members)) = self.raid_members.iter().next() {
-            return Err(invalid(
-                &members[0].field,
-                format!("RAID array {name:?} is not defined in [[raid]]"),
-            ));
-        }
-        Ok(())
+        unclaimed(&self.raid_members, "RAID array", "[[raid]]")
     }
 
     fn raid(&mut self, r: &RaidSpec, rf: &str) -> Result<(), PlanError> {
@@ -1415,13 +1419,7 @@ impl<'a> Planner<'a> {
         for (i, vg) in vgs.iter().enumerate() {
             self.volume_group(vg, &format!("vg[{i}]"))?;
         }
-        if let Some((name, members)) = self.pvs.iter().next() {
-            return Err(invalid(
-                &members[0].field,
-                format!("volume group {name:?} is not defined in [[vg]]"),
-            ));
-        }
-        Ok(())
+        unclaimed(&self.pvs, "volume group", "[[vg]]")
     }
 
     fn volume_group(&mut self, vg: &VgSpec, vf: &str) -> Result<(), PlanError> {

@@ -2,14 +2,8 @@
 //! here: trusted through the image's extra CA file it works, without it the certificate is
 //! refused.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let st = Command::new("openssl").current_dir(dir).args(args).stderr(Stdio::null()).status().unwrap();
-    assert!(st.success(), "openssl {args:?}");
-}
 
 struct Server(Child);
 impl Drop for Server {
@@ -23,36 +17,7 @@ impl Drop for Server {
 fn https_downloads_trust_the_extra_ca_and_only_it() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let mut a = vec!["req", "-x509"];
-    a.extend(ec);
-    a.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test CA"]);
-    openssl(d, &a);
-    let mut a = vec!["req"];
-    a.extend(ec);
-    a.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
-    openssl(d, &a);
-    std::fs::write(d.join("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext",
-        ],
-    );
+    vm_harness::testca::make(d, "127.0.0.1", 2).unwrap();
     let www = d.join("www");
     std::fs::create_dir(&www).unwrap();
     let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();

@@ -22,6 +22,7 @@ pub mod machine;
 pub mod qmp;
 pub mod saved;
 pub mod slots;
+pub mod testca;
 pub mod testimage;
 pub mod timing;
 

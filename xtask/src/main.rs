@@ -149,48 +149,7 @@ fn test_ca() -> Result<PathBuf> {
     if dir.join("server.pem").exists() {
         return Ok(dir);
     }
-    std::fs::create_dir_all(&dir)?;
-    let ext = dir.join("server.ext");
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:10.0.2.2\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )?;
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    run(Command::new("openssl").current_dir(&dir).args(["req", "-x509"]).args(ec).args([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "3650",
-        "-subj",
-        "/CN=installer test CA",
-    ]))?;
-    run(Command::new("openssl").current_dir(&dir).arg("req").args(ec).args([
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=10.0.2.2",
-    ]))?;
-    run(Command::new("openssl").current_dir(&dir).args([
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "server.pem",
-        "-days",
-        "3650",
-        "-extfile",
-        "server.ext",
-    ]))?;
+    vm_harness::testca::make(&dir, "10.0.2.2", 3650).context("making the test CA")?;
     Ok(dir)
 }
 

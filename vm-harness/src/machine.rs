@@ -37,6 +37,8 @@ pub enum DiskInterface {
     Nvme,
     /// usb-storage on an xHCI controller.
     Usb,
+    /// scsi-hd on a virtio-scsi controller.
+    Scsi,
 }
 
 impl std::str::FromStr for DiskInterface {
@@ -47,7 +49,8 @@ impl std::str::FromStr for DiskInterface {
             "sata" | "ahci" => DiskInterface::Sata,
             "nvme" => DiskInterface::Nvme,
             "usb" => DiskInterface::Usb,
-            _ => return Err(format!("unknown disk interface {s:?} (virtio, sata, nvme, usb)")),
+            "scsi" | "virtio-scsi" => DiskInterface::Scsi,
+            _ => return Err(format!("unknown disk interface {s:?} (virtio, sata, nvme, usb, scsi)")),
         })
     }
 }
@@ -625,6 +628,60 @@ impl Machine {
     }
 
     /// The full QEMU command line (without the program name) for the current configuration.
+    /// The disks' drives and devices, controllers added as the first disk needing one comes;
+    /// returns the SATA ports used.
+    fn disk_args(&self, a: &mut Vec<String>) -> usize {
+        let cfg = &self.cfg;
+        let mut sata_port = 0;
+        let mut have_xhci = false;
+        let mut have_scsi = false;
+        for (i, d) in cfg.disks.iter().enumerate() {
+            let (path, format) = &self.disk_paths[i];
+            let id = d.id.clone().unwrap_or_else(|| format!("disk{i}"));
+            let ro = if d.readonly { ",readonly=on" } else { "" };
+            a.push("-drive".into());
+            a.push(format!(
+                "if=none,id={id}-drv,file={},format={format},cache=writeback,discard=unmap{ro}",
+                esc_path(path)
+            ));
+            let mut dev = match d.interface {
+                DiskInterface::Virtio => format!("virtio-blk-pci,drive={id}-drv,id={id}"),
+                DiskInterface::Sata => {
+                    sata_port += 1;
+                    format!("ide-hd,drive={id}-drv,id={id},bus=ide.{}", sata_port - 1)
+                }
+                DiskInterface::Nvme => format!("nvme,drive={id}-drv,id={id}"),
+                DiskInterface::Usb => {
+                    if !have_xhci {
+                        a.extend(["-device".into(), "qemu-xhci,id=xhci".into()]);
+                        have_xhci = true;
+                    }
+                    format!("usb-storage,bus=xhci.0,drive={id}-drv,id={id},removable=on")
+                }
+                DiskInterface::Scsi => {
+                    if !have_scsi {
+                        a.extend(["-device".into(), "virtio-scsi-pci,id=scsi0".into()]);
+                        have_scsi = true;
+                    }
+                    format!("scsi-hd,bus=scsi0.0,drive={id}-drv,id={id}")
+                }
+            };
+            let serial = match (&d.serial, d.interface) {
+                (Some(s), _) => Some(s.clone()),
+                (None, DiskInterface::Nvme) => Some(format!("nvme{i}")),
+                _ => None,
+            };
+            if let Some(sn) = serial {
+                dev.push_str(&format!(",serial={}", esc(&sn)));
+            }
+            if let Some(b) = d.bootindex {
+                dev.push_str(&format!(",bootindex={b}"));
+            }
+            a.extend(["-device".into(), dev]);
+        }
+        sata_port
+    }
+
     pub fn qemu_args(&self, accel: Accel) -> Vec<String> {
         let s = self.state.path();
         let cfg = &self.cfg;
@@ -656,45 +713,7 @@ impl Machine {
             }
             a.extend(["-append".into(), append.clone()]);
         }
-        let mut sata_port = 0;
-        let mut have_xhci = false;
-        for (i, d) in cfg.disks.iter().enumerate() {
-            let (path, format) = &self.disk_paths[i];
-            let id = d.id.clone().unwrap_or_else(|| format!("disk{i}"));
-            let ro = if d.readonly { ",readonly=on" } else { "" };
-            a.push("-drive".into());
-            a.push(format!(
-                "if=none,id={id}-drv,file={},format={format},cache=writeback,discard=unmap{ro}",
-                esc_path(path)
-            ));
-            let mut dev = match d.interface {
-                DiskInterface::Virtio => format!("virtio-blk-pci,drive={id}-drv,id={id}"),
-                DiskInterface::Sata => {
-                    sata_port += 1;
-                    format!("ide-hd,drive={id}-drv,id={id},bus=ide.{}", sata_port - 1)
-                }
-                DiskInterface::Nvme => format!("nvme,drive={id}-drv,id={id}"),
-                DiskInterface::Usb => {
-                    if !have_xhci {
-                        a.extend(["-device".into(), "qemu-xhci,id=xhci".into()]);
-                        have_xhci = true;
-                    }
-                    format!("usb-storage,bus=xhci.0,drive={id}-drv,id={id},removable=on")
-                }
-            };
-            let serial = match (&d.serial, d.interface) {
-                (Some(s), _) => Some(s.clone()),
-                (None, DiskInterface::Nvme) => Some(format!("nvme{i}")),
-                _ => None,
-            };
-            if let Some(sn) = serial {
-                dev.push_str(&format!(",serial={}", esc(&sn)));
-            }
-            if let Some(b) = d.bootindex {
-                dev.push_str(&format!(",bootindex={b}"));
-            }
-            a.extend(["-device".into(), dev]);
-        }
+        let sata_port = self.disk_args(&mut a);
         if let Some(cd) = &cfg.cdrom {
             let file = match (&self.cdrom, cd) {
                 (Some(p), _) => format!(",format=raw,file={}", esc_path(p)),
@@ -1529,6 +1548,7 @@ mod tests {
             .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Sata).serial("S,2").bootindex(1))
             .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Nvme))
             .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Usb))
+            .disk(Disk::new_qcow2(1 << 20).interface(DiskInterface::Scsi).serial("S5"))
             .empty_cdrom()
             .net(Net::user().forward(22))
             .virtualbox_smbios()
@@ -1540,6 +1560,8 @@ mod tests {
         assert!(args.contains("nvme,drive=disk2-drv,id=disk2,serial=nvme2"), "{args}");
         assert!(args.contains("qemu-xhci,id=xhci"));
         assert!(args.contains("usb-storage,bus=xhci.0,drive=disk3-drv"));
+        assert!(args.contains("-device virtio-scsi-pci,id=scsi0 -device scsi-hd"), "{args}");
+        assert!(args.contains("scsi-hd,bus=scsi0.0,drive=disk4-drv,id=disk4,serial=S5"), "{args}");
         assert!(args.contains("ide-cd,drive=cd0-drv,id=cd0,bus=ide.4"));
         assert!(args.contains("if=pflash,format=raw,unit=0,readonly=on"));
         assert!(args.contains("type=1,manufacturer=innotek GmbH,product=VirtualBox"));

@@ -50,7 +50,10 @@ enum Cmd {
         minutes: u64,
     },
     /// Boot machines of several kinds and save their hardware snapshots as generate-config fixtures.
-    CaptureHw,
+    CaptureHw {
+        /// Only these kinds (default: all).
+        kinds: Vec<String>,
+    },
     /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system; `tui`
     /// the TUI's time to its first frame and from a key to its frame, inside the VM.
     Bench {
@@ -515,11 +518,11 @@ fn main() -> Result<()> {
             "tui" => bench_tui(),
             _ => bail!("unknown benchmark {what:?} (known: image, tui)"),
         },
-        Cmd::CaptureHw => {
+        Cmd::CaptureHw { kinds } => {
             let a = assets()?;
             run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;
             export_harness_env(&a)?;
-            capture::capture(&workspace(), &a, &target_dir().join("debug/installer"))
+            capture::capture(&workspace(), &a, &target_dir().join("debug/installer"), &kinds)
         }
     }
 }

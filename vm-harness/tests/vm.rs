@@ -94,7 +94,7 @@ fn serial_shows_up(iface: DiskInterface) {
         .unwrap();
     let expected_prefix = match iface {
         DiskInterface::Virtio => "vd",
-        DiskInterface::Sata | DiskInterface::Usb => "sd",
+        DiskInterface::Sata | DiskInterface::Usb | DiskInterface::Scsi => "sd",
         DiskInterface::Nvme => "nvme",
     };
     assert!(
@@ -126,6 +126,11 @@ fn disk_serial_nvme() {
 #[test]
 fn disk_serial_usb() {
     serial_shows_up(DiskInterface::Usb);
+}
+
+#[test]
+fn disk_serial_virtio_scsi() {
+    serial_shows_up(DiskInterface::Scsi);
 }
 
 #[test]

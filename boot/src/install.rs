@@ -17,20 +17,6 @@ pub fn write_atomic(path: &Path, content: &str) -> Result<(), BootError> {
     std::fs::rename(&tmp, path).map_err(io(format!("renaming {} to {}", tmp.display(), path.display())))
 }
 
-/// Whether this machine booted with UEFI and its variables can be written.
-pub fn efi_variables_writable() -> bool {
-    let vars = Path::new("/sys/firmware/efi/efivars");
-    vars.is_dir()
-        && std::fs::read_to_string("/proc/self/mounts")
-            .map(|m| {
-                m.lines().any(|l| {
-                    let f: Vec<&str> = l.split_whitespace().collect();
-                    f.len() > 3 && f[1] == "/sys/firmware/efi/efivars" && f[3].split(',').any(|o| o == "rw")
-                })
-            })
-            .unwrap_or(false)
-}
-
 /// GRUB for BIOS: `grub-install --target=i386-pc` onto every device (MBR disks, or GPT disks with
 /// a BIOS boot partition), with GRUB's files under `boot_dir/grub`.
 /// With `cryptodisk`, GRUB's core image unlocks the LUKS device holding `boot_dir` (asking for its

@@ -5,6 +5,7 @@
 //! Rendering is pure ([`grub::render`], [`systemd_boot::render_entries`]); installing runs the
 //! standard tools (`grub-install`, `efibootmgr`) through [`runner::Cmd`].
 
+pub mod efi_entries;
 pub mod grub;
 pub mod install;
 pub mod systemd_boot;

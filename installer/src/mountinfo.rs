@@ -18,6 +18,12 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// Whether the mount itself is read-write (its first option; the superblock's `rw` that
+    /// follows says nothing of this mount).
+    pub fn writable(&self) -> bool {
+        self.options.first().is_some_and(|o| o == "rw")
+    }
+
     /// The value of option `name=` (mount or superblock).
     pub fn option(&self, name: &str) -> Option<&str> {
         self.options.iter().find_map(|o| o.strip_prefix(name)?.strip_prefix('='))
@@ -93,13 +99,16 @@ mod tests {
 31 22 252:1 /srv/data /mnt/my\\040data rw - ext4 /dev/vda1 rw
 32 22 0:30 / /mnt rw - tmpfs tmpfs rw,size=10m
 33 32 0:31 / /mnt/boot rw - vfat /dev/vda2 rw,fmask=0022,dmask=0022
+34 22 0:32 / /sys/firmware/efi/efivars ro,nosuid shared:4 - efivarfs efivarfs rw
 garbage line
 ";
 
     #[test]
     fn parses_fields_escapes_and_both_option_lists() {
         let m = parse(TEXT);
-        assert_eq!(m.len(), 5, "the garbage line is skipped");
+        assert_eq!(m.len(), 6, "the garbage line is skipped");
+        assert!(m[0].writable());
+        assert!(!m[5].writable(), "a read-only mount of a read-write superblock");
         assert_eq!(m[1].root, "/@home");
         assert_eq!(m[1].devno, "0:45");
         assert_eq!(m[1].option("subvol"), Some("/@home"));

@@ -80,6 +80,12 @@ alice-hash = "{HASH}"
     assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let log = m.serial_text().unwrap();
     assert!(!log.contains(HASH), "the password hash reached the console");
+    // The firmware's entries are read back after the bootloader step: systemd-boot's is there.
+    assert!(
+        log.lines().any(|l| l.contains("installer: UEFI boot entry: Boot")
+            && l.contains("* Linux Boot Manager (\\EFI\\systemd\\systemd-bootx64.efi)")),
+        "no boot entry read back:\n{log}"
+    );
     let (_keep, disk) = take_disk(&m, 0);
     drop(m);
 
@@ -101,6 +107,10 @@ alice-hash = "{HASH}"
     assert!(saved.contains("<redacted>") && !saved.contains(HASH), "{saved}");
     b.succeed(
         "test -s /var/log/installer/install.log && grep -q 'installing the system' /var/log/installer/phases",
+    )
+    .unwrap();
+    b.succeed(
+        "grep -A9 '^# UEFI boot entries after the install:' /var/log/installer/install.log | grep -q 'Linux Boot Manager'",
     )
     .unwrap();
     // The hash is in /etc/shadow and nowhere else on the installed system.

@@ -255,6 +255,13 @@ pub fn close_log_file() {
     *LOG.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
+/// Adds a line of findings (not a command) to the log file, as `# line`.
+pub fn log_note(line: &str) {
+    for l in line.lines() {
+        log_line(&format!("# {l}"));
+    }
+}
+
 fn log_line(line: &str) {
     if let Some(f) = LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
         let _ = writeln!(f, "{line}");

@@ -10,9 +10,52 @@ use super::generation::Generation;
 use crate::config::system::SystemConfig;
 use crate::mountinfo::Mount;
 
+/// GRUB's EFI directory and boot entry name (`\EFI\installer\grubx64.efi`).
+const GRUB_EFI_ID: &str = "installer";
+
 /// The mount holding `path` (the last of the longest mount points above it).
 pub fn mount_of(path: &Path) -> Option<Mount> {
     crate::mountinfo::mount_of(&crate::mountinfo::read().ok()?, path).cloned()
+}
+
+/// Whether this machine booted with UEFI and its variables can be written.
+pub fn efi_variables_writable() -> bool {
+    let vars = Path::new("/sys/firmware/efi/efivars");
+    let mounts = crate::mountinfo::read().unwrap_or_default();
+    vars.is_dir() && mounts.iter().any(|m| Path::new(&m.mountpoint) == vars && m.writable())
+}
+
+/// The firmware's boot entries after the bootloader step, read back from the EFI variables and
+/// written to the install log: one line per entry, in boot order (nothing on a BIOS machine).
+/// When the step registered an entry the firmware's list lacks, a warning too: the system still
+/// boots from the removable path (`\EFI\BOOT\BOOTX64.EFI`), which is always installed.
+pub fn efi_entries_read_back(c: &SystemConfig) -> (Vec<String>, Option<String>) {
+    let entries = boot::efi_entries::efi_boot_entries();
+    let lines: Vec<String> = entries.iter().map(ToString::to_string).collect();
+    if !lines.is_empty() {
+        runner::log_note(&format!("UEFI boot entries after the install:\n{}", lines.join("\n")));
+    }
+    let loader = &c.boot.loader;
+    let registered = loader.efi.can_touch_efi_variables && efi_variables_writable();
+    let label = if loader.systemd_boot.enable {
+        Some("Linux Boot Manager")
+    } else if loader.grub.enable && loader.grub.efi_support && !loader.grub.efi_install_as_removable {
+        Some(GRUB_EFI_ID)
+    } else {
+        None
+    };
+    let missing = match (registered, label) {
+        (true, Some(label)) if !entries.iter().any(|e| e.description == label) => Some(format!(
+            "the firmware lists no boot entry {label:?} after the bootloader step registered it; \
+             the system boots from the removable path (entries: {})",
+            lines.join("; ")
+        )),
+        _ => None,
+    };
+    if let Some(w) = &missing {
+        runner::log_note(w);
+    }
+    (lines, missing)
 }
 
 /// The filesystem UUID of a block device (blkid; the live system has udev but we do not rely on it).
@@ -99,7 +142,7 @@ pub fn install(
                 params: g.kernel_params.clone(),
             });
         }
-        let nvram = if loader.efi.can_touch_efi_variables && bi::efi_variables_writable() {
+        let nvram = if loader.efi.can_touch_efi_variables && efi_variables_writable() {
             esp_location(&mount.source)
         } else {
             None
@@ -141,13 +184,13 @@ pub fn install(
         let esp = root.join(loader.efi.efi_sys_mount_point.trim_start_matches('/'));
         let removable = loader.grub.efi_install_as_removable
             || !loader.efi.can_touch_efi_variables
-            || !bi::efi_variables_writable();
+            || !efi_variables_writable();
         let crypto = loader.grub.enable_cryptodisk;
-        bi::grub_efi(&boot_dir, &esp, removable, "installer", crypto)?;
+        bi::grub_efi(&boot_dir, &esp, removable, GRUB_EFI_ID, crypto)?;
         if !removable {
             // Also at the removable path (as systemd-boot is): the disk then boots in a machine
             // whose firmware has no entry for it (a replaced board, a disk image moved elsewhere).
-            bi::grub_efi(&boot_dir, &esp, true, "installer", crypto)?;
+            bi::grub_efi(&boot_dir, &esp, true, GRUB_EFI_ID, crypto)?;
         }
         done.push(if removable {
             "GRUB (UEFI, removable)"

@@ -295,6 +295,15 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     };
     failpoint::hit("after:bootloader");
     r.step(&format!("bootloader: {bootloader}"));
+    if !o.no_bootloader {
+        let (entries, missing) = bootloader::efi_entries_read_back(&c);
+        for e in entries {
+            r.step(&format!("UEFI boot entry: {e}"));
+        }
+        if let Some(message) = missing {
+            reporter.report(Event::Warning { message });
+        }
+    }
 
     mark_installed(root, &g, &bootloader)?;
     let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());

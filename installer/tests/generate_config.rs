@@ -29,7 +29,7 @@ fn load(p: &Path) -> (String, Snapshot) {
 #[test]
 fn golden_hardware_configurations() {
     let fx = fixtures();
-    assert!(fx.len() >= 6, "expected the captured machines, found {}", fx.len());
+    assert!(fx.len() >= 9, "expected the captured machines, found {}", fx.len());
     let mut golden = golden::Golden::new();
     for p in &fx {
         let (root, snap) = load(p);
@@ -99,8 +99,33 @@ fn detection_matches_the_machine_kind() {
             assert!(has("options = [ \"subvol=@home\" ]"), "{name}:\n{text}");
             assert!(has("fsType = \"vfat\""), "{name}:\n{text}");
         }
-        if name.starts_with("bios") {
+        if name.starts_with("bios") && !name.contains("raid1") && !name.contains("lvm") {
             assert!(has("swapDevices =\n    [ { device = \"/dev/disk/by-uuid/"), "{name}:\n{text}");
+        }
+        if name.contains("raid1") {
+            assert!(has("boot.swraid.enable = true;"), "{name}:\n{text}");
+            assert!(has("fileSystems.\"/\" =\n    { device = \"/dev/disk/by-uuid/"), "{name}:\n{text}");
+        } else {
+            assert!(!has("boot.swraid"), "{name}:\n{text}");
+        }
+        if name == "bios-virtio-lvm" {
+            assert!(has("boot.initrd.kernelModules = [ \"dm-snapshot\" ];"), "{name}:\n{text}");
+            assert!(has("device = \"/dev/mapper/pool-home\";\n      fsType = \"xfs\";"), "{name}:\n{text}");
+            assert!(has("[ { device = \"/dev/mapper/pool-swap\"; }"), "{name}:\n{text}");
+        }
+        if name.contains("scsi") {
+            assert!(has("\"virtio_scsi\"") && has("\"sd_mod\""), "{name}:\n{text}");
+            // A bind mount names its source as the installed system sees it; a tmpfs is kept but
+            // the one on /tmp (boot.tmpOnTmpfs makes that).
+            assert!(
+                has("fileSystems.\"/data\" =\n    { device = \"/srv/data\";\n      fsType = \"none\";\n      options = [ \"bind\" ];"),
+                "{name}:\n{text}"
+            );
+            assert!(
+                has("fileSystems.\"/scratch\" =\n    { device = \"tmpfs\";\n      fsType = \"tmpfs\";"),
+                "{name}:\n{text}"
+            );
+            assert!(!has("fileSystems.\"/tmp\""), "{name}:\n{text}");
         }
         // Configuration for the boot mode.
         let cfg = configuration(snap.uefi);

@@ -99,13 +99,8 @@ impl RootfsSpec {
 
 /// Detaches (lazily, deepest first) every mount at or below `dir`.
 fn unmount_below(dir: &Path) {
-    let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else { return };
-    let mut points: Vec<&str> = mounts
-        .lines()
-        .filter_map(|l| l.split_whitespace().nth(1))
-        .filter(|m| Path::new(m).starts_with(dir))
-        .collect();
-    points.sort_by_key(|m| std::cmp::Reverse(m.len()));
+    let Ok(mounts) = runner::mountinfo::read() else { return };
+    let points = runner::mountinfo::below(&mounts, dir);
     for m in points {
         tracing::warn!("unmounting {m}, left behind by an interrupted build");
         let _ = Cmd::new("detaching a stale mount", "umount").arg("--lazy").arg(m).run();

@@ -8,7 +8,6 @@ pub mod config;
 pub mod failpoint;
 pub mod install;
 pub mod livedata;
-pub mod mountinfo;
 pub mod progress;
 pub mod session;
 pub mod storage;

@@ -41,16 +41,14 @@ fn sh(cmd: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// (mount point, type, mount options) of the mounts at or below `root`, in mount order.
 fn mounts_under(root: &Path) -> Vec<(String, String, String)> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     let r = root.to_string_lossy().to_string();
-    info.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let sep = f.iter().position(|x| *x == "-")?;
-            let mp = f[4].to_string();
-            (mp.starts_with(&r)).then(|| (mp, f[sep + 1].to_string(), f[5].to_string()))
-        })
+    runner::mountinfo::read()
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.mountpoint.starts_with(&r))
+        .map(|m| (m.mountpoint, m.fstype, m.options.join(",")))
         .collect()
 }
 
@@ -184,9 +182,9 @@ content = {{ type = "filesystem", format = "ext4", label = "last", mountpoint = 
     assert!(subvols.contains("path @\n") || subvols.contains("path @home"), "{subvols}");
     let mounts = mounts_under(&t);
     assert!(mounts.iter().any(|(mp, fs, _)| mp.ends_with("/home") && fs == "btrfs"), "{mounts:?}");
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let home = t.join("home").to_string_lossy().to_string();
     assert!(
-        info.lines().any(|l| l.contains(&format!("/@home {}/home ", t.display()))),
+        runner::mountinfo::read().unwrap().iter().any(|m| m.root == "/@home" && m.mountpoint == home),
         "@home not mounted on /home"
     );
     // Active MBR boot flag on partition 1.

@@ -3,6 +3,8 @@
 //! when set, to a log file; passes secrets only on stdin; captures stdout and stderr; and on failure
 //! returns an error that names what was being done, the command, its status and the end of stderr.
 
+pub mod mountinfo;
+
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;

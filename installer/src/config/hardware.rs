@@ -399,7 +399,7 @@ fn file_systems<'a>(
             mountpoint.strip_prefix(&format!("{root_s}/")).map(|r| format!("/{r}"))
         }
     };
-    let mounts = crate::mountinfo::parse(&s.mountinfo);
+    let mounts = runner::mountinfo::parse(&s.mountinfo);
     for m in &mounts {
         let Some(rel) = relative(&m.mountpoint) else { continue };
         // The running system's own mounts, and /tmp on tmpfs (it comes from the configuration's
@@ -447,7 +447,7 @@ fn file_systems<'a>(
 }
 
 /// The options a filesystem entry keeps: a btrfs subvolume, a vfat's masks.
-fn mount_options(m: &crate::mountinfo::Mount) -> Vec<String> {
+fn mount_options(m: &runner::mountinfo::Mount) -> Vec<String> {
     let mut options = vec![];
     if m.fstype == "btrfs" && m.root != "/" {
         options.push(format!("subvol={}", m.root.trim_start_matches('/')));

@@ -8,20 +8,20 @@ use boot::install::{self as bi, EspLocation};
 
 use super::generation::Generation;
 use crate::config::system::SystemConfig;
-use crate::mountinfo::Mount;
+use runner::mountinfo::Mount;
 
 /// GRUB's EFI directory and boot entry name (`\EFI\installer\grubx64.efi`).
 const GRUB_EFI_ID: &str = "installer";
 
 /// The mount holding `path` (the last of the longest mount points above it).
 pub fn mount_of(path: &Path) -> Option<Mount> {
-    crate::mountinfo::mount_of(&crate::mountinfo::read().ok()?, path).cloned()
+    runner::mountinfo::mount_of(&runner::mountinfo::read().ok()?, path).cloned()
 }
 
 /// Whether this machine booted with UEFI and its variables can be written.
 pub fn efi_variables_writable() -> bool {
     let vars = Path::new("/sys/firmware/efi/efivars");
-    let mounts = crate::mountinfo::read().unwrap_or_default();
+    let mounts = runner::mountinfo::read().unwrap_or_default();
     vars.is_dir() && mounts.iter().any(|m| Path::new(&m.mountpoint) == vars && m.writable())
 }
 

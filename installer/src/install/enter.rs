@@ -20,7 +20,7 @@ impl Drop for Binds {
 }
 
 fn is_mountpoint(p: &Path) -> bool {
-    crate::mountinfo::read().unwrap_or_default().iter().any(|m| Path::new(&m.mountpoint) == p)
+    runner::mountinfo::read().unwrap_or_default().iter().any(|m| Path::new(&m.mountpoint) == p)
 }
 
 /// Runs `cmd` (or a login shell) in `root`; returns its exit code.

@@ -98,8 +98,8 @@ fn settle() {
 /// Unmounts what is under `root`, and closes swap, LUKS, LVM and RAID stacked on `disks`, so that a
 /// new apply (or the user) can start clean. Idempotent.
 pub fn teardown(root: &Path, disks: &[String]) -> Result<()> {
-    let mounts = crate::mountinfo::read().context("reading /proc/self/mountinfo")?;
-    let below = crate::mountinfo::below(&mounts, root);
+    let mounts = runner::mountinfo::read().context("reading /proc/self/mountinfo")?;
+    let below = runner::mountinfo::below(&mounts, root);
     for m in below {
         Cmd::new(format!("unmounting {m}"), "umount").arg(&m).run()?;
     }

@@ -274,6 +274,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Translate a Kickstart file into an answer file (warnings for what has no meaning here,
+    /// errors with their line for what is wrong; nothing written then). Exit status 3 on errors.
+    ImportKickstart {
+        file: PathBuf,
+        /// Write the answer here (mode 0600: it holds secrets) instead of printing it.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Print a shell's completion script for `installer` (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Write the man pages (installer.1 and one per subcommand) into a directory.
@@ -394,6 +402,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Validate { file, json } => validate(&file, json),
+        Command::ImportKickstart { file, output } => import_kickstart(&file, output.as_deref()),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -645,6 +654,28 @@ fn install(
 }
 
 /// `validate`: the problems of an answer file (as JSON with --json); exit status 3 when any.
+fn import_kickstart(file: &Path, output: Option<&Path>) -> Result<()> {
+    let import = match crate::kickstart::import_file(file) {
+        Ok(i) => i,
+        Err(refused) => {
+            eprintln!("{refused}");
+            std::process::exit(exit::REFUSED.into());
+        }
+    };
+    for w in &import.warnings {
+        eprintln!("warning: {w}");
+    }
+    let text = crate::kickstart::to_toml(&import, &file.display().to_string());
+    match output {
+        Some(out) => {
+            crate::install::write_file(out, &text, 0o600).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {}", out.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
 fn validate(file: &Path, json: bool) -> Result<()> {
     let problems = match crate::answer::load(file) {
         Ok(_) => vec![],

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod failpoint;
 pub mod install;
+pub mod kickstart;
 pub mod livedata;
 pub mod progress;
 pub mod session;

@@ -17,6 +17,7 @@ pub const MODULES: &[&str] = &[
     "virtio_pci",
     "virtio_console",
     "virtio_blk",
+    "virtio_scsi",
     "virtio_net",
     "ahci",
     "sd_mod",

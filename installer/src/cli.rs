@@ -668,7 +668,8 @@ fn import_kickstart(file: &Path, output: Option<&Path>) -> Result<()> {
     let text = crate::kickstart::to_toml(&import, &file.display().to_string());
     match output {
         Some(out) => {
-            crate::install::write_file(out, &text, 0o600).with_context(|| format!("writing {}", out.display()))?;
+            crate::install::write_file(out, &text, 0o600)
+                .with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {}", out.display());
         }
         None => print!("{text}"),
@@ -755,6 +756,12 @@ mod tests {
         };
         assert_eq!((a.as_path(), root.as_path()), (Path::new("a.toml"), Path::new("/mnt")));
         assert!(matches!(parse(&["validate", "x.toml", "--json"]), Ok(Command::Validate { json: true, .. })));
+        let Ok(Command::ImportKickstart { file, output: Some(o) }) =
+            parse(&["import-kickstart", "ks.cfg", "-o", "a.toml"])
+        else {
+            panic!("import-kickstart")
+        };
+        assert_eq!((file.as_path(), o.as_path()), (Path::new("ks.cfg"), Path::new("a.toml")));
         assert!(matches!(
             parse(&["completions", "bash"]),
             Ok(Command::Completions { shell: clap_complete::Shell::Bash })

@@ -1,7 +1,8 @@
 //! Property tests (proptest, stable Rust): the answer parser and validator never panic on any
 //! text; the storage planner, for random specs on random machines, never panics, never plans a
 //! busy disk or the boot medium, and every planned partition lies inside its disk without
-//! overlapping another (the stage-1 command-line parser's are in the `stage1` crate).
+//! overlapping another; the Kickstart importer never panics, and what it imports is an answer
+//! that validates (the stage-1 command-line parser's are in the `stage1` crate).
 //!
 //! `cargo test` runs a few hundred cases of each. `cargo xtask fuzz --minutes N` runs them with
 //! fresh seeds until the time is up (`FUZZ_SECONDS`); a failure prints the smallest input proptest
@@ -51,13 +52,20 @@ where
 }
 
 const GOOD: &str = include_str!("answers/good.toml");
+const KICKSTART: &str = include_str!("kickstart/rhel-lvm-on-luks.ks");
 
 /// Text near a real answer: the good answer with a few bytes replaced, inserted or removed,
 /// which reaches much deeper into the validator than random text.
 fn mutated_answer() -> impl Strategy<Value = String> {
-    let edit = (0..GOOD.len(), 0u8..3, prop::sample::select(b"\"'[]{}=,.\n#\\$-/0129aZ \t\x00\xff".to_vec()));
+    mutated(GOOD)
+}
+
+/// `text` with a few bytes replaced, inserted or removed.
+fn mutated(text: &'static str) -> impl Strategy<Value = String> {
+    let edit =
+        (0..text.len(), 0u8..3, prop::sample::select(b"\"'[]{}=,.\n#\\$-/0129aZ \t\x00\xff%".to_vec()));
     prop::collection::vec(edit, 1..8).prop_map(|edits| {
-        let mut b = GOOD.as_bytes().to_vec();
+        let mut b = text.as_bytes().to_vec();
         for (at, op, byte) in edits {
             let at = at.min(b.len().saturating_sub(1));
             match op {
@@ -88,6 +96,23 @@ fn the_answer_parser_never_panics() {
                 prop_assert!(!nix.contains(value.as_str()), "a secret in configuration.nix:\n{text}");
                 prop_assert!(!redacted.contains(value.as_str()), "a secret in the redacted answer:\n{text}");
             }
+        }
+        Ok(())
+    });
+}
+
+#[test]
+fn the_kickstart_importer_never_panics_and_imports_only_valid_answers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kickstart");
+    run("mutated kickstart files", mutated(KICKSTART), |text| {
+        if let Ok(i) = installer::kickstart::import(&text, "fuzz.ks", &dir) {
+            let toml = installer::kickstart::to_toml(&i, "fuzz.ks");
+            let parsed = installer::answer::parse(&toml, "imported.toml");
+            prop_assert!(
+                parsed.is_ok(),
+                "an imported answer that does not validate:\n{text}\n{:?}",
+                parsed.err()
+            );
         }
         Ok(())
     });

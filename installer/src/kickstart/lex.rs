@@ -90,7 +90,12 @@ fn read_into(text: &str, file: &str, dir: &Path, depth: usize, out: &mut Parsed,
                 if !ended {
                     errors.push(at.with(&format!("{s} has no %end")));
                 }
-                out.sections.push(Section { at, name: s.trim_start_matches('%').to_string(), args: args.to_vec(), body });
+                out.sections.push(Section {
+                    at,
+                    name: s.trim_start_matches('%').to_string(),
+                    args: args.to_vec(),
+                    body,
+                });
             }
             "%end" => errors.push(at.with("%end without a section")),
             _ => out.commands.push(Command { at, name, args: args.to_vec() }),
@@ -111,7 +116,9 @@ fn include(at: &Note, args: &[String], dir: &Path, depth: usize, out: &mut Parse
     match std::fs::read_to_string(&full) {
         Ok(text) => {
             let sub_dir = full.parent().unwrap_or(dir).to_path_buf();
-            read_into(&text, &full.display().to_string(), &sub_dir, depth + 1, out, errors);
+            // Named as the including file's name is (relative stays relative).
+            let name = Path::new(&at.file).with_file_name(path);
+            read_into(&text, &name.display().to_string(), &sub_dir, depth + 1, out, errors);
         }
         Err(e) => errors.push(at.with(&format!("%include {}: {e}", full.display()))),
     }

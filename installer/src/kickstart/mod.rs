@@ -94,7 +94,8 @@ impl Cx {
 /// Reads and translates the Kickstart file at `path`.
 pub fn import_file(path: &Path) -> Result<Import, Refused> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| Refused(vec![Note::new(&file, 1, &e.to_string())]))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Refused(vec![Note::new(&file, 1, &e.to_string())]))?;
     import(&text, &file, path.parent().unwrap_or(Path::new(".")))
 }
 
@@ -110,6 +111,7 @@ pub fn import(text: &str, file: &str, dir: &Path) -> Result<Import, Refused> {
     system::translate(&parsed.commands, &mut cx);
     storage::translate(&parsed.commands, &mut cx);
     if !cx.errors.is_empty() {
+        cx.errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
         return Err(Refused(cx.errors));
     }
     // What the answer's own checks find is an error of the import too.
@@ -117,10 +119,15 @@ pub fn import(text: &str, file: &str, dir: &Path) -> Result<Import, Refused> {
     let problems = answer::check(&cx.answer);
     if !problems.is_empty() {
         return Err(Refused(
-            problems.into_iter().map(|(field, m)| at.with(&format!("the imported answer's {field}: {m}"))).collect(),
+            problems
+                .into_iter()
+                .map(|(field, m)| at.with(&format!("the imported answer's {field}: {m}")))
+                .collect(),
         ));
     }
-    Ok(Import { answer: cx.answer, warnings: cx.warnings })
+    let mut warnings = cx.warnings;
+    warnings.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    Ok(Import { answer: cx.answer, warnings })
 }
 
 /// The imported answer as an answer file, headed by where it came from.
@@ -130,7 +137,13 @@ pub fn to_toml(i: &Import, source: &str) -> String {
          # It holds secrets ([secrets]): keep it readable by root only, or move them to a secrets_file.\n"
     );
     for w in &i.warnings {
-        s.push_str(&format!("# warning: {w}\n"));
+        // A comment holds no control characters: the file's own text in a warning is escaped.
+        let line: String = w
+            .to_string()
+            .chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect() } else { vec![c] })
+            .collect();
+        s.push_str(&format!("# warning: {line}\n"));
     }
     s + &toml::to_string_pretty(&i.answer).unwrap_or_default()
 }

@@ -91,7 +91,9 @@ impl Opts {
     /// A whole number, or an error naming the option.
     pub fn number(&self, name: &str) -> Result<Option<u64>, Note> {
         self.value(name)
-            .map(|v| v.parse::<u64>().map_err(|_| self.at.with(&format!("--{name}={v} is not a whole number"))))
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| self.at.with(&format!("--{name}={v} is not a whole number")))
+            })
             .transpose()
     }
 }

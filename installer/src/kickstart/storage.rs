@@ -48,7 +48,12 @@ fn part_spec(size: Size, kind: PartType, content: Option<Content>) -> PartitionS
     PartitionSpec { name: None, size, kind, bootable: false, preserve: false, number: None, content }
 }
 
-fn filesystem(format: FsFormat, mountpoint: Option<&str>, label: Option<&str>, options: Vec<String>) -> Content {
+fn filesystem(
+    format: FsFormat,
+    mountpoint: Option<&str>,
+    label: Option<&str>,
+    options: Vec<String>,
+) -> Content {
     Content::Filesystem {
         format,
         label: label.map(String::from),
@@ -61,7 +66,8 @@ fn filesystem(format: FsFormat, mountpoint: Option<&str>, label: Option<&str>, o
 /// The storage commands of `commands` into the answer's `[storage]` and `[secrets]`.
 pub fn translate(commands: &[Command], cx: &mut Cx) {
     let mut st = Storage::default();
-    let of = |n: &[&str]| -> Vec<&Command> { commands.iter().filter(|c| n.contains(&c.name.as_str())).collect() };
+    let of =
+        |n: &[&str]| -> Vec<&Command> { commands.iter().filter(|c| n.contains(&c.name.as_str())).collect() };
     for c in of(&["clearpart", "zerombr", "ignoredisk", "volgroup", "raid"]) {
         st.first_pass(c, cx);
     }
@@ -90,7 +96,8 @@ impl Storage {
             "volgroup" => self.volgroup(c, cx),
             "raid" => {
                 let Some(o) = cx.opts(c, &RAID) else { return };
-                let Some(device) = o.value("device").map(|d| d.trim_start_matches("/dev/md/").to_string()) else {
+                let Some(device) = o.value("device").map(|d| d.trim_start_matches("/dev/md/").to_string())
+                else {
                     return cx.error(&c.at, "raid needs --device (the array's name, like md0)");
                 };
                 for m in o.positional.iter().skip(1) {
@@ -131,7 +138,8 @@ impl Storage {
         };
         let Some(o) = cx.opts(c, &g) else { return };
         if o.flag("noformat") || o.flag("useexisting") {
-            return cx.error(&c.at, "volgroup --useexisting/--noformat: reusing a volume group has no equivalent");
+            return cx
+                .error(&c.at, "volgroup --useexisting/--noformat: reusing a volume group has no equivalent");
         }
         let Some((name, pvs)) = o.positional.split_first() else {
             return cx.error(&c.at, "volgroup takes a name and its physical volumes (pv.01 …)");
@@ -203,21 +211,71 @@ impl Storage {
 
 const PART: Grammar = Grammar {
     values: &[
-        "size", "maxsize", "ondisk", "ondrive", "fstype", "label", "passphrase", "luks-version", "fsoptions",
-        "cipher", "pbkdf", "mkfsoptions", "fsprofile", "onpart", "usepart", "start", "end", "escrowcert",
-        "pbkdf-memory", "pbkdf-time", "pbkdf-iterations", "fsuuid",
+        "size",
+        "maxsize",
+        "ondisk",
+        "ondrive",
+        "fstype",
+        "label",
+        "passphrase",
+        "luks-version",
+        "fsoptions",
+        "cipher",
+        "pbkdf",
+        "mkfsoptions",
+        "fsprofile",
+        "onpart",
+        "usepart",
+        "start",
+        "end",
+        "escrowcert",
+        "pbkdf-memory",
+        "pbkdf-time",
+        "pbkdf-iterations",
+        "fsuuid",
     ],
-    flags: &["grow", "asprimary", "encrypted", "noformat", "recommended", "hibernation", "backuppassphrase", "resize"],
+    flags: &[
+        "grow",
+        "asprimary",
+        "encrypted",
+        "noformat",
+        "recommended",
+        "hibernation",
+        "backuppassphrase",
+        "resize",
+    ],
     ignored: &[
-        "maxsize", "asprimary", "mkfsoptions", "fsprofile", "start", "end", "escrowcert", "pbkdf-memory",
-        "pbkdf-time", "pbkdf-iterations", "backuppassphrase", "fsuuid",
+        "maxsize",
+        "asprimary",
+        "mkfsoptions",
+        "fsprofile",
+        "start",
+        "end",
+        "escrowcert",
+        "pbkdf-memory",
+        "pbkdf-time",
+        "pbkdf-iterations",
+        "backuppassphrase",
+        "fsuuid",
     ],
 };
 
 const RAID: Grammar = Grammar {
     values: &[
-        "level", "device", "fstype", "label", "passphrase", "luks-version", "fsoptions", "cipher", "pbkdf",
-        "mkfsoptions", "fsprofile", "spares", "chunksize", "escrowcert",
+        "level",
+        "device",
+        "fstype",
+        "label",
+        "passphrase",
+        "luks-version",
+        "fsoptions",
+        "cipher",
+        "pbkdf",
+        "mkfsoptions",
+        "fsprofile",
+        "spares",
+        "chunksize",
+        "escrowcert",
     ],
     flags: &["encrypted", "noformat", "useexisting", "backuppassphrase"],
     ignored: &["mkfsoptions", "fsprofile", "spares", "chunksize", "escrowcert", "backuppassphrase"],
@@ -225,14 +283,51 @@ const RAID: Grammar = Grammar {
 
 const LOGVOL: Grammar = Grammar {
     values: &[
-        "vgname", "name", "size", "percent", "maxsize", "fstype", "label", "passphrase", "luks-version",
-        "fsoptions", "cipher", "pbkdf", "mkfsoptions", "fsprofile", "poolname", "chunksize", "metadatasize",
-        "cachesize", "cachemode", "cachepvs", "escrowcert",
+        "vgname",
+        "name",
+        "size",
+        "percent",
+        "maxsize",
+        "fstype",
+        "label",
+        "passphrase",
+        "luks-version",
+        "fsoptions",
+        "cipher",
+        "pbkdf",
+        "mkfsoptions",
+        "fsprofile",
+        "poolname",
+        "chunksize",
+        "metadatasize",
+        "cachesize",
+        "cachemode",
+        "cachepvs",
+        "escrowcert",
     ],
-    flags: &["grow", "encrypted", "noformat", "useexisting", "recommended", "hibernation", "thinpool", "thin", "backuppassphrase", "resize"],
+    flags: &[
+        "grow",
+        "encrypted",
+        "noformat",
+        "useexisting",
+        "recommended",
+        "hibernation",
+        "thinpool",
+        "thin",
+        "backuppassphrase",
+        "resize",
+    ],
     ignored: &[
-        "maxsize", "mkfsoptions", "fsprofile", "chunksize", "metadatasize", "cachesize", "cachemode",
-        "cachepvs", "escrowcert", "backuppassphrase",
+        "maxsize",
+        "mkfsoptions",
+        "fsprofile",
+        "chunksize",
+        "metadatasize",
+        "cachesize",
+        "cachemode",
+        "cachepvs",
+        "escrowcert",
+        "backuppassphrase",
     ],
 };
 
@@ -297,7 +392,11 @@ impl Storage {
 
     fn part(&mut self, c: &Command, cx: &mut Cx) {
         let Some(o) = cx.opts(c, &PART) else { return };
-        if o.flag("noformat") || o.value("onpart").is_some() || o.value("usepart").is_some() || o.flag("resize") {
+        if o.flag("noformat")
+            || o.value("onpart").is_some()
+            || o.value("usepart").is_some()
+            || o.flag("resize")
+        {
             return cx.error(&c.at, "part --onpart/--usepart/--noformat/--resize: reusing partitions has no equivalent here (the plan erases whole disks)");
         }
         let [mnt] = o.positional.as_slice() else {
@@ -316,7 +415,8 @@ impl Storage {
         let key = o.value("ondisk").or(o.value("ondrive")).map(dev_path);
         let parts = self.disk(key, &c.at);
         if size == Size::Rest && parts.iter().any(|p| p.size == Size::Rest) {
-            return cx.error(&c.at, "a second --grow on this disk: here one partition per disk takes the rest");
+            return cx
+                .error(&c.at, "a second --grow on this disk: here one partition per disk takes the rest");
         }
         parts.push(part_spec(size, kind, content));
     }
@@ -345,9 +445,13 @@ impl Storage {
     fn logvol(&mut self, c: &Command, cx: &mut Cx) {
         let Some(o) = cx.opts(c, &LOGVOL) else { return };
         if ["noformat", "useexisting", "thinpool", "thin", "resize"].iter().any(|f| o.flag(f)) {
-            return cx.error(&c.at, "logvol --useexisting/--noformat/--thin/--thinpool/--resize has no equivalent here");
+            return cx.error(
+                &c.at,
+                "logvol --useexisting/--noformat/--thin/--thinpool/--resize has no equivalent here",
+            );
         }
-        let ([mnt], Some(vg), Some(name)) = (o.positional.as_slice(), o.value("vgname"), o.value("name")) else {
+        let ([mnt], Some(vg), Some(name)) = (o.positional.as_slice(), o.value("vgname"), o.value("name"))
+        else {
             return cx.error(&c.at, "logvol takes a mount point, --vgname and --name");
         };
         let (mnt, vg, name) = (mnt.clone(), vg.to_string(), name.to_string());
@@ -375,10 +479,18 @@ impl Storage {
         let Some(o) = cx.opts(c, &g) else { return };
         let mut parts = vec![
             part_spec(mib(1), PartType::BiosBoot, None),
-            part_spec(mib(600), PartType::Esp, Some(filesystem(FsFormat::Vfat, Some("/boot/efi"), None, vec![]))),
+            part_spec(
+                mib(600),
+                PartType::Esp,
+                Some(filesystem(FsFormat::Vfat, Some("/boot/efi"), None, vec![])),
+            ),
         ];
         if o.flag("add-boot") {
-            parts.push(part_spec(mib(1024), PartType::Linux, Some(filesystem(FsFormat::Ext4, Some("/boot"), None, vec![]))));
+            parts.push(part_spec(
+                mib(1024),
+                PartType::Linux,
+                Some(filesystem(FsFormat::Ext4, Some("/boot"), None, vec![])),
+            ));
         }
         let disk = self.disk(None, &c.at);
         for (i, p) in parts.into_iter().enumerate() {
@@ -391,9 +503,27 @@ impl Storage {
     /// /boot in LUKS.
     fn autopart(&mut self, c: &Command, cx: &mut Cx) {
         let g = Grammar {
-            values: &["type", "fstype", "passphrase", "luks-version", "cipher", "pbkdf", "escrowcert", "pbkdf-memory", "pbkdf-time", "pbkdf-iterations"],
+            values: &[
+                "type",
+                "fstype",
+                "passphrase",
+                "luks-version",
+                "cipher",
+                "pbkdf",
+                "escrowcert",
+                "pbkdf-memory",
+                "pbkdf-time",
+                "pbkdf-iterations",
+            ],
             flags: &["encrypted", "nolvm", "nohome", "noboot", "noswap", "hibernation", "backuppassphrase"],
-            ignored: &["escrowcert", "pbkdf-memory", "pbkdf-time", "pbkdf-iterations", "backuppassphrase", "hibernation"],
+            ignored: &[
+                "escrowcert",
+                "pbkdf-memory",
+                "pbkdf-time",
+                "pbkdf-iterations",
+                "backuppassphrase",
+                "hibernation",
+            ],
         };
         let Some(o) = cx.opts(c, &g) else { return };
         let kind = match (o.value("type"), o.flag("nolvm")) {
@@ -404,68 +534,124 @@ impl Storage {
                 "lvm"
             }
             (Some("btrfs"), _) => "btrfs",
-            (Some(t), _) => return cx.error(&c.at, &format!("autopart --type={t}: lvm, plain, btrfs or thinp")),
+            (Some(t), _) => {
+                return cx.error(&c.at, &format!("autopart --type={t}: lvm, plain, btrfs or thinp"))
+            }
         };
         let Some(format) = format_of(&o, cx) else { return };
         self.reqpart(&Command { args: vec![], ..c.clone() }, cx);
         let (home, swap) = (!o.flag("nohome"), !o.flag("noswap"));
         let mut parts = vec![];
         if !o.flag("noboot") {
-            parts.push(part_spec(mib(1024), PartType::Linux, Some(filesystem(FsFormat::Ext4, Some("/boot"), None, vec![]))));
+            parts.push(part_spec(
+                mib(1024),
+                PartType::Linux,
+                Some(filesystem(FsFormat::Ext4, Some("/boot"), None, vec![])),
+            ));
         }
-        match kind {
-            "lvm" => {
-                let Some(pv) = self.maybe_luks(&o, Content::LvmPv { vg: "vg0".into() }, "pv", cx) else { return };
-                let pv_kind = if o.flag("encrypted") { PartType::Linux } else { PartType::Lvm };
-                parts.push(part_spec(Size::Rest, pv_kind, Some(pv)));
-                let mut lvs = vec![];
-                if swap {
-                    lvs.push(LvSpec { name: "swap".into(), size: mib(2048), content: Content::Swap { label: None } });
-                }
-                let root = filesystem(format, Some("/"), None, vec![]);
-                let root_size = if home { Size::Percent(50.0) } else { Size::Rest };
-                lvs.push(LvSpec { name: "root".into(), size: root_size, content: root });
-                if home {
-                    let h = filesystem(format, Some("/home"), None, vec![]);
-                    lvs.push(LvSpec { name: "home".into(), size: Size::Rest, content: h });
-                }
-                self.vgs.push(VgSpec { name: "vg0".into(), lvs });
-            }
-            "btrfs" => {
-                if swap {
-                    parts.push(part_spec(mib(2048), PartType::Swap, Some(Content::Swap { label: None })));
-                }
-                let sv = |name: &str, mp: &str| Subvolume { name: name.into(), mountpoint: Some(mp.into()), options: vec![] };
-                let mut subvolumes = vec![sv("root", "/")];
-                if home {
-                    subvolumes.push(sv("home", "/home"));
-                }
-                let fs = Content::Filesystem { format: FsFormat::Btrfs, label: None, mountpoint: None, options: vec![], subvolumes };
-                let Some(fs) = self.maybe_luks(&o, fs, "/", cx) else { return };
-                parts.push(part_spec(Size::Rest, PartType::Linux, Some(fs)));
-            }
-            _ => {
-                if swap {
-                    let Some(s) = self.maybe_luks(&o, Content::Swap { label: None }, "swap", cx) else { return };
-                    parts.push(part_spec(mib(2048), PartType::Swap, Some(s)));
-                }
-                let root_size = if home { Size::Percent(50.0) } else { Size::Rest };
-                let Some(root) = self.maybe_luks(&o, filesystem(format, Some("/"), None, vec![]), "/", cx) else { return };
-                parts.push(part_spec(root_size, PartType::Linux, Some(root)));
-                if home {
-                    let Some(h) = self.maybe_luks(&o, filesystem(format, Some("/home"), None, vec![]), "/home", cx) else { return };
-                    parts.push(part_spec(Size::Rest, PartType::Linux, Some(h)));
-                }
-            }
-        }
+        let more = match kind {
+            "lvm" => self.autopart_lvm(&o, format, home, swap, cx),
+            "btrfs" => self.autopart_btrfs(&o, home, swap, cx),
+            _ => self.autopart_plain(&o, format, home, swap, cx),
+        };
+        let Some(more) = more else { return };
+        parts.extend(more);
         self.disk(None, &c.at).extend(parts);
+    }
+
+    /// autopart's LVM: one physical volume (in LUKS when encrypted) with swap, root and home.
+    fn autopart_lvm(
+        &mut self,
+        o: &Opts,
+        format: FsFormat,
+        home: bool,
+        swap: bool,
+        cx: &mut Cx,
+    ) -> Option<Vec<PartitionSpec>> {
+        let pv = self.maybe_luks(o, Content::LvmPv { vg: "vg0".into() }, "pv", cx)?;
+        let pv_kind = if o.flag("encrypted") { PartType::Linux } else { PartType::Lvm };
+        let mut lvs = vec![];
+        if swap {
+            lvs.push(LvSpec { name: "swap".into(), size: mib(2048), content: Content::Swap { label: None } });
+        }
+        let root_size = if home { Size::Percent(50.0) } else { Size::Rest };
+        lvs.push(LvSpec {
+            name: "root".into(),
+            size: root_size,
+            content: filesystem(format, Some("/"), None, vec![]),
+        });
+        if home {
+            let h = filesystem(format, Some("/home"), None, vec![]);
+            lvs.push(LvSpec { name: "home".into(), size: Size::Rest, content: h });
+        }
+        self.vgs.push(VgSpec { name: "vg0".into(), lvs });
+        Some(vec![part_spec(Size::Rest, pv_kind, Some(pv))])
+    }
+
+    /// autopart's btrfs: swap, then one btrfs (in LUKS when encrypted) with root and home subvolumes.
+    fn autopart_btrfs(
+        &mut self,
+        o: &Opts,
+        home: bool,
+        swap: bool,
+        cx: &mut Cx,
+    ) -> Option<Vec<PartitionSpec>> {
+        let mut parts = vec![];
+        if swap {
+            parts.push(part_spec(mib(2048), PartType::Swap, Some(Content::Swap { label: None })));
+        }
+        let sv = |name: &str, mp: &str| Subvolume {
+            name: name.into(),
+            mountpoint: Some(mp.into()),
+            options: vec![],
+        };
+        let mut subvolumes = vec![sv("root", "/")];
+        if home {
+            subvolumes.push(sv("home", "/home"));
+        }
+        let fs = Content::Filesystem {
+            format: FsFormat::Btrfs,
+            label: None,
+            mountpoint: None,
+            options: vec![],
+            subvolumes,
+        };
+        parts.push(part_spec(Size::Rest, PartType::Linux, Some(self.maybe_luks(o, fs, "/", cx)?)));
+        Some(parts)
+    }
+
+    /// autopart's plain partitions: swap, root and home (each in LUKS when encrypted).
+    fn autopart_plain(
+        &mut self,
+        o: &Opts,
+        format: FsFormat,
+        home: bool,
+        swap: bool,
+        cx: &mut Cx,
+    ) -> Option<Vec<PartitionSpec>> {
+        let mut parts = vec![];
+        if swap {
+            let s = self.maybe_luks(o, Content::Swap { label: None }, "swap", cx)?;
+            parts.push(part_spec(mib(2048), PartType::Swap, Some(s)));
+        }
+        let root_size = if home { Size::Percent(50.0) } else { Size::Rest };
+        let root = self.maybe_luks(o, filesystem(format, Some("/"), None, vec![]), "/", cx)?;
+        parts.push(part_spec(root_size, PartType::Linux, Some(root)));
+        if home {
+            let h = self.maybe_luks(o, filesystem(format, Some("/home"), None, vec![]), "/home", cx)?;
+            parts.push(part_spec(Size::Rest, PartType::Linux, Some(h)));
+        }
+        Some(parts)
     }
 
     /// The disks as the answer's: each checked against what `clearpart` and `ignoredisk` allow.
     fn finish(self, commands: &[Command], cx: &mut Cx) {
         if self.disks.is_empty() {
             let at = commands.first().map(|c| c.at.with("")).unwrap_or_else(|| Note::new("", 1, ""));
-            return cx.error(&at, "no storage: the file has no part, autopart or reqpart (an unattended install needs one)");
+            return cx.error(
+                &at,
+                "no storage: the file has no part, autopart or reqpart (an unattended install needs one)",
+            );
         }
         let default = self.only_use.first().cloned();
         for (key, parts, at) in self.disks {
@@ -485,7 +671,10 @@ impl Storage {
                 continue;
             }
             if path.as_ref().is_some_and(|p| self.ignored_disks.contains(p)) {
-                cx.error(&at, &format!("{} is a disk ignoredisk --drives leaves alone", path.unwrap_or_default()));
+                cx.error(
+                    &at,
+                    &format!("{} is a disk ignoredisk --drives leaves alone", path.unwrap_or_default()),
+                );
                 continue;
             }
             if !self.only_use.is_empty() && path.as_ref().is_some_and(|p| !self.only_use.contains(p)) {
@@ -499,7 +688,12 @@ impl Storage {
                     DiskSelector { largest: true, ..Default::default() }
                 }
             };
-            cx.answer.storage.disks.push(DiskSpec { id: None, selectors: Selectors::One(selector), table: self.table, partitions: parts });
+            cx.answer.storage.disks.push(DiskSpec {
+                id: None,
+                selectors: Selectors::One(selector),
+                table: self.table,
+                partitions: parts,
+            });
         }
         cx.answer.storage.raids = self.raids;
         cx.answer.storage.vgs = self.vgs;

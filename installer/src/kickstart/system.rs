@@ -8,18 +8,69 @@ use crate::storage::spec::BootloaderChoice;
 
 /// Commands `storage` translates.
 pub const STORAGE: &[&str] = &[
-    "part", "partition", "raid", "volgroup", "logvol", "autopart", "reqpart", "clearpart", "zerombr",
+    "part",
+    "partition",
+    "raid",
+    "volgroup",
+    "logvol",
+    "autopart",
+    "reqpart",
+    "clearpart",
+    "zerombr",
     "ignoredisk",
 ];
 
 /// Commands with no meaning for this installer (the system comes from the live image and the
 /// Nix configuration): a warning each.
 const IGNORED: &[&str] = &[
-    "url", "repo", "cdrom", "harddrive", "nfs", "liveimg", "ostreesetup", "install", "upgrade", "text",
-    "graphical", "cmdline", "skipx", "xconfig", "selinux", "auth", "authconfig", "authselect", "firstboot",
-    "eula", "logging", "module", "mediacheck", "vnc", "realm", "rhsm", "syspurpose", "timesource", "updates",
-    "driverdisk", "device", "monitor", "mouse", "interactive", "autostep", "sshpw", "zfcp", "iscsi",
-    "iscsiname", "fcoe", "nvdimm", "snapshot", "zipl", "dmraid", "multipath", "rescue", "bootc", "lilo",
+    "url",
+    "repo",
+    "cdrom",
+    "harddrive",
+    "nfs",
+    "liveimg",
+    "ostreesetup",
+    "install",
+    "upgrade",
+    "text",
+    "graphical",
+    "cmdline",
+    "skipx",
+    "xconfig",
+    "selinux",
+    "auth",
+    "authconfig",
+    "authselect",
+    "firstboot",
+    "eula",
+    "logging",
+    "module",
+    "mediacheck",
+    "vnc",
+    "realm",
+    "rhsm",
+    "syspurpose",
+    "timesource",
+    "updates",
+    "driverdisk",
+    "device",
+    "monitor",
+    "mouse",
+    "interactive",
+    "autostep",
+    "sshpw",
+    "zfcp",
+    "iscsi",
+    "iscsiname",
+    "fcoe",
+    "nvdimm",
+    "snapshot",
+    "zipl",
+    "dmraid",
+    "multipath",
+    "rescue",
+    "bootc",
+    "lilo",
 ];
 
 /// `%pre`, `%post` and the other sections.
@@ -171,9 +222,55 @@ fn prefix(netmask: &str) -> Option<u32> {
 
 fn network(c: &Command, cx: &mut Cx) {
     let g = Grammar {
-        values: &["bootproto", "device", "ip", "netmask", "gateway", "nameserver", "hostname", "ipv6", "mtu", "ethtool", "essid", "wepkey", "wpakey", "bondslaves", "bondopts", "vlanid", "interfacename", "teamslaves", "teamconfig", "bridgeslaves", "bridgeopts", "ipv6gateway"],
+        values: &[
+            "bootproto",
+            "device",
+            "ip",
+            "netmask",
+            "gateway",
+            "nameserver",
+            "hostname",
+            "ipv6",
+            "mtu",
+            "ethtool",
+            "essid",
+            "wepkey",
+            "wpakey",
+            "bondslaves",
+            "bondopts",
+            "vlanid",
+            "interfacename",
+            "teamslaves",
+            "teamconfig",
+            "bridgeslaves",
+            "bridgeopts",
+            "ipv6gateway",
+        ],
         flags: &["activate", "onboot", "noipv4", "noipv6", "nodefroute", "nodns", "no-activate"],
-        ignored: &["ipv6", "mtu", "ethtool", "essid", "wepkey", "wpakey", "bondslaves", "bondopts", "vlanid", "interfacename", "teamslaves", "teamconfig", "bridgeslaves", "bridgeopts", "ipv6gateway", "activate", "onboot", "noipv4", "noipv6", "nodefroute", "nodns", "no-activate"],
+        ignored: &[
+            "ipv6",
+            "mtu",
+            "ethtool",
+            "essid",
+            "wepkey",
+            "wpakey",
+            "bondslaves",
+            "bondopts",
+            "vlanid",
+            "interfacename",
+            "teamslaves",
+            "teamconfig",
+            "bridgeslaves",
+            "bridgeopts",
+            "ipv6gateway",
+            "activate",
+            "onboot",
+            "noipv4",
+            "noipv6",
+            "nodefroute",
+            "nodns",
+            "no-activate",
+        ],
     };
     let Some(o) = cx.opts(c, &g) else { return };
     if let Some(h) = o.value("hostname") {
@@ -195,7 +292,8 @@ fn network(c: &Command, cx: &mut Cx) {
 
 fn static_address(c: &Command, o: &super::opts::Opts, cx: &mut Cx) {
     let Some(dev) = o.value("device").filter(|d| !matches!(*d, "link" | "bootif") && !d.contains(':')) else {
-        return cx.error(&c.at, "network --bootproto=static needs --device with an interface name (like enp1s0)");
+        return cx
+            .error(&c.at, "network --bootproto=static needs --device with an interface name (like enp1s0)");
     };
     let (Some(ip), Some(mask)) = (o.value("ip"), o.value("netmask")) else {
         return cx.error(&c.at, "network --bootproto=static needs --ip and --netmask");
@@ -256,7 +354,8 @@ fn firewall(c: &Command, cx: &mut Cx) {
     let fw = &mut cx.answer.network.firewall;
     fw.enable = !(o.flag("disabled") || o.flag("disable"));
     let mut services = o.list("service");
-    services.extend(["ssh", "http", "smtp", "telnet", "ftp"].into_iter().filter(|s| o.flag(s)).map(String::from));
+    services
+        .extend(["ssh", "http", "smtp", "telnet", "ftp"].into_iter().filter(|s| o.flag(s)).map(String::from));
     for s in services {
         match s.as_str() {
             "ssh" => fw.tcp_ports.push(22),
@@ -265,7 +364,9 @@ fn firewall(c: &Command, cx: &mut Cx) {
             "smtp" => fw.tcp_ports.push(25),
             "ftp" => fw.tcp_ports.push(21),
             "telnet" => fw.tcp_ports.push(23),
-            other => cx.warnings.push(c.at.with(&format!("firewall --service={other}: not known here; open its port with --port"))),
+            other => cx.warnings.push(
+                c.at.with(&format!("firewall --service={other}: not known here; open its port with --port")),
+            ),
         }
     }
     let fw = &mut cx.answer.network.firewall;
@@ -287,13 +388,17 @@ fn services(c: &Command, cx: &mut Cx) {
     for s in o.list("enabled") {
         match s.as_str() {
             "sshd" | "ssh" => cx.answer.system.ssh = true,
-            other => cx.warn(&c.at, &format!("services --enabled={other}: enable it in the Nix configuration")),
+            other => {
+                cx.warn(&c.at, &format!("services --enabled={other}: enable it in the Nix configuration"))
+            }
         }
     }
     for s in o.list("disabled") {
         match s.as_str() {
             "sshd" | "ssh" => cx.answer.system.ssh = false,
-            other => cx.warn(&c.at, &format!("services --disabled={other}: not enabled here unless configured")),
+            other => {
+                cx.warn(&c.at, &format!("services --disabled={other}: not enabled here unless configured"))
+            }
         }
     }
 }
@@ -302,7 +407,17 @@ fn bootloader(c: &Command, cx: &mut Cx) {
     let g = Grammar {
         values: &["location", "boot-drive", "append", "timeout", "password", "driveorder", "md5pass"],
         flags: &["iscrypted", "nombr", "leavebootorder", "extlinux", "disabled"],
-        ignored: &["boot-drive", "timeout", "password", "driveorder", "leavebootorder", "md5pass", "iscrypted", "nombr", "extlinux"],
+        ignored: &[
+            "boot-drive",
+            "timeout",
+            "password",
+            "driveorder",
+            "leavebootorder",
+            "md5pass",
+            "iscrypted",
+            "nombr",
+            "extlinux",
+        ],
     };
     let Some(o) = cx.opts(c, &g) else { return };
     if o.flag("disabled") || o.value("location") == Some("none") {
@@ -319,6 +434,7 @@ fn bootloader(c: &Command, cx: &mut Cx) {
 fn finish(c: &Command, cx: &mut Cx) {
     let g = Grammar { values: &[], flags: &["eject", "kexec"], ignored: &["eject", "kexec"] };
     if cx.opts(c, &g).is_some() {
-        cx.answer.finish.action = if c.name == "reboot" { FinishAction::Reboot } else { FinishAction::Poweroff };
+        cx.answer.finish.action =
+            if c.name == "reboot" { FinishAction::Reboot } else { FinishAction::Poweroff };
     }
 }

@@ -163,6 +163,7 @@ fn machine() -> impl Strategy<Value = Probe> {
                     },
                     boot_medium,
                     stale_holders: if members.contains(&path(i)) { vec![holder.clone()] } else { vec![] },
+                    aliases: vec![format!("/dev/disk/by-id/virtio-S{i}")],
                 })
                 .collect(),
         }

@@ -695,7 +695,7 @@ fn describe_selector(s: &DiskSelector) -> String {
 }
 
 fn selector_matches(s: &DiskSelector, d: &ProbedDisk) -> bool {
-    s.path.as_ref().is_none_or(|p| *p == d.path)
+    s.path.as_ref().is_none_or(|p| *p == d.path || d.aliases.contains(p))
         && s.serial.as_ref().is_none_or(|p| *p == d.serial)
         && s.model.as_ref().is_none_or(|m| d.model.to_lowercase().contains(&m.to_lowercase()))
         && s.size.as_ref().is_none_or(|m| m.matches(d.size))

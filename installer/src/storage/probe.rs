@@ -86,6 +86,10 @@ pub struct ProbedDisk {
     /// Not busy: a plan that writes every disk they span stops them first.
     #[serde(default)]
     pub stale_holders: Vec<StaleHolder>,
+    /// Other names udev gives the disk (`/dev/disk/by-id/…`, `/dev/disk/by-path/…`): a `path`
+    /// selector matches them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// A RAID array, LUKS mapping or LVM volume stacked on a disk and used by nothing.
@@ -129,6 +133,7 @@ impl ProbedDisk {
             busy: vec![],
             boot_medium: false,
             stale_holders: vec![],
+            aliases: vec![],
         }
     }
 }
@@ -271,6 +276,7 @@ pub fn from_lsblk(
             busy,
             boot_medium,
             stale_holders,
+            aliases: vec![],
         });
     }
     Ok(Probe { disks, uefi })
@@ -354,6 +360,22 @@ pub fn lsblk_tree(devices: &[&str]) -> anyhow::Result<Vec<BlockDev>> {
 }
 
 /// Probes the running machine.
+/// udev's other names of each device (`/dev/disk/by-id`, `/dev/disk/by-path`), by device path.
+fn disk_aliases() -> std::collections::HashMap<String, Vec<String>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for dir in ["/dev/disk/by-id", "/dev/disk/by-path"] {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if let Ok(target) = std::fs::canonicalize(e.path()) {
+                out.entry(target.display().to_string()).or_default().push(e.path().display().to_string());
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
 pub fn probe_system() -> anyhow::Result<Probe> {
     use anyhow::Context;
     let tree = lsblk_tree(&[])?;
@@ -371,7 +393,9 @@ pub fn probe_system() -> anyhow::Result<Probe> {
     };
     // A stale holder whose top someone holds open (a process, a mount in another namespace) is
     // in use after all.
+    let aliases = disk_aliases();
     for d in &mut probe.disks {
+        d.aliases = aliases.get(&d.path).cloned().unwrap_or_default();
         let (unused, used): (Vec<StaleHolder>, Vec<StaleHolder>) = std::mem::take(&mut d.stale_holders)
             .into_iter()
             .partition(|h| h.tops.iter().all(|t| busy_open(t).is_none()));

@@ -45,7 +45,10 @@ const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or t
 /// Starts `installer auto` at boot when the kernel command line has `installer.answer=`:
 /// `file:/path` (on the live medium, e.g. embedded with `image-builder --answer`, or in the live
 /// system) or `label:LABEL:/path` (on a filesystem with that label, e.g. a USB stick). It asks for
-/// one confirmation on the console unless `installer.yes=1` is given too. Given arguments, it reads
+/// one confirmation on the console unless `installer.yes=1` is given too. Anaconda's
+/// `inst.ks=hd:LABEL=X:/ks.cfg`, `inst.ks=cdrom:/ks.cfg` and `inst.ks=file:/ks.cfg` name the
+/// file the same way; a Kickstart file (one without `version = 1`) is imported into an answer
+/// first (`installer import-kickstart`), and a refused one stops there. Given arguments, it reads
 /// them instead of the kernel command line: an unattended install started by hand in the running
 /// live system (e.g. once the stick with the answer is plugged in).
 const AUTOSTART_SCRIPT: &str = r#"#!/bin/bash
@@ -55,6 +58,9 @@ yes=""
 for word in ${*:-$(cat /proc/cmdline)}; do
     case "$word" in
         installer.answer=*) answer="${word#installer.answer=}" ;;
+        inst.ks=hd:LABEL=*) rest="${word#inst.ks=hd:LABEL=}"; answer="label:$rest" ;;
+        inst.ks=cdrom:*|inst.ks=file:*) answer="file:${word#inst.ks=*:}" ;;
+        inst.ks=*) echo "installer: ${word}: this installer reads inst.ks=hd:LABEL=…, cdrom: and file:" ;;
         installer.yes=1) yes="--yes" ;;
     esac
 done
@@ -85,6 +91,14 @@ if [ -z "$file" ] || [ ! -f "$file" ]; then
     echo "installer: no answer file at installer.answer=$answer"
     exit 1
 fi
+if ! grep -q '^version *= *1' "$file"; then
+    echo "installer: $file is a Kickstart file: importing it"
+    if ! /usr/local/bin/installer import-kickstart "$file" -o /run/installer/answer-from-kickstart.toml; then
+        echo "installer: the Kickstart file was refused; nothing was touched"
+        exit 3
+    fi
+    file=/run/installer/answer-from-kickstart.toml
+fi
 if grep -q '^\[interactive\]' "$file"; then
     # Sections to ask: the TUI on this console, the rest of the answer as given.
     active=$(cat /sys/class/tty/console/active 2>/dev/null)
@@ -102,7 +116,7 @@ status=$?
 [ $status -eq 0 ] || echo "installer: the unattended install failed (exit $status); log in to see why"
 exit $status
 "#;
-const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=installer.answer\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
+const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=|installer.answer\nConditionKernelCommandLine=|inst.ks\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
@@ -126,7 +140,7 @@ pub struct LiveInputs {
 /// enabled at every boot is queued at every boot, and its `Conflicts=` (the console logins must
 /// not fight the unattended install for the console) then stopped the logins even when its own
 /// condition failed.
-const AUTOSTART_GENERATOR: &str = "#!/bin/sh\n# installer: enable the unattended install only when installer.answer= is given.\ngrep -q 'installer.answer=' /proc/cmdline || exit 0\nmkdir -p \"$1/multi-user.target.wants\"\nln -sf /etc/systemd/system/installer-auto.service \"$1/multi-user.target.wants/installer-auto.service\"\n";
+const AUTOSTART_GENERATOR: &str = "#!/bin/sh\n# installer: enable the unattended install only when installer.answer= is given.\ngrep -qE 'installer.answer=|inst.ks=' /proc/cmdline || exit 0\nmkdir -p \"$1/multi-user.target.wants\"\nln -sf /etc/systemd/system/installer-auto.service \"$1/multi-user.target.wants/installer-auto.service\"\n";
 const AUTOLOGIN_TTY: &str =
     "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
 const AUTOLOGIN_SERIAL: &str = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";

@@ -245,41 +245,58 @@ fn assert_passphrase_nowhere(b: &mut Machine) {
     assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed on the console");
 }
 
+/// A Kickstart file on a labelled disk, named as Anaconda's `inst.ks=hd:LABEL=…` names it, is
+/// imported and installed: LVM root and /home on the disk chosen by its /dev/disk/by-id name.
 #[test]
-fn lvm_root_with_a_separate_home_volume() {
-    let answer = r#"version = 1
-[system]
-hostname = "lvm1"
-[finish]
-action = "poweroff"
-[[storage.disk]]
-match = { serial = "TARGET" }
-[[storage.disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[storage.disk.partition]]
-size = "rest"
-type = "lvm"
-content = { type = "lvm-pv", vg = "sys" }
-[[storage.vg]]
-name = "sys"
-[[storage.vg.lv]]
-name = "root"
-size = "2GiB"
-content = { type = "filesystem", format = "ext4", mountpoint = "/" }
-[[storage.vg.lv]]
-name = "home"
-size = "rest"
-content = { type = "filesystem", format = "xfs", mountpoint = "/home" }
+fn a_kickstart_file_installs_an_lvm_root_with_a_separate_home_volume() {
+    let ks = r#"# from an existing fleet
+text
+lang en_US.UTF-8
+keyboard us
+timezone UTC
+network --bootproto=dhcp --hostname=lvm1.example.com
+rootpw --lock
+user --name=kim --groups=wheel --password=kim-not-secret --plaintext
+clearpart --all --initlabel --drives=disk/by-id/virtio-TARGET
+ignoredisk --only-use=disk/by-id/virtio-TARGET
+part biosboot --size=1
+part pv.01 --size=1 --grow
+volgroup sys pv.01
+logvol / --vgname=sys --name=root --size=2048 --fstype=ext4
+logvol /home --vgname=sys --name=home --grow --fstype=xfs
+poweroff
+%packages
+@core
+%end
 "#;
-    let (_t, _keep, disk) = install_unattended("auto-lvm", answer);
-    let mut b = boot_disk("auto-lvm-installed", &disk, false);
+    let t = tempfile::tempdir().unwrap();
+    let img = common::answer_disk_with(t.path(), "ks.cfg", ks);
+    let before = sha256(&img);
+    let mut m = live_plugged("auto-ks-lvm", false, &img, &[]);
+    start_autostart(&mut m, "inst.ks=hd:LABEL=ANSWERS:/ks.cfg installer.yes=1");
+    m.wait_for_console_text(
+        "installer: /run/installer/answer-media/ks.cfg is a Kickstart file: importing it",
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("poweroff, as the Kickstart file says");
+    assert_never_written(&m, 1);
+    assert_eq!(sha256(&img), before, "the disk with the Kickstart file, outside the plan, was written");
+    let log = m.serial_text().unwrap();
+    assert!(log.contains("ks.cfg:2: text: has no meaning here, ignored"), "{log}");
+    assert!(!log.contains("kim-not-secret"), "the plain-text password reached the console");
+    let (_keep, disk) = take_disk(&m, 0);
+    drop(m);
+    let mut b = boot_disk("auto-ks-lvm-installed", &disk, false);
     b.wait_for_agent().unwrap();
     common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "lvm1");
     assert_eq!(b.succeed("lsblk -n -o TYPE $(findmnt -n -o SOURCE /)").unwrap().trim(), "lvm");
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /home").unwrap().trim(), "xfs");
     assert_eq!(b.succeed("lvs --noheadings -o lv_name sys | xargs").unwrap().trim(), "home root");
+    assert!(b.succeed("id -nG kim").unwrap().split_whitespace().any(|g| g == "wheel"));
+    assert!(b.succeed("getent shadow kim | cut -d: -f2").unwrap().starts_with("$6$"));
 }
 
 #[test]

@@ -92,3 +92,36 @@ fn the_command_writes_a_private_answer_or_nothing() {
     assert_eq!(r.status.code(), Some(3));
     assert!(!out.exists());
 }
+
+/// What the import writes evaluates with the real evaluator as the Kickstart file meant it: the
+/// fully qualified host name split into host name and domain, the user, the firewall.
+#[test]
+fn an_imported_configuration_evaluates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kickstart");
+    let name = "rhel-lvm-on-luks.ks";
+    let i =
+        installer::kickstart::import(&std::fs::read_to_string(dir.join(name)).unwrap(), name, &dir).unwrap();
+    let boot = installer::answer::BootTarget {
+        loader: installer::storage::plan::Bootloader::Grub,
+        uefi: false,
+        esp: None,
+        grub_devices: vec!["/dev/vda".into()],
+        initrd_keys: vec![],
+    };
+    let nix = installer::answer::configuration_nix(&i.answer, &boot);
+    assert!(!nix.contains("hunter2") && !nix.contains("$6$"), "a secret in configuration.nix:\n{nix}");
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("configuration.nix"), &nix).unwrap();
+    std::fs::write(
+        t.path().join("hardware-configuration.nix"),
+        "{ ... }: { fileSystems.\"/\" = { device = \"/dev/mapper/rhel-root\"; fsType = \"xfs\"; }; }\n",
+    )
+    .unwrap();
+    let v = installer::config::evaluate(&t.path().join("configuration.nix"), None).unwrap();
+    let c: installer::config::SystemConfig = serde_json::from_value(v).unwrap();
+    assert_eq!(c.networking.host_name, "web1");
+    assert_eq!(c.networking.domain.as_deref(), Some("example.com"));
+    assert!(c.users.users["alice"].extra_groups.contains(&"wheel".to_string()));
+    assert!(c.networking.firewall.allowed_tcp_ports.contains(&8080));
+    assert!(c.services.openssh.enable);
+}

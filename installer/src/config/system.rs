@@ -122,6 +122,8 @@ pub struct SwapDevice {
 #[serde(rename_all = "camelCase")]
 pub struct Networking {
     pub host_name: String,
+    #[serde(default)]
+    pub domain: Option<String>,
     #[serde(rename = "useDHCP")]
     pub use_dhcp: bool,
     pub interfaces: BTreeMap<String, Interface>,

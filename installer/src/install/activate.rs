@@ -13,9 +13,13 @@ use crate::config::system::{Firewall, HostKey, Networking, SystemConfig};
 
 /// `/etc/hosts`.
 pub fn render_hosts(net: &Networking) -> String {
+    // With a domain, the fully qualified name first (as NixOS writes it).
+    let names = match net.domain.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => format!("{h}.{d} {h}", h = net.host_name),
+        None => net.host_name.clone(),
+    };
     let mut s = format!(
-        "127.0.0.1 localhost\n127.0.1.1 {h}\n::1 localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n",
-        h = net.host_name
+        "127.0.0.1 localhost\n127.0.1.1 {names}\n::1 localhost ip6-localhost ip6-loopback\nff02::1 ip6-allnodes\nff02::2 ip6-allrouters\n"
     );
     if !net.extra_hosts.trim().is_empty() {
         s.push_str(net.extra_hosts.trim_end());
@@ -333,6 +337,7 @@ mod tests {
     fn net() -> Networking {
         Networking {
             host_name: "web1".into(),
+            domain: None,
             use_dhcp: false,
             interfaces: BTreeMap::new(),
             default_gateway: None,
@@ -391,6 +396,8 @@ mod tests {
         let mut n = net();
         assert_eq!(render_hosts(&n).lines().nth(1), Some("127.0.1.1 web1"));
         assert!(render_hosts(&n).ends_with("10.0.0.5 db\n"));
+        let fqdn = Networking { domain: Some("example.com".into()), ..net() };
+        assert_eq!(render_hosts(&fqdn).lines().nth(1), Some("127.0.1.1 web1.example.com web1"));
         n.interfaces.insert(
             "eth0".into(),
             Interface {

@@ -108,9 +108,14 @@ pub fn write_guest_file(m: &mut Machine, guest_path: &str, contents: &str, mode:
 
 /// An ext4 image labelled ANSWERS holding `answer.toml` (as a USB stick with an answer would be).
 pub fn answer_disk(dir: &std::path::Path, answer: &str) -> PathBuf {
+    answer_disk_with(dir, "answer.toml", answer)
+}
+
+/// [`answer_disk`] with the file named `name` (e.g. a Kickstart file's `ks.cfg`).
+pub fn answer_disk_with(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
     let content = dir.join("content");
     std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(content.join("answer.toml"), answer).unwrap();
+    std::fs::write(content.join(name), text).unwrap();
     let img = dir.join("answers.img");
     std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
     let st = Command::new("mkfs.ext4")

@@ -47,6 +47,12 @@ in
       default = "nixos";
       description = "The host name (empty: let DHCP provide one).";
     };
+    domain = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+      example = "home.arpa";
+      description = "The system's domain: with the host name, its fully qualified name in /etc/hosts.";
+    };
     useDHCP = mkOption {
       type = types.bool;
       default = true;

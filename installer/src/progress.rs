@@ -178,6 +178,84 @@ impl Reporter for JsonLines {
     }
 }
 
+/// Keeps every event, with its time (`"time"`: seconds since the epoch), as a JSON line in a
+/// file (the target's `/var/log/installer/events.jsonl` once it is mounted; the events before
+/// are held until the file is opened) and passes each on to the reporter it wraps.
+pub struct EventLog {
+    inner: Arc<dyn Reporter>,
+    state: Mutex<LogState>,
+}
+
+#[derive(Default)]
+struct LogState {
+    held: Vec<String>,
+    file: Option<std::fs::File>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventLog")
+    }
+}
+
+impl EventLog {
+    pub fn new(inner: Arc<dyn Reporter>) -> EventLog {
+        EventLog { inner, state: Mutex::new(LogState::default()) }
+    }
+
+    /// The event as a line of the log.
+    pub fn line(event: &Event, time: std::time::SystemTime) -> String {
+        let mut v = serde_json::to_value(event).expect("events serialize");
+        let t = time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        v["time"] = serde_json::json!((t * 1000.0).round() / 1000.0);
+        v.to_string() + "\n"
+    }
+
+    /// Appends to `path` (mode 0600, created with it) from now on, starting with what was held.
+    pub fn open(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for line in st.held.drain(..) {
+            f.write_all(line.as_bytes())?;
+        }
+        st.file = Some(f);
+        Ok(())
+    }
+
+    /// Stops writing (the target is about to be unmounted); later events are dropped.
+    pub fn close(&self) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = st.file.take() {
+            let _ = f.sync_all();
+        }
+        st.held = vec![];
+        st.closed = true;
+    }
+}
+
+impl Reporter for EventLog {
+    fn report(&self, event: Event) {
+        let line = Self::line(&event, std::time::SystemTime::now());
+        {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let st = &mut *st;
+            match st.file.as_mut() {
+                Some(f) => {
+                    let _ = f.write_all(line.as_bytes());
+                }
+                None if !st.closed && st.held.len() < 100_000 => st.held.push(line),
+                None => {}
+            }
+        }
+        self.inner.report(event)
+    }
+}
+
 /// Numbered steps: reports start, end (with the time) or failure of each.
 pub struct Steps {
     n: usize,
@@ -200,6 +278,11 @@ impl Steps {
 
     pub fn reporter(&self) -> Arc<dyn Reporter> {
         self.reporter.clone()
+    }
+
+    /// Reports through `reporter` from now on (e.g. an [`EventLog`] around the one before).
+    pub fn set_reporter(&mut self, reporter: Arc<dyn Reporter>) {
+        self.reporter = reporter;
     }
 
     /// Runs step `name`; a failure carries the step's name as context.
@@ -232,6 +315,30 @@ impl Steps {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_event_log_holds_events_until_opened_and_passes_each_on() {
+        let seen = Arc::new(Mutex::new(vec![]));
+        let s2 = seen.clone();
+        let log = EventLog::new(Arc::new(Forward(move |e: Event| s2.lock().unwrap().push(e))));
+        log.report(Event::Info { message: "before".into() });
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("var/log/installer/events.jsonl");
+        log.open(&path).unwrap();
+        log.report(Event::Stage { stage: Stage::Copy });
+        log.close();
+        log.report(Event::Info { message: "after".into() });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["event"], "info");
+        assert_eq!(lines[0]["message"], "before");
+        assert_eq!(lines[1]["stage"], "copy");
+        assert!(lines[1]["time"].as_f64().unwrap() > 1.7e9);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(seen.lock().unwrap().len(), 3, "every event is passed on");
+    }
 
     #[test]
     fn lines_render_steps_as_the_cli_printed_them() {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use runner::Secret;
@@ -13,7 +14,7 @@ use crate::answer::{self, Answer, BootTarget};
 use crate::config::hardware;
 use crate::failpoint;
 use crate::install::{self, InstallOptions, InstallReport};
-use crate::progress::{Event, Steps};
+use crate::progress::{Event, EventLog, Steps};
 use crate::storage::{self, apply, probe, Plan, Probe, StorageSpec};
 
 /// A problem with an answer held in memory: the field at fault (`system.hostname`,
@@ -189,6 +190,9 @@ pub fn execute(
     o: &ExecOptions,
     steps: &mut Steps,
 ) -> Result<InstallReport> {
+    // Every event of the install is kept in the target too (a fleet's collector reads it there).
+    let events = Arc::new(EventLog::new(steps.reporter()));
+    steps.set_reporter(events.clone());
     let reporter = steps.reporter();
     let observer = reporter.clone();
     runner::set_observer(Some(Box::new(move |what: &str, cmdline: &str| {
@@ -203,9 +207,10 @@ pub fn execute(
     }
     let _clear = ClearObserver;
     let disks: Vec<String> = p.plan.target_disks().iter().map(|d| d.to_string()).collect();
-    match execute_steps(p, secrets, o, steps) {
+    match execute_steps(p, secrets, o, steps, &events) {
         Ok(r) => Ok(r),
         Err(e) => {
+            events.close();
             runner::close_log_file();
             reporter.report(Event::Info { message: "tearing down what the failed install opened".into() });
             if let Err(t) = apply::teardown(&o.root, &disks) {
@@ -221,6 +226,7 @@ fn execute_steps(
     secrets: &BTreeMap<String, String>,
     o: &ExecOptions,
     steps: &mut Steps,
+    events: &EventLog,
 ) -> Result<InstallReport> {
     let reporter = steps.reporter();
     steps.run("partitioning, formatting, mounting", || {
@@ -232,6 +238,8 @@ fn execute_steps(
     failpoint::hit("after:storage");
     let log = o.root.join("var/log/installer/install.log");
     runner::set_log_file(&log).with_context(|| format!("opening {}", log.display()))?;
+    let event_log = o.root.join("var/log/installer/events.jsonl");
+    events.open(&event_log).with_context(|| format!("opening {}", event_log.display()))?;
     steps.run("writing the configuration", || {
         let dir = o.root.join("etc/nixos");
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -267,6 +275,7 @@ fn execute_steps(
     })?;
     failpoint::hit("after:answer");
     install::write_file(&o.root.join("var/log/installer/phases"), &phase_table(&steps.times), 0o644)?;
+    events.close();
     runner::close_log_file();
     steps.run("unmounting the target", || {
         let _ = std::process::Command::new("sync").status();

@@ -113,6 +113,12 @@ alice-hash = "{HASH}"
         "grep -A9 '^# UEFI boot entries after the install:' /var/log/installer/install.log | grep -q 'Linux Boot Manager'",
     )
     .unwrap();
+    // Every event of the install is kept as a JSON line with its time, readable by root only.
+    let events = b.succeed("cat /var/log/installer/events.jsonl").unwrap();
+    assert!(events.lines().any(|l| l.contains("\"stage\":\"bootloader\"")), "{events}");
+    assert!(events.lines().any(|l| l.contains("\"event\":\"step-finished\"") && l.contains("\"time\":")));
+    assert!(events.contains("installed generation") || events.contains("generation 1"), "{events}");
+    assert_eq!(b.succeed("stat -c %a /var/log/installer/events.jsonl").unwrap().trim(), "600");
     // The hash is in /etc/shadow and nowhere else on the installed system.
     let found = b
         .succeed(&format!("grep -rlF -- '{}' /etc /var /root /home /nix 2>/dev/null || true", &HASH[20..60]))

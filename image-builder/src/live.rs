@@ -42,81 +42,50 @@ systemctl start --no-block ssh.service
 const SSHD_LIVE_CONF: &str = "HostKey /etc/ssh/ssh_host_ed25519_key\n";
 const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or the kernel command line gives a key\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-ssh-keys\n\n[Install]\nWantedBy=multi-user.target\n";
 
-/// Starts `installer auto` at boot when the kernel command line has `installer.answer=`:
-/// `file:/path` (on the live medium, e.g. embedded with `image-builder --answer`, or in the live
-/// system) or `label:LABEL:/path` (on a filesystem with that label, e.g. a USB stick). It asks for
-/// one confirmation on the console unless `installer.yes=1` is given too. Anaconda's
-/// `inst.ks=hd:LABEL=X:/ks.cfg`, `inst.ks=cdrom:/ks.cfg` and `inst.ks=file:/ks.cfg` name the
-/// file the same way; a Kickstart file (one without `version = 1`) is imported into an answer
-/// first (`installer import-kickstart`), and a refused one stops there. Given arguments, it reads
-/// them instead of the kernel command line: an unattended install started by hand in the running
-/// live system (e.g. once the stick with the answer is plugged in).
+/// Starts `installer auto` at boot when the kernel command line names an answer
+/// (`installer.answer=file:/path` on the live medium or in the live system, `cdrom:/path`,
+/// `label:LABEL:/path` on a filesystem with that label; Anaconda's `inst.ks=hd:LABEL=X:/ks.cfg`,
+/// `cdrom:` and `file:`) or a filesystem labelled `OEMDRV` holds `answer.toml` or `ks.cfg`.
+/// `installer fetch-answer` finds the file, reads it once, checks `installer.answer_sha256=` and
+/// its signature (`FILE.minisig`, against the image's keys; required when the image says so),
+/// imports a Kickstart file, and writes what passed: the install uses that and nothing else. A
+/// refused file stops there, before any disk is touched. It asks for one confirmation on the
+/// console unless `installer.yes=1` is given too. Given arguments, it reads them instead of the
+/// kernel command line: an unattended install started by hand in the running live system (e.g.
+/// once the stick with the answer is plugged in).
 const AUTOSTART_SCRIPT: &str = r#"#!/bin/bash
 set -u
-answer=""
-yes=""
-for word in ${*:-$(cat /proc/cmdline)}; do
-    case "$word" in
-        installer.answer=*) answer="${word#installer.answer=}" ;;
-        inst.ks=hd:LABEL=*) rest="${word#inst.ks=hd:LABEL=}"; answer="label:$rest" ;;
-        inst.ks=cdrom:*|inst.ks=file:*) answer="file:${word#inst.ks=*:}" ;;
-        inst.ks=*) echo "installer: ${word}: this installer reads inst.ks=hd:LABEL=…, cdrom: and file:" ;;
-        installer.yes=1) yes="--yes" ;;
+if ! out=$(/usr/local/bin/installer fetch-answer "$@"); then
+    echo "installer: no answer to act on; nothing was touched"
+    exit 3
+fi
+path=""; origin=""; yes=""; interactive=0
+while IFS='=' read -r key value; do
+    case "$key" in
+        path) path="$value" ;;
+        origin) origin="$value" ;;
+        yes) [ "$value" = 1 ] && yes="--yes" ;;
+        interactive) interactive="$value" ;;
     esac
-done
-file=""
-case "$answer" in
-    file:*)
-        p="${answer#file:}"
-        for base in /run/installer/medium ""; do
-            if [ -f "$base$p" ]; then file="$base$p"; break; fi
-        done
-        ;;
-    label:*)
-        rest="${answer#label:}"
-        label="${rest%%:*}"
-        p="${rest#*:}"
-        udevadm settle
-        for _ in $(seq 60); do
-            [ -e "/dev/disk/by-label/$label" ] && break
-            sleep 1
-        done
-        mkdir -p /run/installer/answer-media
-        if mount -o ro "/dev/disk/by-label/$label" /run/installer/answer-media; then
-            file="/run/installer/answer-media$p"
-        fi
-        ;;
-esac
-if [ -z "$file" ] || [ ! -f "$file" ]; then
-    echo "installer: no answer file at installer.answer=$answer"
-    exit 1
-fi
-if ! grep -q '^version *= *1' "$file"; then
-    echo "installer: $file is a Kickstart file: importing it"
-    if ! /usr/local/bin/installer import-kickstart "$file" -o /run/installer/answer-from-kickstart.toml; then
-        echo "installer: the Kickstart file was refused; nothing was touched"
-        exit 3
-    fi
-    file=/run/installer/answer-from-kickstart.toml
-fi
-if grep -q '^\[interactive\]' "$file"; then
+done <<< "$out"
+if [ "$interactive" = 1 ]; then
     # Sections to ask: the TUI on this console, the rest of the answer as given.
     active=$(cat /sys/class/tty/console/active 2>/dev/null)
     case "${active##* }" in
         ttyS*) export TERM=vt220; [ "$(stty size)" = "0 0" ] && stty rows 24 cols 80 ;;
         *) export TERM=linux ;;
     esac
-    echo "installer: installer.answer=$answer asks for some sections: starting the TUI"
-    /usr/local/bin/installer tui --answer "$file"
+    echo "installer: the answer from $origin asks for some sections: starting the TUI"
+    /usr/local/bin/installer tui --answer "$path"
     exit $?
 fi
-echo "installer: unattended install from installer.answer=$answer"
-/usr/local/bin/installer auto --answer "$file" $yes
+echo "installer: unattended install from $origin"
+/usr/local/bin/installer auto --answer "$path" $yes
 status=$?
 [ $status -eq 0 ] || echo "installer: the unattended install failed (exit $status); log in to see why"
 exit $status
 "#;
-const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=|installer.answer\nConditionKernelCommandLine=|inst.ks\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
+const AUTOSTART_UNIT: &str = "[Unit]\nDescription=Unattended install (installer.answer=)\nConditionKernelCommandLine=|installer.answer\nConditionKernelCommandLine=|inst.ks\nConditionPathExists=|/dev/disk/by-label/OEMDRV\nAfter=multi-user.target installer-ready.service\nConflicts=getty@tty1.service serial-getty@ttyS0.service\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-autostart\nStandardInput=tty-force\nStandardOutput=tty\nStandardError=tty\nTTYPath=/dev/console\nExecStopPost=-/bin/systemctl --no-block start getty@tty1.service serial-getty@ttyS0.service\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Inputs of a live image.
 #[derive(Debug, Clone)]
@@ -134,6 +103,32 @@ pub struct LiveInputs {
     pub ssh_authorized_keys: Vec<String>,
     /// Extra files (from the profile): path in the image → host file.
     pub files: Vec<(String, PathBuf)>,
+    /// Minisign public keys an answer's signature is checked against: file name → the key file's
+    /// text (`/etc/installer/answer-keys/`).
+    pub answer_keys: Vec<(String, String)>,
+    /// Answers must be signed by one of those keys.
+    pub require_signed_answers: bool,
+}
+
+/// A filesystem labelled OEMDRV that is there at boot (before the installer is ready; one
+/// plugged in later is left alone) starts the unattended install, as Anaconda's OEMDRV does:
+/// udev asks systemd for installer-oemdrv.service, which queues installer-auto.service (it
+/// still waits for multi-user.target and asks for a confirmation unless installer.yes=1).
+const OEMDRV_RULE: &str = "# installer: a filesystem labelled OEMDRV at boot holds the answer (answer.toml or ks.cfg).\nACTION==\"add\", SUBSYSTEM==\"block\", ENV{ID_FS_LABEL}==\"OEMDRV\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"installer-oemdrv.service\"\n";
+const OEMDRV_UNIT: &str = "[Unit]\nDescription=An OEMDRV filesystem at boot: the unattended install\nDefaultDependencies=no\nConditionPathExists=!/run/installer/ready\nConditionKernelCommandLine=!installer.answer\nConditionKernelCommandLine=!inst.ks\n\n[Service]\nType=oneshot\nExecStart=/bin/systemctl --no-block start installer-auto.service\n";
+
+/// Whether `text` is a minisign public key file (or its key line alone): a line of 56 base64
+/// characters starting `RW` (the Ed25519 algorithm tag). The live system parses it fully.
+pub fn is_minisign_public_key(text: &str) -> bool {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let key = match lines.as_slice() {
+        [k] => k,
+        [c, k] if c.starts_with("untrusted comment:") => k,
+        _ => return false,
+    };
+    key.len() == 56
+        && key.starts_with("RW")
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=')
 }
 
 /// Enables installer-auto.service only when the kernel command line has `installer.answer=`: a unit
@@ -172,7 +167,7 @@ if [ -n "$PS1" ] && [ -z "$INSTALLER_TUI_STARTED" ]; then
 fi
 "#;
 const NETWORK: &str = "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n";
-const READY_UNIT: &str = "[Unit]\nDescription=Tell the console that the installer is ready\nAfter=getty.target systemd-networkd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'for c in /dev/ttyS0 /dev/console; do echo \"installer ready\" > $c 2>/dev/null; done; true'\n\n[Install]\nWantedBy=multi-user.target\n";
+const READY_UNIT: &str = "[Unit]\nDescription=Tell the console that the installer is ready\nAfter=getty.target systemd-networkd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'mkdir -p /run/installer; : > /run/installer/ready; for c in /dev/ttyS0 /dev/console; do echo \"installer ready\" > $c 2>/dev/null; done; true'\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// What only the live system has: `installer install` removes these from the installed system
 /// (the test agent is not listed: a test image's installed systems keep it for the tests).
@@ -284,6 +279,8 @@ pub fn layer(inp: &LiveInputs) -> Layer {
     .file("usr/local/sbin/installer-autostart", 0o755, AUTOSTART_SCRIPT)
     .file("etc/systemd/system/installer-auto.service", 0o644, AUTOSTART_UNIT)
     .file("etc/systemd/system-generators/installer-answer", 0o755, AUTOSTART_GENERATOR)
+    .file("etc/udev/rules.d/90-installer-oemdrv.rules", 0o644, OEMDRV_RULE)
+    .file("etc/systemd/system/installer-oemdrv.service", 0o644, OEMDRV_UNIT)
     .file("usr/local/sbin/installer-ssh-keys", 0o755, SSH_KEYS_SCRIPT)
     .file("etc/ssh/sshd_config.d/installer-live.conf", 0o644, SSHD_LIVE_CONF)
     .file("etc/systemd/system/installer-ssh-keys.service", 0o644, SSH_KEYS_UNIT)
@@ -296,6 +293,16 @@ pub fn layer(inp: &LiveInputs) -> Layer {
     }
     if !inp.ssh_authorized_keys.is_empty() {
         l.file("etc/installer/authorized_keys", 0o644, inp.ssh_authorized_keys.join("\n") + "\n");
+    }
+    for (name, key) in &inp.answer_keys {
+        l.file(&format!("etc/installer/answer-keys/{name}"), 0o644, key.clone());
+    }
+    if inp.require_signed_answers {
+        l.file(
+            "etc/installer/require-signed-answers",
+            0o644,
+            "answers must be signed by a key in answer-keys/\n",
+        );
     }
     if let Some(agent) = &inp.agent {
         add_agent(&mut l, agent);
@@ -334,7 +341,50 @@ mod tests {
             agent,
             ssh_authorized_keys: vec!["ssh-ed25519 AAAA a@b".into()],
             files: vec![("/etc/motd".into(), "/tmp/motd".into())],
+            answer_keys: vec![(
+                "fleet.pub".into(),
+                format!("untrusted comment: minisign public key\n{KEY}\n"),
+            )],
+            require_signed_answers: true,
         }
+    }
+
+    const KEY: &str = "RWQf6LRCGA9i53mlYecO4IzT51TGPpvWucNSCh1CBM0QTaLn73Y7GFO3";
+
+    #[test]
+    fn answer_keys_and_the_signature_requirement_go_into_the_layer() {
+        let l = format!("{:?}", layer(&inputs(None)));
+        assert!(l.contains("etc/installer/answer-keys/fleet.pub"));
+        let key_bytes =
+            format!("{:?}", format!("untrusted comment: minisign public key\n{KEY}\n").into_bytes());
+        assert!(l.contains(&key_bytes[1..key_bytes.len() - 1]), "the key's text is the file");
+        assert!(l.contains("etc/installer/require-signed-answers"));
+        let mut open = inputs(None);
+        open.require_signed_answers = false;
+        assert!(!format!("{:?}", layer(&open)).contains("require-signed-answers"));
+        assert!(is_minisign_public_key(KEY));
+        assert!(is_minisign_public_key(&format!("untrusted comment: x\n{KEY}\n")));
+        for bad in
+            ["", "ssh-ed25519 AAAA", &KEY[1..], &format!("{KEY}\n{KEY}\n{KEY}"), &KEY.replace('Q', "!")]
+        {
+            assert!(!is_minisign_public_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_oemdrv_filesystem_at_boot_starts_the_unattended_install_once() {
+        let l = format!("{:?}", layer(&inputs(None)));
+        assert!(l.contains("etc/udev/rules.d/90-installer-oemdrv.rules"));
+        assert!(
+            OEMDRV_RULE.contains("ENV{ID_FS_LABEL}==\"OEMDRV\"")
+                && OEMDRV_RULE.contains("installer-oemdrv.service")
+        );
+        assert!(
+            OEMDRV_UNIT.contains("ConditionPathExists=!/run/installer/ready"),
+            "not for a stick plugged in later"
+        );
+        assert!(READY_UNIT.contains("/run/installer/ready"));
+        assert!(AUTOSTART_UNIT.contains("ConditionPathExists=|/dev/disk/by-label/OEMDRV"));
     }
 
     #[test]

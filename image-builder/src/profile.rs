@@ -7,6 +7,8 @@
 //! agent = false                        # the vm-harness test agent (test images only)
 //! ssh_authorized_keys = ["ssh-ed25519 AAAA… admin@example"]  # sshd on, for these keys
 //! ca_certificates = ["corp-ca.pem"]   # trusted by stage-1 for root=live:https:// (besides Mozilla's)
+//! answer_public_keys = ["fleet.pub"] # minisign keys an answer's signature (FILE.minisig) is checked with
+//! require_signed_answers = true        # refuse an answer without a good signature from one of them
 //! [files]
 //! "/etc/motd" = "motd.txt"             # path in the image = file next to the profile
 //! ```
@@ -30,6 +32,12 @@ pub struct Profile {
     /// CA certificates (PEM files, relative to the profile) stage-1 trusts for `root=live:https://`.
     #[serde(default)]
     pub ca_certificates: Vec<std::path::PathBuf>,
+    /// Minisign public key files (relative to the profile) that answers may be signed with.
+    #[serde(default)]
+    pub answer_public_keys: Vec<std::path::PathBuf>,
+    /// Answers must carry a good signature from one of `answer_public_keys`.
+    #[serde(default)]
+    pub require_signed_answers: bool,
     /// Files to add: path in the live system → file on the build host (relative to the profile).
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, std::path::PathBuf>,

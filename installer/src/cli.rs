@@ -282,6 +282,12 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Find the answer the kernel command line names (or an OEMDRV filesystem), check its pin and
+    /// signature, import a Kickstart file, and write the answer to use; prints path=, yes=,
+    /// interactive= lines for the live system's start script.
+    FetchAnswer(crate::source::FetchArgs),
+    /// Check an answer file's signature (FILE.minisig) against public keys, or its SHA-256.
+    Verify(crate::source::VerifyArgs),
     /// Print a shell's completion script for `installer` (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Write the man pages (installer.1 and one per subcommand) into a directory.
@@ -403,6 +409,19 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Validate { file, json } => validate(&file, json),
         Command::ImportKickstart { file, output } => import_kickstart(&file, output.as_deref()),
+        Command::FetchAnswer(args) => fetch_answer(&args),
+        Command::Verify(args) => {
+            let v = args.check()?;
+            let mut how = vec![];
+            if v.pinned {
+                how.push("its SHA-256 matches".to_string());
+            }
+            if let Some(k) = v.signed_by {
+                how.push(format!("it is signed by {k}"));
+            }
+            println!("{}: verified: {}", args.file.display(), how.join(" and "));
+            Ok(())
+        }
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -654,6 +673,41 @@ fn install(
 }
 
 /// `validate`: the problems of an answer file (as JSON with --json); exit status 3 when any.
+fn fetch_answer(args: &crate::source::FetchArgs) -> Result<()> {
+    use crate::source;
+    let cmdline = if args.words.is_empty() {
+        std::fs::read_to_string("/proc/cmdline").context("reading /proc/cmdline")?
+    } else {
+        args.words.join(" ")
+    };
+    let req = refused(source::parse_cmdline(&cmdline).map_err(anyhow::Error::from))?;
+    let trust = refused(source::Trust::load(&args.trust_dir))?;
+    let f = source::fetch(&req, &trust, &source::Places::live(), &args.run_dir)?;
+    if let Some(w) = &f.kickstart_warnings {
+        eprintln!("installer: {} is a Kickstart file: imported", f.origin);
+        for w in w {
+            eprintln!("warning: {w}");
+        }
+    }
+    if f.verdict.pinned {
+        eprintln!("installer: {}: its SHA-256 matches installer.answer_sha256=", f.origin);
+    }
+    if let Some(k) = &f.verdict.signed_by {
+        eprintln!("installer: {}: signed by {k}", f.origin);
+    }
+    if f.verdict.unchecked_signature {
+        eprintln!(
+            "installer: {}: has a signature, but this image has no answer keys to check it with",
+            f.origin
+        );
+    }
+    println!("path={}", f.path.display());
+    println!("origin={}", f.origin);
+    println!("yes={}", u8::from(req.yes));
+    println!("interactive={}", u8::from(f.interactive));
+    Ok(())
+}
+
 fn import_kickstart(file: &Path, output: Option<&Path>) -> Result<()> {
     let import = match crate::kickstart::import_file(file) {
         Ok(i) => i,
@@ -762,6 +816,19 @@ mod tests {
             panic!("import-kickstart")
         };
         assert_eq!((file.as_path(), o.as_path()), (Path::new("ks.cfg"), Path::new("a.toml")));
+        let Ok(Command::Verify(v)) =
+            parse(&["verify", "a.toml", "--pubkey", "k.pub", "--pubkey", "RW", "--sha256", "ab"])
+        else {
+            panic!("verify")
+        };
+        assert_eq!((v.pubkeys.len(), v.sha256.as_deref(), v.signature), (2, Some("ab"), None));
+        let Ok(Command::FetchAnswer(f)) =
+            parse(&["fetch-answer", "installer.answer=file:/a.toml", "installer.yes=1"])
+        else {
+            panic!("fetch-answer")
+        };
+        assert_eq!(f.words, ["installer.answer=file:/a.toml", "installer.yes=1"]);
+        assert_eq!(f.run_dir, Path::new("/run/installer/answer"));
         assert!(matches!(
             parse(&["completions", "bash"]),
             Ok(Command::Completions { shell: clap_complete::Shell::Bash })

@@ -11,5 +11,6 @@ pub mod kickstart;
 pub mod livedata;
 pub mod progress;
 pub mod session;
+pub mod source;
 pub mod storage;
 pub mod tui;

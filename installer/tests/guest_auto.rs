@@ -70,7 +70,7 @@ alice-hash = "{HASH}"
     let before = sha256(&img);
     let mut m = live_auto("auto-uefi", true, &img, "installer.yes=1");
     m.wait_for_console_text(
-        "installer: unattended install from installer.answer=label:ANSWERS:/answer.toml",
+        "installer: unattended install from label:ANSWERS:/answer.toml",
         Duration::from_secs(300),
     )
     .unwrap();
@@ -281,7 +281,7 @@ poweroff
     let mut m = live_plugged("auto-ks-lvm", false, &img, &[]);
     start_autostart(&mut m, "inst.ks=hd:LABEL=ANSWERS:/ks.cfg installer.yes=1");
     m.wait_for_console_text(
-        "installer: /run/installer/answer-media/ks.cfg is a Kickstart file: importing it",
+        "installer: label:ANSWERS:/ks.cfg is a Kickstart file: imported",
         Duration::from_secs(120),
     )
     .unwrap();
@@ -303,6 +303,136 @@ poweroff
     assert_eq!(b.succeed("lvs --noheadings -o lv_name sys | xargs").unwrap().trim(), "home root");
     assert!(b.succeed("id -nG kim").unwrap().split_whitespace().any(|g| g == "wheel"));
     assert!(b.succeed("getent shadow kim | cut -d: -f2").unwrap().starts_with("$6$"));
+}
+
+/// An OEMDRV disk with a Kickstart file, there at boot with no kernel parameter (as Anaconda
+/// finds one): the live system finds it, asks once on the console, and installs LVM autopart, a
+/// user and a static address; the installed system boots with them.
+#[test]
+fn an_oemdrv_disk_at_boot_installs_its_kickstart_file_with_no_kernel_parameter() {
+    let ks = r#"lang en_US.UTF-8
+keyboard us
+timezone UTC
+network --bootproto=static --device=eth0 --ip=10.0.2.77 --netmask=255.255.255.0 --gateway=10.0.2.2 --nameserver=10.0.2.3 --hostname=oem1
+bootloader --append="net.ifnames=0"
+rootpw --lock
+user --name=ops --groups=wheel --password=ops-not-secret --plaintext
+zerombr
+clearpart --all --initlabel --drives=disk/by-id/virtio-TARGET
+ignoredisk --only-use=disk/by-id/virtio-TARGET
+autopart --type=lvm --nohome --noswap
+poweroff
+"#;
+    let t = tempfile::tempdir().unwrap();
+    let img = common::labelled_disk(t.path(), "OEMDRV", &[("ks.cfg", ks)]);
+    let before = sha256(&img);
+    let mut m = live_image("auto-oemdrv", "").disk(Disk::file(&img, "raw").serial("OEM")).start().unwrap();
+    m.wait_for_console_text(
+        "installer: a filesystem labelled OEMDRV is a Kickstart file: imported",
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    // No installer.yes=1: one confirmation on the console, as a person at the machine gives it.
+    m.wait_for_console_text(r#"and install\? Type "yes": "#, Duration::from_secs(300)).unwrap();
+    m.send_console("yes\n").unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("poweroff, as the Kickstart file says");
+    assert_never_written(&m, 1);
+    assert_eq!(sha256(&img), before, "the OEMDRV disk, outside the plan, was written");
+    assert!(
+        !m.serial_text().unwrap().contains("ops-not-secret"),
+        "the plain-text password reached the console"
+    );
+    let (_keep, disk) = take_disk(&m, 0);
+    drop(m);
+    let mut b = machine("auto-oemdrv-installed")
+        .memory_mib(1024)
+        .disk(Disk::file(&disk, "qcow2").bootindex(0))
+        .net(vm_harness::Net::user())
+        .agent_timeout(Duration::from_secs(300))
+        .start()
+        .unwrap();
+    b.wait_for_agent().unwrap();
+    common::wait_for_multi_user(&mut b);
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "oem1");
+    assert_eq!(b.succeed("lsblk -n -o TYPE $(findmnt -n -o SOURCE /)").unwrap().trim(), "lvm");
+    assert!(b.succeed("id -nG ops").unwrap().split_whitespace().any(|g| g == "wheel"));
+    b.wait_until_succeeds(
+        "ip -4 -o addr show dev eth0 | grep -q 'inet 10.0.2.77/24'",
+        Duration::from_secs(120),
+    )
+    .expect("the static address from the Kickstart file");
+    assert!(b.succeed("ip route show default").unwrap().contains("via 10.0.2.2"));
+}
+
+/// An image whose profile requires signed answers (its key and that requirement where
+/// `answer_public_keys` and `require_signed_answers` put them): an unsigned answer, one signed by
+/// another key and one whose SHA-256 is not the pinned one are refused before any disk is
+/// touched; the answer signed by the image's key, pinned right, installs.
+#[test]
+fn only_an_answer_signed_by_the_images_key_is_used_when_the_image_requires_it() {
+    let fleet = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let other = minisign::KeyPair::generate_unencrypted_keypair().unwrap();
+    let sign = |kp: &minisign::KeyPair, data: &str| {
+        minisign::sign(Some(&kp.pk), &kp.sk, std::io::Cursor::new(data.as_bytes()), None, None)
+            .unwrap()
+            .to_string()
+    };
+    let answer = format!(
+        "version = 1\n[system]\nhostname = \"signed1\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}"
+    );
+    let by_fleet = sign(&fleet, &answer);
+    let by_other = sign(&other, &answer);
+    let t = tempfile::tempdir().unwrap();
+    let img = common::labelled_disk(
+        t.path(),
+        "ANSWERS",
+        &[
+            ("unsigned.toml", &answer),
+            ("other.toml", &answer),
+            ("other.toml.minisig", &by_other),
+            ("answer.toml", &answer),
+            ("answer.toml.minisig", &by_fleet),
+        ],
+    );
+    let mut m = live_plugged("auto-signed", false, &img, &[]);
+    let key = fleet.pk.to_box().unwrap().to_string();
+    m.succeed(&format!(
+        "mkdir -p /etc/installer/answer-keys && printf '%s' '{key}' > /etc/installer/answer-keys/fleet.pub && \
+         : > /etc/installer/require-signed-answers"
+    ))
+    .unwrap();
+    let pin = common::sha256_of(answer.as_bytes());
+    let refused = [
+        ("installer.answer=label:ANSWERS:/unsigned.toml", "refused: it is not signed"),
+        ("installer.answer=label:ANSWERS:/other.toml", "is not from a key this image trusts (fleet.pub)"),
+        (
+            &format!(
+                "installer.answer=label:ANSWERS:/answer.toml installer.answer_sha256={}",
+                "0".repeat(64)
+            ),
+            "refused: its SHA-256 is",
+        ),
+    ];
+    for (params, why) in refused {
+        let (status, out) =
+            m.execute(&format!("/usr/local/sbin/installer-autostart {params} installer.yes=1 2>&1")).unwrap();
+        assert_eq!(status, 3, "{params}: {out}");
+        assert!(out.contains(why) && out.contains("nothing was touched"), "{params}: {out}");
+    }
+    assert_never_written(&m, 0);
+    start_autostart(
+        &mut m,
+        &format!("installer.answer=label:ANSWERS:/answer.toml installer.answer_sha256={pin} installer.yes=1"),
+    );
+    m.wait_for_console_text(
+        "installer: label:ANSWERS:/answer.toml: signed by fleet.pub",
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
 }
 
 #[test]

@@ -35,6 +35,8 @@ fn a_bad_answer_is_refused_before_anything_is_built_and_a_good_one_passes() {
             agent: None,
             ssh_authorized_keys: vec![],
             files: vec![],
+            answer_keys: vec![],
+            require_signed_answers: false,
         },
         cache: none.clone(),
         out_dir: out.path().to_path_buf(),

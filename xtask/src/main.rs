@@ -131,6 +131,8 @@ fn image_inputs(
             agent: agent.map(Path::to_path_buf),
             ssh_authorized_keys: vec![],
             files: vec![],
+            answer_keys: vec![],
+            require_signed_answers: false,
         },
         cache: cache_dir(),
         out_dir: target_dir().join("images").join(name),

@@ -63,8 +63,13 @@ fn main() -> Result<()> {
     if profile.agent && cli.agent.is_none() {
         bail!("the profile asks for the test agent: pass --agent");
     }
+    let base =
+        cli.profile.as_deref().and_then(|p| p.parent()).unwrap_or(std::path::Path::new(".")).to_path_buf();
+    let answer_keys = answer_keys(&profile, &base)?;
     let b = BuildInputs {
         live: LiveInputs {
+            answer_keys,
+            require_signed_answers: profile.require_signed_answers,
             installer: cli.installer,
             nix_dir: cli.nix_dir,
             stage1: cli.stage1,
@@ -106,4 +111,33 @@ fn main() -> Result<()> {
     };
     println!("{}", path.display());
     Ok(())
+}
+
+/// The profile's answer keys, each checked to be a minisign public key, by file name.
+fn answer_keys(profile: &Profile, base: &std::path::Path) -> Result<Vec<(String, String)>> {
+    if profile.require_signed_answers && profile.answer_public_keys.is_empty() {
+        bail!("the profile requires signed answers but names no answer_public_keys");
+    }
+    let mut keys: Vec<(String, String)> = vec![];
+    for k in &profile.answer_public_keys {
+        let path = base.join(k);
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        if !image_builder::live::is_minisign_public_key(&text) {
+            bail!(
+                "{}: not a minisign public key (a line of 56 base64 characters starting RW)",
+                path.display()
+            );
+        }
+        let name = format!("{}.pub", path.file_stem().unwrap_or_default().to_string_lossy());
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+            || name.starts_with('.')
+        {
+            bail!("{}: an answer key's file name is A-Z a-z 0-9 . - _", path.display());
+        }
+        if keys.iter().any(|(n, _)| *n == name) {
+            bail!("{}: two answer keys would be named {name}", path.display());
+        }
+        keys.push((name, text));
+    }
+    Ok(keys)
 }

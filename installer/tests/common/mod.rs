@@ -113,17 +113,20 @@ pub fn answer_disk(dir: &std::path::Path, answer: &str) -> PathBuf {
 
 /// [`answer_disk`] with the file named `name` (e.g. a Kickstart file's `ks.cfg`).
 pub fn answer_disk_with(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+    labelled_disk(dir, "ANSWERS", &[(name, text)])
+}
+
+/// A 16 MiB raw disk image holding one ext4 filesystem labelled `label` with these files.
+pub fn labelled_disk(dir: &std::path::Path, label: &str, files: &[(&str, &str)]) -> PathBuf {
     let content = dir.join("content");
     std::fs::create_dir_all(&content).unwrap();
-    std::fs::write(content.join(name), text).unwrap();
+    for (name, text) in files {
+        std::fs::write(content.join(name), text).unwrap();
+    }
     let img = dir.join("answers.img");
     std::fs::File::create(&img).unwrap().set_len(16 << 20).unwrap();
-    let st = Command::new("mkfs.ext4")
-        .args(["-q", "-L", "ANSWERS", "-d"])
-        .arg(&content)
-        .arg(&img)
-        .status()
-        .unwrap();
+    let st =
+        Command::new("mkfs.ext4").args(["-q", "-L", label, "-d"]).arg(&content).arg(&img).status().unwrap();
     assert!(st.success());
     img
 }
@@ -144,6 +147,12 @@ pub fn sha256(path: &std::path::Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
     assert!(out.status.success(), "sha256sum {}", path.display());
     String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+/// The SHA-256 of bytes, as `installer.answer_sha256=` takes it.
+pub fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    installer::source::hex(&sha2::Sha256::digest(bytes))
 }
 
 /// Where an answer's configuration.nix is rendered for in host tests: UEFI with systemd-boot and

@@ -58,6 +58,27 @@ fn confirm(plan: &storage::Plan) -> Result<()> {
     Ok(())
 }
 
+/// Runs the answer's early hooks (they may rewrite the answer file); when one fails, the error
+/// hooks run and the install stops with nothing touched.
+fn early_hooks(a: &answer::Answer, o: &AutoOptions, reporter: &dyn Reporter) -> Result<()> {
+    use crate::hooks::{self, HookEnv};
+    let env = HookEnv {
+        answer: o.answer.clone(),
+        root: o.root.clone(),
+        disks: vec![],
+        hostname: a.system.hostname.clone(),
+        failed: None,
+    };
+    if let Err(e) = hooks::run(&a.hooks, answer::HookWhen::Early, &env, reporter) {
+        let env = HookEnv { failed: Some(("the early hooks".into(), format!("{e:#}"))), ..env };
+        if let Err(h) = hooks::run(&a.hooks, answer::HookWhen::Error, &env, reporter) {
+            reporter.report(Event::Warning { message: format!("{h:#}") });
+        }
+        return Err(e.context("nothing was touched"));
+    }
+    Ok(())
+}
+
 /// Runs the whole unattended install. Returns the step times.
 pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     let reporter: Arc<dyn Reporter> = match o.progress {
@@ -70,10 +91,15 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
             .map_err(|holder| anyhow::anyhow!("another install is running: {holder}; nothing was touched")),
     )?;
     let mut steps = Steps::new(2 + session::EXECUTE_STEPS, reporter.clone());
-    let (a, secrets) =
-        refused(steps.run("validating the answer file", || {
-            answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}"))
-        }))?;
+    let (a, secrets) = refused(steps.run("validating the answer file", || {
+        let (a, secrets) = answer::load(&o.answer).map_err(|p| anyhow::anyhow!("{p}"))?;
+        early_hooks(&a, o, reporter.as_ref())?;
+        if !a.hooks.iter().any(|h| h.when == answer::HookWhen::Early) {
+            return Ok((a, secrets));
+        }
+        // What the early hooks left is the answer: validated again (its early hooks do not run twice).
+        answer::load(&o.answer).map_err(|p| anyhow::anyhow!("after the early hooks: {p}"))
+    }))?;
     if !a.interactive.is_empty() {
         return refused(Err(anyhow::anyhow!(
             "{} asks for sections in the TUI ([interactive]): run `installer tui --answer {}`",

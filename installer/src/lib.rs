@@ -6,6 +6,7 @@ pub mod auto;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
+pub mod hooks;
 pub mod install;
 pub mod kickstart;
 pub mod livedata;

@@ -263,6 +263,8 @@ pub struct Steps {
     reporter: Arc<dyn Reporter>,
     /// Each finished step's name and seconds.
     pub times: Vec<(String, f64)>,
+    /// The step that failed, with its error.
+    pub failed: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for Steps {
@@ -273,7 +275,12 @@ impl std::fmt::Debug for Steps {
 
 impl Steps {
     pub fn new(total: usize, reporter: Arc<dyn Reporter>) -> Self {
-        Steps { n: 0, total, reporter, times: vec![] }
+        Steps { n: 0, total, reporter, times: vec![], failed: None }
+    }
+
+    /// Counts `more` steps beyond those announced (e.g. the late hooks, when the answer has them).
+    pub fn add_steps(&mut self, more: usize) {
+        self.total += more;
     }
 
     pub fn reporter(&self) -> Arc<dyn Reporter> {
@@ -300,6 +307,7 @@ impl Steps {
                 Ok(v)
             }
             Err(e) => {
+                self.failed = Some((name.to_string(), format!("{e:#}")));
                 self.reporter.report(Event::StepFailed {
                     n,
                     total,

@@ -10,9 +10,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use runner::Secret;
 
+use crate::answer::HookWhen;
 use crate::answer::{self, Answer, BootTarget};
 use crate::config::hardware;
 use crate::failpoint;
+use crate::hooks::{self, HookEnv};
 use crate::install::{self, InstallOptions, InstallReport};
 use crate::progress::{Event, EventLog, Steps};
 use crate::storage::{self, apply, probe, Plan, Probe, StorageSpec};
@@ -207,9 +209,26 @@ pub fn execute(
     }
     let _clear = ClearObserver;
     let disks: Vec<String> = p.plan.target_disks().iter().map(|d| d.to_string()).collect();
-    match execute_steps(p, secrets, o, steps, &events) {
+    if p.answer.hooks.iter().any(|h| h.when == HookWhen::Late) {
+        steps.add_steps(1);
+    }
+    let hook_env = HookEnv {
+        answer: o.root.join("etc/installer/answer.toml"),
+        root: o.root.clone(),
+        disks: disks.clone(),
+        hostname: p.answer.system.hostname.clone(),
+        failed: None,
+    };
+    match execute_steps(p, secrets, o, steps, &events, &hook_env) {
         Ok(r) => Ok(r),
         Err(e) => {
+            if p.answer.hooks.iter().any(|h| h.when == HookWhen::Error) {
+                let failed = steps.failed.clone().unwrap_or_else(|| ("the install".into(), format!("{e:#}")));
+                let env = HookEnv { failed: Some(failed), ..hook_env };
+                if let Err(h) = hooks::run(&p.answer.hooks, HookWhen::Error, &env, reporter.as_ref()) {
+                    reporter.report(Event::Warning { message: format!("{h:#}") });
+                }
+            }
             events.close();
             runner::close_log_file();
             reporter.report(Event::Info { message: "tearing down what the failed install opened".into() });
@@ -227,6 +246,7 @@ fn execute_steps(
     o: &ExecOptions,
     steps: &mut Steps,
     events: &EventLog,
+    hook_env: &HookEnv,
 ) -> Result<InstallReport> {
     let reporter = steps.reporter();
     steps.run("partitioning, formatting, mounting", || {
@@ -274,6 +294,11 @@ fn execute_steps(
         install::write_file(&o.root.join("etc/installer/answer.toml"), &answer::replayable(&p.answer), 0o600)
     })?;
     failpoint::hit("after:answer");
+    if p.answer.hooks.iter().any(|h| h.when == HookWhen::Late) {
+        steps.run("running the late hooks", || {
+            hooks::run(&p.answer.hooks, HookWhen::Late, hook_env, reporter.as_ref()).map(|_| ())
+        })?;
+    }
     install::write_file(&o.root.join("var/log/installer/phases"), &phase_table(&steps.times), 0o644)?;
     events.close();
     runner::close_log_file();

@@ -42,8 +42,15 @@ fn uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation() {
     let answer = format!(
         r#"version = 1
 [system]
-hostname = "auto1"
+hostname = "auto0"
 timezone = "UTC"
+[[hook]]
+when = "early"
+run = 'sed -i s/auto0/auto1/ "$INSTALLER_ANSWER"'
+[[hook]]
+when = "late"
+chroot = true
+run = 'echo "$INSTALLER_HOOK $INSTALLER_HOSTNAME $(cat /etc/hostname)" > /etc/late-hook'
 [[user]]
 name = "alice"
 groups = ["wheel"]
@@ -98,7 +105,9 @@ alice-hash = "{HASH}"
         .unwrap();
     b.wait_for_agent().unwrap();
     common::wait_for_multi_user(&mut b);
+    // The early hook renamed the host in the answer; the late one ran inside the installed system.
     assert_eq!(b.succeed("hostname").unwrap().trim(), "auto1");
+    assert_eq!(b.succeed("cat /etc/late-hook").unwrap().trim(), "late auto1 auto1");
     assert_eq!(b.succeed("getent shadow alice | cut -d: -f2").unwrap().trim(), HASH);
     assert!(b.succeed("id -nG alice").unwrap().split_whitespace().any(|g| g == "wheel"));
     assert!(b.succeed("cat /boot/loader/loader.conf").unwrap().contains("installer-generation-1.conf"));
@@ -118,6 +127,7 @@ alice-hash = "{HASH}"
     assert!(events.lines().any(|l| l.contains("\"stage\":\"bootloader\"")), "{events}");
     assert!(events.lines().any(|l| l.contains("\"event\":\"step-finished\"") && l.contains("\"time\":")));
     assert!(events.contains("installed generation") || events.contains("generation 1"), "{events}");
+    assert!(events.contains("\"step\":\"running the late hooks\""), "{events}");
     assert_eq!(b.succeed("stat -c %a /var/log/installer/events.jsonl").unwrap().trim(), "600");
     // The hash is in /etc/shadow and nowhere else on the installed system.
     let found = b
@@ -659,6 +669,9 @@ name = "failvg"
 name = "root"
 size = "rest"
 content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
+[[hook]]
+when = "error"
+run = 'echo "$INSTALLER_FAILED_STEP|$INSTALLER_DISKS" > /root/error-hook; findmnt -n -o TARGET "$INSTALLER_ROOT" >> /root/error-hook'
 [secrets]
 disk = "{PASSPHRASE}"
 "#
@@ -669,6 +682,10 @@ disk = "{PASSPHRASE}"
     // Named as today's NixOS names an undeclared option: at its first missing name.
     assert!(out.contains("The option `no' does not exist"), "the error does not say why: {out}");
     assert!(out.contains("tearing down what the failed install opened"), "{out}");
+    // The error hook ran with the failed step and the plan's disks, before the teardown.
+    let hook = m.succeed("cat /root/error-hook").unwrap();
+    assert!(hook.starts_with("installing the system and the bootloader|/dev/"), "{hook}");
+    assert_eq!(hook.lines().nth(1), Some("/mnt"), "the target was still mounted: {hook}");
     m.succeed("! findmnt -R /mnt").unwrap();
     m.succeed("test -z \"$(dmsetup ls --target crypt | grep cryptfail)\"").unwrap();
     m.succeed("test -z \"$(lvs --noheadings -o lv_active failvg | grep active)\"").unwrap();

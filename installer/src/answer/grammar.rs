@@ -421,7 +421,30 @@ pub(crate) fn problems(a: &Answer) -> Found {
     system_problems(a, &mut out);
     network_problems(a, &mut out);
     account_problems(a, &mut out);
+    hook_problems(a, &mut out);
     out
+}
+
+/// Hooks: a command to run, a timeout that ends, `chroot` only where there is an installed system.
+fn hook_problems(a: &Answer, out: &mut Found) {
+    for (i, h) in a.hooks.iter().enumerate() {
+        let at = vec![key("hook"), Seg::Index(i)];
+        if h.run.trim().is_empty() || h.run.contains('\0') || h.run.len() > 16 << 10 {
+            out.push((
+                [at.clone(), vec![key("run")]].concat(),
+                "a hook runs a command: 1 to 16384 bytes, no NUL".into(),
+            ));
+        }
+        if !(1..=86_400).contains(&h.timeout) {
+            out.push(([at.clone(), vec![key("timeout")]].concat(), "a timeout is 1 to 86400 seconds".into()));
+        }
+        if h.chroot && h.when != crate::answer::HookWhen::Late {
+            out.push((
+                [at, vec![key("chroot")]].concat(),
+                "only a late hook runs inside the installed system (there is none before, or after a failure)".into(),
+            ));
+        }
+    }
 }
 
 /// Disks: selectors that select something, ids, partition names and numbers, contents.

@@ -38,6 +38,55 @@ pub struct Answer {
     /// autoinstall `interactive-sections`: `installer.answer=` with this table starts the TUI.
     #[serde(default, skip_serializing_if = "InteractiveSection::is_empty")]
     pub interactive: InteractiveSection,
+    /// Commands run before the answer is used, after the install, or when a step fails.
+    #[serde(default, rename = "hook", skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
+}
+
+/// `[[hook]]`: a command (`bash -c`) the install runs at one point, with a timeout; its output
+/// goes to the install log and the install's state is in `INSTALLER_*` environment variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    pub when: HookWhen,
+    /// The command, run by `bash -c`.
+    pub run: String,
+    /// `late` only: run inside the installed system (chroot) instead of the live system.
+    #[serde(default)]
+    pub chroot: bool,
+    /// Seconds before the hook is stopped (and counts as failed).
+    #[serde(default = "Hook::default_timeout")]
+    pub timeout: u32,
+}
+
+impl Hook {
+    pub fn default_timeout() -> u32 {
+        300
+    }
+}
+
+/// When a hook runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookWhen {
+    /// Before the answer is used (after it validates): it may rewrite the answer file
+    /// (`$INSTALLER_ANSWER`), which is then read again. A failure stops the install untouched.
+    Early,
+    /// After the install, before the target is unmounted (`$INSTALLER_ROOT`). A failure fails
+    /// the install.
+    Late,
+    /// When a step of the install fails, before what it opened is torn down.
+    Error,
+}
+
+impl HookWhen {
+    pub fn name(self) -> &'static str {
+        match self {
+            HookWhen::Early => "early",
+            HookWhen::Late => "late",
+            HookWhen::Error => "error",
+        }
+    }
 }
 
 /// `[interactive] sections = ["storage", "users"]`.

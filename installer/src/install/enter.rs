@@ -23,12 +23,9 @@ fn is_mountpoint(p: &Path) -> bool {
     runner::mountinfo::read().unwrap_or_default().iter().any(|m| Path::new(&m.mountpoint) == p)
 }
 
-/// Runs `cmd` (or a login shell) in `root`; returns its exit code.
-pub fn enter(root: &Path, cmd: &[String]) -> Result<i32> {
-    if !root.join("etc/os-release").exists() && !root.join("usr/lib/os-release").exists() {
-        bail!("{} does not look like an installed system (no os-release)", root.display());
-    }
-    let root = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
+/// Mounts /dev, /proc, /sys and /run in `root` (what is not mounted there yet) and copies the
+/// live system's resolv.conf; they are unmounted when the result is dropped.
+pub(crate) fn chroot_mounts(root: &Path) -> Result<impl Drop> {
     let mut binds = Binds { mounted: vec![] };
     for (what, fstype, src) in [
         ("dev", None, "/dev"),
@@ -52,6 +49,16 @@ pub fn enter(root: &Path, cmd: &[String]) -> Result<i32> {
         let dest = root.join("run/resolv.conf");
         let _ = std::fs::write(dest, rc);
     }
+    Ok(binds)
+}
+
+/// Runs `cmd` (or a login shell) in `root`; returns its exit code.
+pub fn enter(root: &Path, cmd: &[String]) -> Result<i32> {
+    if !root.join("etc/os-release").exists() && !root.join("usr/lib/os-release").exists() {
+        bail!("{} does not look like an installed system (no os-release)", root.display());
+    }
+    let root = std::fs::canonicalize(root).with_context(|| format!("resolving {}", root.display()))?;
+    let _binds = chroot_mounts(&root)?;
     let mut c = std::process::Command::new("chroot");
     c.arg(&root);
     if cmd.is_empty() {

@@ -3,7 +3,7 @@
 use super::lex::{Command, Section};
 use super::opts::Grammar;
 use super::{Cx, Note};
-use crate::answer::{FinishAction, GroupSection, InterfaceSection, UserSection};
+use crate::answer::{FinishAction, GroupSection, Hook, HookWhen, InterfaceSection, UserSection};
 use crate::storage::spec::BootloaderChoice;
 
 /// Commands `storage` translates.
@@ -77,14 +77,69 @@ const IGNORED: &[&str] = &[
 pub fn section(s: &Section, cx: &mut Cx) {
     let m = match s.name.as_str() {
         "packages" => "%packages: packages come from the Nix configuration here (environment.systemPackages in nix.extra); the list is not carried over".to_string(),
-        "pre" | "post" | "pre-install" | "onerror" => format!(
-            "%{}: scripts are not carried over (this installer does not run install hooks yet); {} lines dropped",
-            s.name,
+        "pre" | "post" | "onerror" => return script(s, cx),
+        "pre-install" => format!(
+            "%pre-install: there is no moment between partitioning and the package install here; {} lines dropped",
             s.body.len()
         ),
         _ => format!("%{}: has no meaning here, ignored", s.name),
     };
     cx.warn(&s.at, &m);
+}
+
+/// `%pre`, `%post` and `%onerror` become hooks: early, late (inside the installed system unless
+/// `--nochroot`) and error. Kickstart ignores a failing script unless `--erroronfail`, and so
+/// does the hook then; `--interpreter` runs the body with that program.
+fn script(s: &Section, cx: &mut Cx) {
+    let (mut chroot, mut erroronfail, mut interpreter) = (s.name == "post", false, None::<String>);
+    let mut args = s.args.iter();
+    while let Some(a) = args.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (a.as_str(), None),
+        };
+        match name {
+            "--nochroot" if s.name == "post" => chroot = false,
+            "--erroronfail" => erroronfail = true,
+            "--interpreter" => interpreter = inline.or_else(|| args.next().cloned()),
+            "--log" | "--logfile" => {
+                if inline.is_none() {
+                    args.next();
+                }
+                cx.warn(&s.at, &format!("%{} {name}: the script's output goes to the install log", s.name));
+            }
+            _ => cx.warn(&s.at, &format!("%{} {a}: has no meaning here, ignored", s.name)),
+        }
+    }
+    let body = s.body.join("\n");
+    let body = match interpreter.as_deref() {
+        None | Some("/bin/sh" | "/bin/bash" | "/usr/bin/bash" | "/usr/bin/sh") => body,
+        Some(i) if i.starts_with('/') && !i.contains(char::is_whitespace) => {
+            format!("{i} <<'KICKSTART_SCRIPT_END'\n{body}\nKICKSTART_SCRIPT_END")
+        }
+        Some(i) => return cx.error(&s.at, &format!("%{} --interpreter={i}: an absolute path", s.name)),
+    };
+    let run = if erroronfail {
+        body
+    } else {
+        let line = s.at.line;
+        format!(
+            "(\n{body}\n) || echo \"%{} (line {line}) failed with status $?: ignored, as Kickstart does without --erroronfail\"",
+            s.name
+        )
+    };
+    let when = match s.name.as_str() {
+        "pre" => HookWhen::Early,
+        "post" => HookWhen::Late,
+        _ => HookWhen::Error,
+    };
+    if when == HookWhen::Early {
+        cx.warn(
+            &s.at,
+            "%pre runs as an early hook: before the install, after this file was read (what it writes for %include is not read)",
+        );
+    }
+    cx.answer.hooks.push(Hook { when, run, chroot: chroot && when == HookWhen::Late, timeout: 3600 });
 }
 
 /// Every command but storage's.

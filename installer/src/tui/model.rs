@@ -795,6 +795,8 @@ impl Model {
             secrets: BTreeMap::new(),
             secrets_file: None,
             interactive: Default::default(),
+            // An answer's late and error hooks run after the TUI's install as after `auto`'s.
+            hooks: given.map(|a| a.hooks.clone()).unwrap_or_default(),
         };
         let named = crate::answer::secret_names(&answer);
         // The passphrase of a guided encrypted layout, from the form.

@@ -59,6 +59,21 @@ fn size(p: &Path) -> String {
     format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
 }
 
+/// The profile's CA certificates as one PEM bundle in `out_dir`, when it names any.
+fn ca_bundle(b: &BuildInputs) -> Result<Option<PathBuf>> {
+    if b.ca_certificates.is_empty() {
+        return Ok(None);
+    }
+    let mut pem = Vec::new();
+    for c in &b.ca_certificates {
+        pem.extend(std::fs::read(c).with_context(|| format!("reading {}", c.display()))?);
+        pem.push(b'\n');
+    }
+    let bundle = b.out_dir.join("installer-ca.pem");
+    std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
+    Ok(Some(bundle))
+}
+
 /// Builds the live ISO (and its parts) into `out_dir`.
 pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     let mut phases = vec![];
@@ -73,9 +88,15 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
         Ok(rootfs::ensure(&RootfsSpec::live(&b.kernel_package, &b.packages), &b.cache)?)
     })?;
     let kernel_in_root = rootfs::kernel(&base)?;
+    // The profile's CA certificates: stage 1 trusts them for root=live:https://, and so does the
+    // live system's HTTP client (the same program, `stage1 fetch`) for installer.answer=https://.
+    let ca_bundle = ca_bundle(b)?;
     let squash = b.out_dir.join("filesystem.squashfs");
     timed(&mut phases, "squashfs", || {
         let mut layer = live::layer(&b.live);
+        if let Some(bundle) = &ca_bundle {
+            layer.host_file(initrd::config::EXTRA_CA.trim_start_matches('/'), bundle, Some(0o644));
+        }
         for page in &docs.man_pages {
             let name = page.file_name().unwrap_or_default().to_string_lossy();
             layer.host_file(&format!("usr/share/man/man1/{name}"), page, Some(0o644));
@@ -91,15 +112,8 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     let initrd = b.out_dir.join("initrd");
     timed(&mut phases, "initrd", || {
         let mut files = vec![];
-        if !b.ca_certificates.is_empty() {
-            let mut pem = Vec::new();
-            for c in &b.ca_certificates {
-                pem.extend(std::fs::read(c).with_context(|| format!("reading {}", c.display()))?);
-                pem.push(b'\n');
-            }
-            let bundle = b.out_dir.join("installer-ca.pem");
-            std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
-            files.push((initrd::config::EXTRA_CA.to_string(), bundle));
+        if let Some(bundle) = &ca_bundle {
+            files.push((initrd::config::EXTRA_CA.to_string(), bundle.clone()));
         }
         let data =
             initrd::live::build(&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox, &[], &files)?;

@@ -682,7 +682,9 @@ fn fetch_answer(args: &crate::source::FetchArgs) -> Result<()> {
     };
     let req = refused(source::parse_cmdline(&cmdline).map_err(anyhow::Error::from))?;
     let trust = refused(source::Trust::load(&args.trust_dir))?;
-    let f = source::fetch(&req, &trust, &source::Places::live(), &args.run_dir)?;
+    let f = source::fetch(&req, &trust, &source::Places::live(), &args.run_dir, &|m| {
+        eprintln!("installer: {m}")
+    })?;
     if let Some(w) = &f.kickstart_warnings {
         eprintln!("installer: {} is a Kickstart file: imported", f.origin);
         for w in w {

@@ -445,6 +445,121 @@ fn only_an_answer_signed_by_the_images_key_is_used_when_the_image_requires_it() 
     assert_never_written(&m, 1);
 }
 
+/// A host process killed when dropped (the test's HTTPS server).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A plain HTTP server on the host that promises `promised` bytes and sends `body`, then hangs up:
+/// a transfer cut short. Returns its port.
+fn truncating_server(body: Vec<u8>, promised: usize) -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            use std::io::{Read, Write};
+            let Ok(mut c) = c else { continue };
+            let mut req = [0u8; 4096];
+            let _ = c.read(&mut req);
+            let _ = write!(c, "HTTP/1.0 200 OK\r\nContent-Length: {promised}\r\n\r\n");
+            let _ = c.write_all(&body);
+        }
+    });
+    port
+}
+
+/// A fleet's answer over HTTPS: the server (its certificate from the CA the image trusts) hands
+/// the machine the file named by its MAC address (`${mac}`), pinned by `installer.answer_sha256=`.
+/// A server that is down (retried until `installer.answer_timeout=`, then the URL and the reason),
+/// a wrong SHA-256 and a transfer cut short each stop before any disk is touched; then the right
+/// file installs with no hands and the installed system boots.
+#[test]
+fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_nothing() {
+    let answer =
+        format!("version = 1\n[system]\nhostname = \"fleet7\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}");
+    let pin = common::sha256_of(answer.as_bytes());
+    let srv = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(srv.path().join("answers")).unwrap();
+    // QEMU's default MAC address: the server keeps one file per machine.
+    std::fs::write(srv.path().join("answers/52:54:00:12:34:56.toml"), &answer).unwrap();
+    let a = vm_harness::TestAssets::load().expect("test assets");
+    let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _server = Server(
+        Command::new("openssl")
+            .current_dir(srv.path())
+            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(ca.join("server.pem"))
+            .arg("-key")
+            .arg(ca.join("server.key"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cut = truncating_server(answer.as_bytes()[..answer.len() / 2].to_vec(), answer.len());
+    let mut m = live_image("auto-https", "").net(vm_harness::Net::user()).start().unwrap();
+    m.wait_for_agent().unwrap();
+    let url = format!("https://10.0.2.2:{port}/answers/${{mac}}.toml");
+    let refused = [
+        (
+            format!("'installer.answer=https://10.0.2.2:{down}/a.toml' installer.answer_timeout=8"),
+            "not fetched in",
+        ),
+        (
+            format!("'installer.answer={url}' installer.answer_sha256={}", "0".repeat(64)),
+            "refused: its SHA-256 is",
+        ),
+        (
+            format!("'installer.answer=http://10.0.2.2:{cut}/a.toml' installer.answer_timeout=8"),
+            "not fetched in",
+        ),
+    ];
+    for (params, why) in &refused {
+        let (status, out) =
+            m.execute(&format!("/usr/local/sbin/installer-autostart {params} installer.yes=1 2>&1")).unwrap();
+        assert_eq!(status, 3, "{params}: {out}");
+        assert!(out.contains(why) && out.contains("nothing was touched"), "{params}: {out}");
+    }
+    assert_never_written(&m, 0);
+    // The real one, started as a boot with these parameters starts it (the template kept from the
+    // shell and from systemd's own $ expansion by a script).
+    common::write_guest_file(
+        &mut m,
+        "/root/fleet.sh",
+        &format!(
+            "#!/bin/sh\nexec /usr/local/sbin/installer-autostart 'installer.answer={url}' installer.answer_sha256={pin} installer.yes=1\n"
+        ),
+        0o755,
+    );
+    m.succeed(
+        "systemctl stop serial-getty@ttyS0.service getty@tty1.service && \
+         systemd-run --unit=installer-fleet --property=StandardInput=tty-force \
+         --property=StandardOutput=tty --property=StandardError=tty --property=TTYPath=/dev/console /root/fleet.sh",
+    )
+    .unwrap();
+    m.wait_for_console_text(
+        &format!("installer: https://10.0.2.2:{port}/answers/52:54:00:12:34:56.toml: its SHA-256 matches"),
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    assert_never_written(&m, 1);
+    let (_keep, disk) = take_disk(&m, 0);
+    drop(m);
+    let mut b = boot_disk("auto-https-installed", &disk, false);
+    b.wait_for_agent().unwrap();
+    common::wait_for_multi_user(&mut b);
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "fleet7");
+}
+
 #[test]
 fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
     let t = tempfile::tempdir().unwrap();

@@ -31,6 +31,8 @@ pub enum Error {
     },
     #[error("short download: {got} of {expected} bytes")]
     Short { got: u64, expected: u64 },
+    #[error("larger than {0} bytes")]
+    TooLarge(u64),
 }
 
 fn client(extra_ca: Option<&Path>) -> Result<reqwest::blocking::Client, Error> {
@@ -76,6 +78,101 @@ pub fn download_with(url: &str, dest: &Path, extra_ca: Option<&Path>) -> Result<
     match length {
         Some(expected) if expected != n => Err(Error::Short { got: n, expected }),
         _ => Ok(n),
+    }
+}
+
+/// A small download with request headers and a size cap (an answer file, its signature).
+#[derive(Debug, Clone, Default)]
+pub struct Fetch {
+    pub url: String,
+    pub extra_ca: Option<std::path::PathBuf>,
+    pub headers: Vec<(String, String)>,
+    pub max_bytes: u64,
+}
+
+impl Fetch {
+    /// Downloads into `dest`; returns the number of bytes.
+    pub fn run(&self, dest: &Path) -> Result<u64, Error> {
+        use std::io::Read;
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(Error::Scheme(self.url.clone()));
+        }
+        let mut req = client(self.extra_ca.as_deref())?.get(&self.url).timeout(Duration::from_secs(60));
+        for (k, v) in &self.headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req.send().map_err(|e| Error::Transfer(error_chain(&e)))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(Error::Status(status));
+        }
+        let length = resp.content_length();
+        if length.is_some_and(|l| l > self.max_bytes) {
+            return Err(Error::TooLarge(self.max_bytes));
+        }
+        let mut body = vec![];
+        resp.take(self.max_bytes + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| Error::Transfer(format!("reading the body: {}", error_chain(&e))))?;
+        let n = body.len() as u64;
+        if n > self.max_bytes {
+            return Err(Error::TooLarge(self.max_bytes));
+        }
+        if let Some(expected) = length.filter(|&e| e != n) {
+            return Err(Error::Short { got: n, expected });
+        }
+        std::fs::write(dest, &body)
+            .map_err(|source| Error::Io { what: format!("writing {}", dest.display()), source })?;
+        Ok(n)
+    }
+}
+
+/// `stage1 fetch URL OUT [--ca PEM] [--header 'Name: value']... [--max-bytes N]`: the live
+/// system's HTTP(S) client (the installer has none of its own). Exit status: 0 done, 1 failed,
+/// 2 wrong arguments, 3 the server says the file is not there (404).
+pub fn fetch_command(args: &[String]) -> i32 {
+    let mut f = Fetch { extra_ca: Some(EXTRA_CA.into()), max_bytes: 1 << 20, ..Default::default() };
+    let mut positional = vec![];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        let r = match a.as_str() {
+            "--ca" => value("--ca").map(|v| f.extra_ca = Some(v.into())),
+            "--max-bytes" => value("--max-bytes")
+                .and_then(|v| v.parse().map_err(|_| format!("--max-bytes {v}: a number")))
+                .map(|n| f.max_bytes = n),
+            "--header" => value("--header").and_then(|h| match h.split_once(':') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    f.headers.push((k.trim().to_string(), v.trim().to_string()));
+                    Ok(())
+                }
+                _ => Err(format!("--header {h}: expected 'Name: value'")),
+            }),
+            _ => {
+                positional.push(a.clone());
+                Ok(())
+            }
+        };
+        if let Err(e) = r {
+            eprintln!("stage1 fetch: {e}");
+            return 2;
+        }
+    }
+    let [url, out] = positional.as_slice() else {
+        eprintln!("usage: stage1 fetch URL OUT [--ca PEM] [--header 'Name: value']... [--max-bytes N]");
+        return 2;
+    };
+    f.url = url.clone();
+    match f.run(Path::new(out)) {
+        Ok(_) => 0,
+        Err(Error::Status(s)) if s == reqwest::StatusCode::NOT_FOUND => {
+            eprintln!("{url}: HTTP 404: not there");
+            3
+        }
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            1
+        }
     }
 }
 
@@ -131,5 +228,69 @@ mod tests {
         assert_eq!(n, 5);
         assert_eq!(std::fs::read_to_string(&dir).unwrap(), "hello");
         let _ = std::fs::remove_file(dir);
+    }
+
+    /// Serves `n` requests: `/answer` (with the request's headers echoed into the body), `/big`
+    /// (2 KiB), anything else 404.
+    fn serve(n: usize) -> u16 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for c in l.incoming().take(n) {
+                let mut c = c.unwrap();
+                let mut req = Vec::new();
+                let mut b = [0u8; 256];
+                while !req.ends_with(b"\r\n\r\n") {
+                    match c.read(&mut b) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => req.extend_from_slice(&b[..k]),
+                    }
+                }
+                let req = String::from_utf8_lossy(&req).to_lowercase();
+                let body = if req.starts_with("get /answer ") {
+                    req.lines().filter(|l| l.starts_with("x-installer-")).collect::<Vec<_>>().join("\n")
+                } else if req.starts_with("get /big ") {
+                    "x".repeat(2048)
+                } else {
+                    let _ = write!(c, "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+                    continue;
+                };
+                let _ = write!(c, "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn fetch_sends_the_headers_caps_the_size_and_tells_a_missing_file_apart() {
+        let port = serve(3);
+        let t = std::env::temp_dir().join(format!("stage1-fetch-{}", std::process::id()));
+        std::fs::create_dir_all(&t).unwrap();
+        let out = t.join("a").display().to_string();
+        let args = |path: &str, more: &[&str]| -> Vec<String> {
+            let mut v = vec![
+                format!("http://127.0.0.1:{port}/{path}"),
+                out.clone(),
+                "--ca".into(),
+                "/nonexistent".into(),
+            ];
+            v.extend(more.iter().map(|s| s.to_string()));
+            v
+        };
+        let code = fetch_command(&args(
+            "answer",
+            &["--header", "X-Installer-MAC: 52:54:00:12:34:56", "--header", "X-Installer-Serial: S1"],
+        ));
+        assert_eq!(code, 0);
+        let got = std::fs::read_to_string(&out).unwrap();
+        assert!(
+            got.contains("x-installer-mac: 52:54:00:12:34:56") && got.contains("x-installer-serial: s1"),
+            "{got}"
+        );
+        assert_eq!(fetch_command(&args("big", &["--max-bytes", "1024"])), 1, "over the cap");
+        assert_eq!(fetch_command(&args("answer.minisig", &[])), 3, "404");
+        assert_eq!(fetch_command(&args("answer", &["--header", "no colon"])), 2);
+        assert_eq!(fetch_command(&["http://x".to_string()]), 2);
+        let _ = std::fs::remove_dir_all(t);
     }
 }

@@ -15,6 +15,8 @@ use anyhow::{Context, Result};
 use minisign_verify::{PublicKey, Signature};
 use sha2::{Digest, Sha256};
 
+pub mod http;
+
 /// The largest answer or Kickstart file read from a source.
 pub const MAX_BYTES: usize = crate::answer::MAX_ANSWER_BYTES as usize;
 
@@ -29,6 +31,8 @@ pub enum Source {
     Cdrom(PathBuf),
     /// No source named: a filesystem labelled `OEMDRV` with `answer.toml` or `ks.cfg`.
     Oemdrv,
+    /// An http:// or https:// URL, `${mac}` and `${serial}` filled in (see [`http`]).
+    Http(String),
 }
 
 impl std::fmt::Display for Source {
@@ -38,6 +42,7 @@ impl std::fmt::Display for Source {
             Source::Label { label, path } => write!(f, "label:{label}:{}", path.display()),
             Source::Cdrom(p) => write!(f, "cdrom:{}", p.display()),
             Source::Oemdrv => f.write_str("a filesystem labelled OEMDRV"),
+            Source::Http(url) => f.write_str(url),
         }
     }
 }
@@ -50,6 +55,8 @@ pub struct Request {
     pub sha256: Option<[u8; 32]>,
     /// `installer.yes=1`: no confirmation.
     pub yes: bool,
+    /// `installer.answer_timeout=SECONDS`: how long a URL is tried (300 s by default).
+    pub timeout: std::time::Duration,
 }
 
 /// A kernel command line this installer cannot act on (nothing was read).
@@ -62,6 +69,7 @@ pub fn parse_cmdline(cmdline: &str) -> Result<Request, BadRequest> {
     let mut source = None;
     let mut sha256 = None;
     let mut yes = false;
+    let mut timeout = std::time::Duration::from_secs(300);
     for word in cmdline.split_whitespace() {
         if let Some(v) = word.strip_prefix("installer.answer=") {
             source = Some(answer_source(v)?);
@@ -69,11 +77,18 @@ pub fn parse_cmdline(cmdline: &str) -> Result<Request, BadRequest> {
             source = Some(kickstart_source(v)?);
         } else if let Some(v) = word.strip_prefix("installer.answer_sha256=") {
             sha256 = Some(parse_sha256(v)?);
+        } else if let Some(v) = word.strip_prefix("installer.answer_timeout=") {
+            let secs: u64 = v
+                .parse()
+                .ok()
+                .filter(|s| (1..=86_400).contains(s))
+                .ok_or_else(|| BadRequest(format!("{word}: seconds, 1 to 86400")))?;
+            timeout = std::time::Duration::from_secs(secs);
         } else if word == "installer.yes=1" {
             yes = true;
         }
     }
-    Ok(Request { source: source.unwrap_or(Source::Oemdrv), sha256, yes })
+    Ok(Request { source: source.unwrap_or(Source::Oemdrv), sha256, yes, timeout })
 }
 
 fn absolute(p: &str, word: &str) -> Result<PathBuf, BadRequest> {
@@ -111,12 +126,11 @@ fn answer_source(v: &str) -> Result<Source, BadRequest> {
         let (l, p) = rest.split_once(':').unwrap_or((rest, ""));
         Ok(Source::Label { label: label(l, &word)?, path: absolute(p, &word)? })
     } else if v.starts_with("http://") || v.starts_with("https://") {
-        Err(BadRequest(format!(
-            "{word}: this image reads answers from file:, cdrom:, label: and OEMDRV; over the network, \
-             put the answer on the netboot server's medium instead"
-        )))
+        Ok(Source::Http(http::url(v).map_err(|e| BadRequest(format!("{word}: {e}")))?))
     } else {
-        Err(BadRequest(format!("{word}: expected file:/PATH, cdrom:/PATH or label:LABEL:/PATH")))
+        Err(BadRequest(format!(
+            "{word}: expected file:/PATH, cdrom:/PATH, label:LABEL:/PATH or an http(s):// URL"
+        )))
     }
 }
 
@@ -129,9 +143,11 @@ fn kickstart_source(v: &str) -> Result<Source, BadRequest> {
         Ok(Source::Cdrom(absolute(p, &word)?))
     } else if let Some(p) = v.strip_prefix("file:") {
         Ok(Source::File(absolute(p, &word)?))
+    } else if v.starts_with("http://") || v.starts_with("https://") {
+        Ok(Source::Http(http::url(v).map_err(|e| BadRequest(format!("{word}: {e}")))?))
     } else {
         Err(BadRequest(format!(
-            "{word}: this installer reads inst.ks=hd:LABEL=…:/PATH, cdrom:/PATH and file:/PATH"
+            "{word}: this installer reads inst.ks=hd:LABEL=…:/PATH, cdrom:/PATH, file:/PATH and http(s)://…"
         )))
     }
 }
@@ -291,6 +307,11 @@ pub struct Places {
     pub mount_dir: PathBuf,
     /// How long a named label may take to appear.
     pub label_wait: std::time::Duration,
+    /// The live system's HTTP(S) client (`stage1 fetch`, see [`http`]).
+    pub fetcher: PathBuf,
+    /// Where the machine's network interfaces (`/sys/class/net`) and DMI serial are read.
+    pub sys_net: PathBuf,
+    pub dmi_serial: PathBuf,
 }
 
 impl Places {
@@ -300,6 +321,9 @@ impl Places {
             medium: "/run/installer/medium".into(),
             mount_dir: "/run/installer/answer-media".into(),
             label_wait: std::time::Duration::from_secs(60),
+            fetcher: "/usr/lib/installer/stage1".into(),
+            sys_net: "/sys/class/net".into(),
+            dmi_serial: "/sys/class/dmi/id/product_serial".into(),
         }
     }
 }
@@ -315,9 +339,22 @@ struct Read {
 
 /// Finds the answer, reads it once, checks it, imports a Kickstart file, and writes what may be
 /// used into `run_dir` (the answer 0600, and its secrets file when it names one).
-pub fn fetch(req: &Request, trust: &Trust, places: &Places, run_dir: &Path) -> Result<Fetched> {
+/// `notify` hears of retries.
+pub fn fetch(
+    req: &Request,
+    trust: &Trust,
+    places: &Places,
+    run_dir: &Path,
+    notify: &dyn Fn(&str),
+) -> Result<Fetched> {
     let mounted = Mounted::default();
-    let read = locate_and_read(&req.source, places, &mounted)?;
+    let read = match &req.source {
+        Source::Http(url) => {
+            let got = http::fetch(url, places, req.timeout, notify)?;
+            Read { bytes: got.bytes, signature: got.signature, shown: got.url, dir: run_dir.to_path_buf() }
+        }
+        _ => locate_and_read(&req.source, places, &mounted)?,
+    };
     let verdict = check(
         &read.bytes,
         read.signature.as_deref(),
@@ -344,7 +381,10 @@ pub fn fetch(req: &Request, trust: &Trust, places: &Places, run_dir: &Path) -> R
         .with_context(|| format!("writing {}", out.display()))?;
     let interactive = answer_text.lines().any(|l| l.trim_start().starts_with("[interactive]"));
     drop(mounted);
-    Ok(Fetched { path: out, origin: req.source.to_string(), verdict, kickstart_warnings, interactive })
+    // A URL is named as fetched (its templates filled in).
+    let origin =
+        if matches!(req.source, Source::Http(_)) { read.shown.clone() } else { req.source.to_string() };
+    Ok(Fetched { path: out, origin, verdict, kickstart_warnings, interactive })
 }
 
 /// An answer file (not Kickstart): it says `version = 1` at the start of a line.
@@ -443,6 +483,7 @@ fn locate_and_read(source: &Source, places: &Places, mounted: &Mounted) -> Resul
             }
             anyhow::bail!("the filesystem labelled OEMDRV has neither answer.toml nor ks.cfg")
         }
+        Source::Http(_) => unreachable!("fetched over the network"),
     }
 }
 
@@ -591,7 +632,8 @@ mod tests {
             "installer.answer=file:/../etc/shadow",
             "installer.answer=label:X",
             "installer.answer=ftp://host/a",
-            "installer.answer=https://host/a.toml",
+            "installer.answer=https://host/a\"b.toml",
+            "installer.answer_timeout=0",
             "inst.ks=nfs:host:/ks.cfg",
         ] {
             assert!(parse_cmdline(bad).is_err(), "{bad}");
@@ -680,6 +722,9 @@ mod tests {
             medium: t.join("medium"),
             mount_dir: t.join("mnt"),
             label_wait: std::time::Duration::ZERO,
+            fetcher: t.join("fetcher"),
+            sys_net: t.join("sys-net"),
+            dmi_serial: t.join("serial"),
         }
     }
 
@@ -694,7 +739,7 @@ mod tests {
         std::fs::write(oem.join("ks.cfg"), ks).unwrap();
         let run = t.path().join("run");
         let req = parse_cmdline("quiet").unwrap();
-        let f = fetch(&req, &Trust::default(), &p, &run).unwrap();
+        let f = fetch(&req, &Trust::default(), &p, &run, &|_| {}).unwrap();
         assert_eq!(f.origin, "a filesystem labelled OEMDRV");
         assert!(f.kickstart_warnings.is_some());
         let text = std::fs::read_to_string(&f.path).unwrap();
@@ -708,37 +753,50 @@ mod tests {
         std::fs::write(oem.join("answer.toml"), "version = 1\nsecrets_file = \"s.toml\"\n[interactive]\n")
             .unwrap();
         std::fs::write(oem.join("s.toml"), "root = \"x\"\n").unwrap();
-        let f = fetch(&req, &Trust::default(), &p, &run).unwrap();
+        let f = fetch(&req, &Trust::default(), &p, &run, &|_| {}).unwrap();
         assert!(f.kickstart_warnings.is_none() && f.interactive);
         assert_eq!(std::fs::read_to_string(run.join("s.toml")).unwrap(), "root = \"x\"\n");
         // A pin that does not match: refused (exit status 3), and nothing new is written.
         std::fs::remove_dir_all(&run).unwrap();
         let req = parse_cmdline(&format!("installer.answer_sha256={}", "00".repeat(32))).unwrap();
-        let e = fetch(&req, &Trust::default(), &p, &run).unwrap_err();
+        let e = fetch(&req, &Trust::default(), &p, &run, &|_| {}).unwrap_err();
         assert_eq!(crate::cli::exit_status(&e), crate::cli::exit::REFUSED, "{e:#}");
         assert!(format!("{e:#}").contains("OEMDRV:/answer.toml: refused: its SHA-256 is"), "{e:#}");
         assert!(!run.exists());
         // A file on the medium; one that is not there; a label that never appears.
         std::fs::create_dir_all(t.path().join("medium")).unwrap();
         std::fs::write(t.path().join("medium/a.toml"), "version = 1\n").unwrap();
-        let f = fetch(&parse_cmdline("installer.answer=cdrom:/a.toml").unwrap(), &Trust::default(), &p, &run)
-            .unwrap();
+        let f = fetch(
+            &parse_cmdline("installer.answer=cdrom:/a.toml").unwrap(),
+            &Trust::default(),
+            &p,
+            &run,
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(f.origin, "cdrom:/a.toml");
-        let e = fetch(&parse_cmdline("installer.answer=file:/b.toml").unwrap(), &Trust::default(), &p, &run)
-            .unwrap_err();
+        let e = fetch(
+            &parse_cmdline("installer.answer=file:/b.toml").unwrap(),
+            &Trust::default(),
+            &p,
+            &run,
+            &|_| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("no answer file at file:/b.toml"), "{e}");
         let e = fetch(
             &parse_cmdline("installer.answer=label:NOPE:/a.toml").unwrap(),
             &Trust::default(),
             &p,
             &run,
+            &|_| {},
         )
         .unwrap_err();
         assert!(format!("{e:#}").contains("no filesystem labelled NOPE"), "{e:#}");
         // A refused Kickstart file.
         std::fs::write(t.path().join("medium/ks.cfg"), "part / --size=banana\n").unwrap();
-        let e =
-            fetch(&parse_cmdline("inst.ks=cdrom:/ks.cfg").unwrap(), &Trust::default(), &p, &run).unwrap_err();
+        let e = fetch(&parse_cmdline("inst.ks=cdrom:/ks.cfg").unwrap(), &Trust::default(), &p, &run, &|_| {})
+            .unwrap_err();
         assert!(format!("{e:#}").contains("the Kickstart file was refused"), "{e:#}");
     }
 
@@ -753,14 +811,14 @@ mod tests {
         let strict =
             Trust { keys: vec![("fleet.pub".into(), public_key(&pub_text).unwrap())], require_signed: true };
         let req = parse_cmdline("installer.answer=file:/a.toml").unwrap();
-        let e = fetch(&req, &strict, &p, &t.path().join("run")).unwrap_err();
+        let e = fetch(&req, &strict, &p, &t.path().join("run"), &|_| {}).unwrap_err();
         assert!(
             format!("{e:#}")
                 .contains("file:/a.toml: refused: it is not signed (file:/a.toml.minisig is missing)"),
             "{e:#}"
         );
         std::fs::write(t.path().join("medium/a.toml.minisig"), sign(&kp, data)).unwrap();
-        let f = fetch(&req, &strict, &p, &t.path().join("run")).unwrap();
+        let f = fetch(&req, &strict, &p, &t.path().join("run"), &|_| {}).unwrap();
         assert_eq!(f.verdict.signed_by.as_deref(), Some("fleet.pub"));
     }
 }

@@ -8,12 +8,14 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
 use crate::answer::{self, FinishAction};
 use crate::cli::refused;
 use crate::progress::{Event, JsonLines, Lines, Reporter, Steps};
+use crate::report::Remote;
 use crate::session::{self, ExecOptions};
 use crate::storage::{self, probe};
 
@@ -81,10 +83,40 @@ fn early_hooks(a: &answer::Answer, o: &AutoOptions, reporter: &dyn Reporter) -> 
 
 /// Runs the whole unattended install. Returns the step times.
 pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
-    let reporter: Arc<dyn Reporter> = match o.progress {
+    let base: Arc<dyn Reporter> = match o.progress {
         ProgressFormat::Lines => Arc::new(Lines::stderr()),
         ProgressFormat::Json => Arc::new(JsonLines),
     };
+    let remote = Arc::new(Remote::new(base));
+    let reporter: Arc<dyn Reporter> = remote.clone();
+    let result = install(o, reporter.clone(), &remote);
+    // The report endpoint gets its last events before the machine reboots or powers off.
+    if let Some(dropped @ 1..) = remote.finish(Duration::from_secs(30)) {
+        reporter.report(Event::Warning { message: format!("{dropped} progress reports could not be sent") });
+    }
+    let (times, action) = result?;
+    if !o.no_finish {
+        match action {
+            FinishAction::Reboot => {
+                reporter.report(Event::Info { message: "rebooting".into() });
+                runner::Cmd::new("rebooting", "systemctl").arg("reboot").run()?;
+            }
+            FinishAction::Poweroff => {
+                reporter.report(Event::Info { message: "powering off".into() });
+                runner::Cmd::new("powering off", "systemctl").arg("poweroff").run()?;
+            }
+            FinishAction::None => {}
+        }
+    }
+    Ok(times)
+}
+
+/// The install itself, reporting through `reporter` (`remote` learns the answer's `[report]`).
+fn install(
+    o: &AutoOptions,
+    reporter: Arc<dyn Reporter>,
+    remote: &Remote,
+) -> Result<(Vec<(String, f64)>, FinishAction)> {
     let who = format!("installer auto --answer {} (pid {})", o.answer.display(), std::process::id());
     let _lock = refused(
         session::InstallLock::acquire(&who)
@@ -100,6 +132,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         // What the early hooks left is the answer: validated again (its early hooks do not run twice).
         answer::load(&o.answer).map_err(|p| anyhow::anyhow!("after the early hooks: {p}"))
     }))?;
+    remote.configure(crate::report::destination(&a, &secrets, &o.stage1));
     if !a.interactive.is_empty() {
         return refused(Err(anyhow::anyhow!(
             "{} asks for sections in the TUI ([interactive]): run `installer tui --answer {}`",
@@ -142,18 +175,5 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     if o.progress == ProgressFormat::Lines {
         eprint!("{}", session::phase_table(&times));
     }
-    if !o.no_finish {
-        match a.finish.action {
-            FinishAction::Reboot => {
-                reporter.report(Event::Info { message: "rebooting".into() });
-                runner::Cmd::new("rebooting", "systemctl").arg("reboot").run()?;
-            }
-            FinishAction::Poweroff => {
-                reporter.report(Event::Info { message: "powering off".into() });
-                runner::Cmd::new("powering off", "systemctl").arg("poweroff").run()?;
-            }
-            FinishAction::None => {}
-        }
-    }
-    Ok(times)
+    Ok((times, a.finish.action))
 }

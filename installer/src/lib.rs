@@ -11,6 +11,7 @@ pub mod install;
 pub mod kickstart;
 pub mod livedata;
 pub mod progress;
+pub mod report;
 pub mod session;
 pub mod source;
 pub mod storage;

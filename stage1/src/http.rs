@@ -176,6 +176,68 @@ pub fn fetch_command(args: &[String]) -> i32 {
     }
 }
 
+/// `stage1 post URL FILE [--ca PEM] [--bearer-stdin]`: POSTs FILE as JSON (a progress report);
+/// with `--bearer-stdin` the first line of stdin is the bearer token (never on the command line).
+/// Exit status: 0 the server took it (2xx), 1 failed, 2 wrong arguments.
+pub fn post_command(args: &[String]) -> i32 {
+    let mut extra_ca = Some(std::path::PathBuf::from(EXTRA_CA));
+    let mut bearer = false;
+    let mut positional = vec![];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--ca" => extra_ca = it.next().map(Into::into),
+            "--bearer-stdin" => bearer = true,
+            _ => positional.push(a.clone()),
+        }
+    }
+    let [url, file] = positional.as_slice() else {
+        eprintln!("usage: stage1 post URL FILE [--ca PEM] [--bearer-stdin]");
+        return 2;
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        eprintln!("{}", Error::Scheme(url.clone()));
+        return 2;
+    }
+    let body = match std::fs::read(file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("reading {file}: {e}");
+            return 2;
+        }
+    };
+    let token = if bearer {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        Some(line.trim().to_string())
+    } else {
+        None
+    };
+    let result = client(extra_ca.as_deref()).and_then(|c| {
+        let mut req = c
+            .post(url)
+            .timeout(Duration::from_secs(20))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        if let Some(t) = &token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().map_err(|e| Error::Transfer(error_chain(&e)))?;
+        if resp.status().is_success() {
+            Ok(())
+        } else {
+            Err(Error::Status(resp.status()))
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{url}: {e}");
+            1
+        }
+    }
+}
+
 /// The error with its causes (reqwest's top-level message alone says little).
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
@@ -292,5 +354,38 @@ mod tests {
         assert_eq!(fetch_command(&args("answer", &["--header", "no colon"])), 2);
         assert_eq!(fetch_command(&["http://x".to_string()]), 2);
         let _ = std::fs::remove_dir_all(t);
+    }
+
+    #[test]
+    fn post_sends_the_file_as_json_with_the_bearer_token_from_stdin() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let got = std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut req = Vec::new();
+            let mut b = [0u8; 1024];
+            while !String::from_utf8_lossy(&req).contains("{\"event\":1}") {
+                match c.read(&mut b) {
+                    Ok(0) | Err(_) => break,
+                    Ok(k) => req.extend_from_slice(&b[..k]),
+                }
+            }
+            let _ = write!(c, "HTTP/1.0 204 No Content\r\n\r\n");
+            String::from_utf8_lossy(&req).to_lowercase()
+        });
+        let t = std::env::temp_dir().join(format!("stage1-post-{}", std::process::id()));
+        std::fs::write(&t, "{\"event\":1}").unwrap();
+        let args = [
+            format!("http://127.0.0.1:{port}/report"),
+            t.display().to_string(),
+            "--ca".into(),
+            "/nonexistent".into(),
+        ];
+        assert_eq!(post_command(&args), 0);
+        let req = got.join().unwrap();
+        assert!(req.starts_with("post /report ") && req.contains("content-type: application/json"), "{req}");
+        let _ = std::fs::remove_file(t);
+        assert_eq!(post_command(&["ftp://x".into(), "/f".into()]), 2);
+        assert_eq!(post_command(&["http://127.0.0.1:1/r".into(), "/nonexistent".into()]), 2);
     }
 }

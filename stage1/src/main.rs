@@ -609,10 +609,14 @@ fn shell(reason: &str) {
 }
 
 fn main() {
-    // Not PID 1: the live system runs this binary as its HTTP(S) client (`stage1 fetch`).
+    // Not PID 1: the live system runs this binary as its HTTP(S) client (`stage1 fetch`, `post`).
     let args: Vec<String> = std::env::args().collect();
-    if std::process::id() != 1 && args.get(1).map(String::as_str) == Some("fetch") {
-        std::process::exit(stage1::http::fetch_command(&args[2..]));
+    if std::process::id() != 1 {
+        match args.get(1).map(String::as_str) {
+            Some("fetch") => std::process::exit(stage1::http::fetch_command(&args[2..])),
+            Some("post") => std::process::exit(stage1::http::post_command(&args[2..])),
+            _ => {}
+        }
     }
     let _ = sys::mount("proc", Path::new("/proc"), "proc", 0, "");
     let _ = sys::mount("sysfs", Path::new("/sys"), "sysfs", 0, "");

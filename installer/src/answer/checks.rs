@@ -132,6 +132,17 @@ fn storage_problems(a: &Answer, out: &mut Found) {
 
 /// The password secrets root and users name, and users' names.
 fn account_reference_problems(a: &Answer, out: &mut Found) {
+    if let Some(r) = &a.report {
+        if r.token.as_deref().is_some_and(|n| !has_secret(a, n)) {
+            out.push((vec![key("report"), key("token")], NO_SUCH_SECRET.to_string()));
+        }
+        if crate::source::http::url(&r.url).is_err() || r.url.contains("${") {
+            out.push((
+                vec![key("report"), key("url")],
+                "an http:// or https:// URL (printable, no quotes or spaces, 2048 bytes at most)".into(),
+            ));
+        }
+    }
     if a.root.password.as_deref().is_some_and(|n| !has_secret(a, n)) {
         out.push((vec![key("root"), key("password")], NO_SUCH_SECRET.to_string()));
     }

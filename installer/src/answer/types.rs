@@ -41,6 +41,20 @@ pub struct Answer {
     /// Commands run before the answer is used, after the install, or when a step fails.
     #[serde(default, rename = "hook", skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<Hook>,
+    /// Where the install's progress events are POSTed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportSection>,
+}
+
+/// `[report] url = "https://…"`: every step's start and end (and the warnings) POSTed as JSON, in
+/// order, in the background: retried, never blocking or failing the install.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSection {
+    pub url: String,
+    /// The secret holding the bearer token (sent as `Authorization: Bearer …`).
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// `[[hook]]`: a command (`bash -c`) the install runs at one point, with a timeout; its output

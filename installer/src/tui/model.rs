@@ -797,6 +797,7 @@ impl Model {
             interactive: Default::default(),
             // An answer's late and error hooks run after the TUI's install as after `auto`'s.
             hooks: given.map(|a| a.hooks.clone()).unwrap_or_default(),
+            report: given.and_then(|a| a.report.clone()),
         };
         let named = crate::answer::secret_names(&answer);
         // The passphrase of a guided encrypted layout, from the form.

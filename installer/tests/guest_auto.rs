@@ -511,7 +511,7 @@ fn recording_server() -> (Recorded, u16) {
 }
 
 /// A fleet's answer over HTTPS: the server (its certificate from the CA the image trusts) hands
-/// the machine the file named by its MAC address (`${mac}`), pinned by `installer.answer_sha256=`.
+/// the machine the file named by its serial number (`${serial}`), pinned by `installer.answer_sha256=`.
 /// A server that is down (retried until `installer.answer_timeout=`, then the URL and the reason),
 /// a wrong SHA-256 and a transfer cut short each stop before any disk is touched; then the right
 /// file installs with no hands, reporting each step to the answer's `[report]` endpoint, and the
@@ -527,8 +527,9 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
     let pin = common::sha256_of(answer.as_bytes());
     let srv = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(srv.path().join("answers")).unwrap();
-    // QEMU's default MAC address: the server keeps one file per machine.
-    std::fs::write(srv.path().join("answers/52:54:00:12:34:56.toml"), &answer).unwrap();
+    // One file per machine, by its DMI serial (openssl's -WWW serves no path with a `:`, so not by
+    // MAC address here; the host tests fill `${mac}`).
+    std::fs::write(srv.path().join("answers/FLEET-0007.toml"), &answer).unwrap();
     let a = vm_harness::TestAssets::load().expect("test assets");
     let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -546,9 +547,13 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
     );
     let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cut = truncating_server(answer.as_bytes()[..answer.len() / 2].to_vec(), answer.len());
-    let mut m = live_image("auto-https", "").net(vm_harness::Net::user()).start().unwrap();
+    let mut m = live_image("auto-https", "")
+        .net(vm_harness::Net::user())
+        .smbios("type=1,serial=FLEET-0007")
+        .start()
+        .unwrap();
     m.wait_for_agent().unwrap();
-    let url = format!("https://10.0.2.2:{port}/answers/${{mac}}.toml");
+    let url = format!("https://10.0.2.2:{port}/answers/${{serial}}.toml");
     let refused = [
         (
             format!("'installer.answer=https://10.0.2.2:{down}/a.toml' installer.answer_timeout=8"),
@@ -587,7 +592,7 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
     )
     .unwrap();
     m.wait_for_console_text(
-        &format!("installer: https://10.0.2.2:{port}/answers/52:54:00:12:34:56.toml: its SHA-256 matches"),
+        &format!("installer: https://10.0.2.2:{port}/answers/FLEET-0007.toml: its SHA-256 matches"),
         Duration::from_secs(120),
     )
     .unwrap();

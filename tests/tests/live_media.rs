@@ -271,6 +271,82 @@ fn pxe_with_initrd_http_fetching_the_squashfs_installs_at_the_ram_floor() {
     pxe("pxe-http-install", false, true, NETBOOT_HTTP_FLOOR_MIB, true);
 }
 
+/// A host process killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A fleet's machine: it boots by PXE (the netboot payload over HTTP), fetches the answer the
+/// HTTPS server keeps for its serial number (`installer.answer=https://…/${serial}.toml`, pinned
+/// by `installer.answer_sha256=`), installs with no hands and powers off; its disk then boots.
+#[test]
+fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hands() {
+    let nb = netboot_dir();
+    let ca = TestAssets::load().unwrap().test_ca.expect("the test CA (cargo xtask assets makes it)");
+    let srv = tempfile::tempdir().unwrap();
+    let answer = "version = 1\n[system]\nhostname = \"pxe7\"\n[finish]\naction = \"poweroff\"\n\
+                  [[storage.disk]]\nmatch = { serial = \"TARGET\" }\n[[storage.disk.partition]]\nsize = \"1MiB\"\n\
+                  type = \"bios-boot\"\n[[storage.disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\n\
+                  content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n";
+    std::fs::write(srv.path().join("PXE-0007.toml"), answer).unwrap();
+    let out = std::process::Command::new("sha256sum").arg(srv.path().join("PXE-0007.toml")).output().unwrap();
+    let pin = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _https = Child(
+        std::process::Command::new("openssl")
+            .current_dir(srv.path())
+            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
+            .arg("-cert")
+            .arg(ca.join("server.pem"))
+            .arg("-key")
+            .arg(ca.join("server.key"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let tftp = tempfile::tempdir().unwrap();
+    let mut m = live("pxe-fleet")
+        .memory_mib(1536)
+        .net(vm_harness::Net::user().tftp(tftp.path(), "boot.ipxe").http_dir(&nb).bootindex(0))
+        .smbios("type=1,serial=PXE-0007")
+        .disk(Disk::new_qcow2(4 << 30).serial("TARGET"))
+        .build()
+        .unwrap();
+    let url = m.http_url().unwrap();
+    let params = format!(
+        "installer.answer=https://10.0.2.2:{port}/${{serial}}.toml installer.answer_sha256={pin} installer.yes=1"
+    );
+    std::fs::write(
+        tftp.path().join("boot.ipxe"),
+        format!(
+            "#!ipxe\nkernel {url}/bzImage initrd=initrd-http root=live:{url}/filesystem.squashfs console=ttyS0,115200 {params}\ninitrd {url}/initrd-http\nboot\n"
+        ),
+    )
+    .unwrap();
+    m.start().unwrap();
+    m.wait_for_console_text(
+        &format!("installer: https://10.0.2.2:{port}/PXE-0007.toml: its SHA-256 matches"),
+        Duration::from_secs(600),
+    )
+    .unwrap();
+    m.wait_for_console_text("installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(180)).expect("the answer powers off");
+    let disk = m.disk_path(0).unwrap().to_path_buf();
+    let mut b = machine("pxe-fleet-installed")
+        .memory_mib(1024)
+        .disk(Disk::file(&disk, "qcow2").bootindex(0))
+        .agent_timeout(Duration::from_secs(300))
+        .start()
+        .unwrap();
+    b.wait_for_agent().unwrap();
+    assert_eq!(b.succeed("hostname").unwrap().trim(), "pxe7");
+}
+
 #[test]
 fn ova_unpacks_to_a_consistent_appliance_whose_disk_boots() {
     let ova = iso().parent().unwrap().join("installer.ova");

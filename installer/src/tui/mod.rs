@@ -246,13 +246,15 @@ fn install(
             busybox: o.busybox.clone(),
         };
         let events = tx.clone();
-        let mut steps = Steps::new(
-            session::EXECUTE_STEPS,
-            Arc::new(Forward(move |e| {
-                let _ = events.send(Msg::Progress(e));
-            })),
-        );
-        let msg = match session::execute(&prepared, &secrets, &exec, &mut steps) {
+        // The answer's [report] endpoint hears of the TUI's install as of `installer auto`'s.
+        let remote = Arc::new(crate::report::Remote::new(Arc::new(Forward(move |e| {
+            let _ = events.send(Msg::Progress(e));
+        }))));
+        remote.configure(crate::report::destination(&prepared.answer, &secrets, &o.stage1));
+        let mut steps = Steps::new(session::EXECUTE_STEPS, remote.clone());
+        let result = session::execute(&prepared, &secrets, &exec, &mut steps);
+        remote.finish(std::time::Duration::from_secs(10));
+        let msg = match result {
             Ok(r) => {
                 let total: f64 = steps.times.iter().map(|(_, s)| s).sum();
                 Msg::Installed(Ok(format!(

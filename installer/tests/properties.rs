@@ -118,6 +118,69 @@ fn the_kickstart_importer_never_panics_and_imports_only_valid_answers() {
     });
 }
 
+/// Kernel command lines around the answer's parameters: what `installer fetch-answer` reads at
+/// boot never panics it, and a source it accepts names only what it may read (an absolute path
+/// without `..`, a label of safe characters, a URL without quotes or spaces).
+#[test]
+fn the_answer_source_parser_never_panics_and_accepts_only_safe_sources() {
+    use installer::source::{parse_cmdline, Source};
+    let word = prop::sample::select(vec![
+        "installer.answer=",
+        "inst.ks=",
+        "installer.answer_sha256=",
+        "installer.answer_timeout=",
+        "installer.yes=1",
+        "file:",
+        "cdrom:",
+        "label:",
+        "hd:LABEL=",
+        "https://",
+        "http://",
+        "/",
+        "..",
+        ":",
+        "${mac}",
+        "${serial}",
+        "${x}",
+        "a",
+        "Z9",
+        "-",
+        "\"",
+        "'",
+        "%",
+        "0",
+        "ab",
+        " ",
+    ]);
+    let cmdline = prop::collection::vec(word, 0..24).prop_map(|w| w.concat());
+    run("answer-source command lines", cmdline, |text| {
+        if let Ok(r) = parse_cmdline(&text) {
+            match &r.source {
+                Source::File(p) | Source::Cdrom(p) | Source::Label { path: p, .. } => {
+                    let s = p.to_string_lossy();
+                    prop_assert!(s.starts_with('/') && !s.split('/').any(|c| c == ".."), "{text:?} -> {s}");
+                }
+                Source::Http(u) => {
+                    prop_assert!(
+                        !u.contains(['"', '\'', ' '])
+                            && !u.replace("${mac}", "").replace("${serial}", "").contains("${"),
+                        "{text:?} -> {u}"
+                    );
+                }
+                Source::Oemdrv => {}
+            }
+            if let Source::Label { label, .. } = &r.source {
+                prop_assert!(
+                    label.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+                    "{label}"
+                );
+                prop_assert!(!label.starts_with('-'), "{label}");
+            }
+        }
+        Ok(())
+    });
+}
+
 /// A machine: 1 to 4 disks of random sizes, some busy, one perhaps the boot medium, some members
 /// of an earlier install's RAID array the live system assembled by itself (a stale holder).
 fn machine() -> impl Strategy<Value = Probe> {

@@ -445,16 +445,6 @@ fn only_an_answer_signed_by_the_images_key_is_used_when_the_image_requires_it() 
     assert_never_written(&m, 1);
 }
 
-/// A host process killed when dropped (the test's HTTPS server).
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A plain HTTP server on the host that promises `promised` bytes and sends `body`, then hangs up:
 /// a transfer cut short. Returns its port.
 fn truncating_server(body: Vec<u8>, promised: usize) -> u16 {
@@ -532,19 +522,8 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
     std::fs::write(srv.path().join("answers/FLEET-0007.toml"), &answer).unwrap();
     let a = vm_harness::TestAssets::load().expect("test assets");
     let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _server = Server(
-        Command::new("openssl")
-            .current_dir(srv.path())
-            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
-            .arg("-cert")
-            .arg(ca.join("server.pem"))
-            .arg("-key")
-            .arg(ca.join("server.key"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let server = vm_harness::testca::serve(srv.path(), &ca).unwrap();
+    let port = server.port;
     let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cut = truncating_server(answer.as_bytes()[..answer.len() / 2].to_vec(), answer.len());
     let mut m = live_image("auto-https", "")

@@ -271,16 +271,6 @@ fn pxe_with_initrd_http_fetching_the_squashfs_installs_at_the_ram_floor() {
     pxe("pxe-http-install", false, true, NETBOOT_HTTP_FLOOR_MIB, true);
 }
 
-/// A host process killed when dropped.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A fleet's machine: it boots by PXE (the netboot payload over HTTP), fetches the answer the
 /// HTTPS server keeps for its serial number (`installer.answer=https://…/${serial}.toml`, pinned
 /// by `installer.answer_sha256=`), installs with no hands and powers off; its disk then boots.
@@ -296,19 +286,8 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
     std::fs::write(srv.path().join("PXE-0007.toml"), answer).unwrap();
     let out = std::process::Command::new("sha256sum").arg(srv.path().join("PXE-0007.toml")).output().unwrap();
     let pin = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let _https = Child(
-        std::process::Command::new("openssl")
-            .current_dir(srv.path())
-            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
-            .arg("-cert")
-            .arg(ca.join("server.pem"))
-            .arg("-key")
-            .arg(ca.join("server.key"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let server = vm_harness::testca::serve(srv.path(), &ca).unwrap();
+    let port = server.port;
     let tftp = tempfile::tempdir().unwrap();
     let mut m = live("pxe-fleet")
         .memory_mib(1536)
@@ -495,26 +474,8 @@ fn initrd_http_fetches_the_squashfs_over_https() {
     let a = TestAssets::load().expect("test assets");
     let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
     let nb = netboot_dir();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    struct Server(std::process::Child);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Server(
-        std::process::Command::new("openssl")
-            .current_dir(&nb)
-            .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
-            .arg("-cert")
-            .arg(ca.join("server.pem"))
-            .arg("-key")
-            .arg(ca.join("server.key"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let server = vm_harness::testca::serve(&nb, &ca).unwrap();
+    let port = server.port;
     let mut m = live("https-root")
         .memory_mib(1536)
         .net(vm_harness::Net::user())

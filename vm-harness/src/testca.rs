@@ -44,3 +44,43 @@ pub fn make(dir: &Path, server_ip: &str, days: u32) -> std::io::Result<()> {
         "server.ext",
     ])
 }
+
+/// `openssl s_server -WWW` serving `dir` over HTTPS on 127.0.0.1 with the server certificate
+/// that [`make`] left in `ca_dir`; stopped when dropped. (It serves no path with a `:` or `..`
+/// and answers those with an error page and status 200: a pin or a signature catches that.)
+#[derive(Debug)]
+pub struct HttpsServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts an [`HttpsServer`] for `dir` and waits (up to 10 s) until it accepts connections.
+pub fn serve(dir: &Path, ca_dir: &Path) -> std::io::Result<HttpsServer> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new("openssl")
+        .current_dir(dir)
+        .args(["s_server", "-quiet", "-WWW", "-accept", &format!("127.0.0.1:{port}")])
+        .arg("-cert")
+        .arg(ca_dir.join("server.pem"))
+        .arg("-key")
+        .arg(ca_dir.join("server.key"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let server = HttpsServer { child, port };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::other("openssl s_server did not start"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    Ok(server)
+}

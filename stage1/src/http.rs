@@ -263,6 +263,19 @@ mod tests {
         assert!(e.to_string().contains("only http"));
     }
 
+    /// A request's head (up to the blank line).
+    fn request_head(c: &mut std::net::TcpStream) -> Vec<u8> {
+        let mut req = Vec::new();
+        let mut b = [0u8; 256];
+        while !req.ends_with(b"\r\n\r\n") {
+            match c.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => req.extend_from_slice(&b[..k]),
+            }
+        }
+        req
+    }
+
     #[test]
     fn downloads_from_a_local_server() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -270,14 +283,7 @@ mod tests {
         std::thread::spawn(move || {
             for (i, c) in l.incoming().take(2).enumerate() {
                 let mut c = c.unwrap();
-                let mut req = Vec::new();
-                let mut b = [0u8; 256];
-                while !req.ends_with(b"\r\n\r\n") {
-                    match c.read(&mut b) {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => req.extend_from_slice(&b[..k]),
-                    }
-                }
+                let req = request_head(&mut c);
                 if i == 0 {
                     let _ = write!(c, "HTTP/1.0 302 Found\r\nContent-Length: 0\r\nLocation: http://127.0.0.1:{port}/real\r\n\r\n");
                 } else {
@@ -300,14 +306,7 @@ mod tests {
         std::thread::spawn(move || {
             for c in l.incoming().take(n) {
                 let mut c = c.unwrap();
-                let mut req = Vec::new();
-                let mut b = [0u8; 256];
-                while !req.ends_with(b"\r\n\r\n") {
-                    match c.read(&mut b) {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => req.extend_from_slice(&b[..k]),
-                    }
-                }
+                let req = request_head(&mut c);
                 let req = String::from_utf8_lossy(&req).to_lowercase();
                 let body = if req.starts_with("get /answer ") {
                     req.lines().filter(|l| l.starts_with("x-installer-")).collect::<Vec<_>>().join("\n")

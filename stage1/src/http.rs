@@ -283,7 +283,7 @@ mod tests {
         std::thread::spawn(move || {
             for (i, c) in l.incoming().take(2).enumerate() {
                 let mut c = c.unwrap();
-                let req = request_head(&mut c);
+                request_head(&mut c);
                 if i == 0 {
                     let _ = write!(c, "HTTP/1.0 302 Found\r\nContent-Length: 0\r\nLocation: http://127.0.0.1:{port}/real\r\n\r\n");
                 } else {

@@ -292,4 +292,23 @@ mod tests {
         let e = fetch("https://h/a.toml", &p, Duration::from_secs(2), &|_| {}).unwrap_err().to_string();
         assert!(e.ends_with("HTTP 404: not there"), "{e}");
     }
+
+    #[test]
+    fn an_answer_over_the_network_is_checked_like_any_and_names_no_secrets_file() {
+        use crate::source::{fetch as fetch_answer, parse_cmdline, Trust};
+        let t = tempfile::tempdir().unwrap();
+        let p = places(t.path(), &fake_fetcher(t.path()));
+        std::fs::create_dir_all(t.path().join("srv")).unwrap();
+        std::fs::write(t.path().join("srv/VM-7.toml"), "version = 1\n[system]\nhostname = \"n7\"\n").unwrap();
+        std::fs::write(t.path().join("srv/s.toml"), "version = 1\nsecrets_file = \"s.secrets\"\n").unwrap();
+        let run = t.path().join("run");
+        let req = parse_cmdline("installer.answer=https://h/${serial}.toml installer.yes=1").unwrap();
+        let f = fetch_answer(&req, &Trust::default(), &p, &run, &|_| {}).unwrap();
+        assert_eq!(f.origin, "https://h/VM-7.toml");
+        assert!(std::fs::read_to_string(f.path).unwrap().contains("n7"));
+        let req = parse_cmdline("installer.answer=https://h/s.toml").unwrap();
+        let e = fetch_answer(&req, &Trust::default(), &p, &run, &|_| {}).unwrap_err();
+        assert!(format!("{e:#}").contains("cannot name a secrets_file"), "{e:#}");
+        assert_eq!(crate::cli::exit_status(&e), crate::cli::exit::REFUSED);
+    }
 }

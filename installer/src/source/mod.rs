@@ -376,6 +376,14 @@ pub fn fetch(
         kickstart_warnings = Some(i.warnings.iter().map(|w| w.to_string()).collect());
         crate::kickstart::to_toml(&i, &read.shown)
     };
+    if matches!(req.source, Source::Http(_)) && names_secrets_file(&answer_text) {
+        return Err(crate::cli::Refused(anyhow::anyhow!(
+            "{}: refused: an answer fetched over the network cannot name a secrets_file (nothing sits beside it); \
+             put its secrets in [secrets]",
+            read.shown
+        ))
+        .into());
+    }
     copy_secrets_file(&answer_text, &read, run_dir)?;
     crate::install::write_file(&out, &answer_text, 0o600)
         .with_context(|| format!("writing {}", out.display()))?;
@@ -394,6 +402,10 @@ pub fn is_answer_file(text: &str) -> bool {
         l.strip_prefix("version")
             .is_some_and(|r| r.trim_start().strip_prefix('=').is_some_and(|r| r.trim() == "1"))
     })
+}
+
+fn names_secrets_file(answer_text: &str) -> bool {
+    answer_text.parse::<toml::Table>().is_ok_and(|d| d.contains_key("secrets_file"))
 }
 
 fn copy_secrets_file(answer_text: &str, read: &Read, run_dir: &Path) -> Result<()> {

@@ -115,6 +115,6 @@ fn fetch_answer_writes_only_a_checked_answer_and_says_what_the_boot_asked_for() 
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(!run.exists());
     // A command line this installer cannot act on.
-    let o = fetch(&["installer.answer=https://example.com/a.toml"]);
+    let o = fetch(&["installer.answer=ftp://example.com/a.toml"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
 }

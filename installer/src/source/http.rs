@@ -154,6 +154,11 @@ fn try_once(
 
 /// Fetches the answer at `url` (templates filled) and its signature, retrying until `timeout`.
 pub fn fetch(url: &str, places: &Places, timeout: Duration, notify: &dyn Fn(&str)) -> Result<Got> {
+    anyhow::ensure!(
+        places.fetcher.is_file(),
+        "{url}: the live system's HTTP client {} is missing",
+        places.fetcher.display()
+    );
     let id = Identity::read(places);
     let url = id.fill(url);
     let tmp = TempDir::new()?;
@@ -310,5 +315,14 @@ mod tests {
         let e = fetch_answer(&req, &Trust::default(), &p, &run, &|_| {}).unwrap_err();
         assert!(format!("{e:#}").contains("cannot name a secrets_file"), "{e:#}");
         assert_eq!(crate::cli::exit_status(&e), crate::cli::exit::REFUSED);
+    }
+
+    #[test]
+    fn without_the_http_client_the_fetch_stops_at_once() {
+        let t = tempfile::tempdir().unwrap();
+        let mut p = places(t.path(), "");
+        p.fetcher = t.path().join("no-such-client");
+        let e = fetch("https://h/a.toml", &p, Duration::from_secs(300), &|_| panic!("no retry")).unwrap_err();
+        assert!(e.to_string().contains("HTTP client"), "{e}");
     }
 }

@@ -504,8 +504,7 @@ fn recording_server() -> (Recorded, u16) {
 /// the machine the file named by its serial number (`${serial}`), pinned by `installer.answer_sha256=`.
 /// A server that is down (retried until `installer.answer_timeout=`, then the URL and the reason),
 /// a wrong SHA-256 and a transfer cut short each stop before any disk is touched; then the right
-/// file installs with no hands, reporting each step to the answer's `[report]` endpoint, and the
-/// installed system boots.
+/// file installs with no hands, reporting each step to the answer's `[report]` endpoint.
 #[test]
 fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_nothing() {
     let (reports, report_port) = recording_server();
@@ -596,12 +595,7 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
         .collect();
     assert_eq!(steps, expected, "{got:?}");
     assert!(total.unwrap_or(0) >= 8, "{got:?}");
-    let (_keep, disk) = take_disk(&m, 0);
-    drop(m);
-    let mut b = boot_disk("auto-https-installed", &disk, false);
-    b.wait_for_agent().unwrap();
-    common::wait_for_multi_user(&mut b);
-    assert_eq!(b.succeed("hostname").unwrap().trim(), "fleet7");
+    // The PXE fleet test (live_media) boots a disk installed this way.
 }
 
 #[test]

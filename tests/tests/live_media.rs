@@ -400,7 +400,7 @@ fn findiso_boots_an_iso_file_on_another_filesystem() {
 
 /// The release image is the test image without the agent, and nothing else.
 #[test]
-fn test_and_release_images_differ_only_in_the_agent() {
+fn test_and_release_images_differ_only_in_the_agent_and_the_test_ca() {
     let a = TestAssets::load().unwrap();
     let list = |iso: &PathBuf| -> Vec<String> {
         let sq = iso.parent().unwrap().join("filesystem.squashfs");
@@ -418,11 +418,15 @@ fn test_and_release_images_differ_only_in_the_agent() {
     assert_eq!(
         only_test,
         [
+            // The test profile's CA (for the HTTPS tests), which the live root carries for
+            // `stage1 fetch` as the initrd does for root=live:https://.
+            "/etc/ssl",
+            "/etc/ssl/installer-ca.pem",
             "/etc/systemd/system/sysinit.target.wants/vm-harness-agent.service",
             "/etc/systemd/system/vm-harness-agent.service",
             "/usr/local/sbin/vm-harness-agent",
         ],
-        "the test image differs in more than the agent"
+        "the test image differs in more than the agent and the test CA"
     );
     let release_dir = a.release_iso.clone().unwrap().parent().unwrap().to_path_buf();
     // The release ISO's medium carries no agent either (kernel, initrd, squashfs only).

@@ -92,7 +92,9 @@ struct TempDir(std::path::PathBuf);
 impl TempDir {
     fn new() -> std::io::Result<TempDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let p = std::env::temp_dir().join(format!("installer-fetch-{}", std::process::id()));
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("installer-fetch-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::DirBuilder::new().mode(0o700).create(&p)?;
         Ok(TempDir(p))

@@ -10,6 +10,7 @@ pub mod hooks;
 pub mod install;
 pub mod kickstart;
 pub mod livedata;
+pub mod private_dir;
 pub mod progress;
 pub mod report;
 pub mod session;

@@ -71,8 +71,13 @@ impl Remote {
         }
         std::thread::spawn(move || {
             let mut dropped = 0;
+            let dir = crate::private_dir::PrivateDir::new("report");
             for line in rx {
-                if !post_with_retries(&to, &line) {
+                let sent = match &dir {
+                    Ok(d) => post_with_retries(&to, &line, &d.path().join("event.json")),
+                    Err(_) => false,
+                };
+                if !sent {
                     dropped += 1;
                 }
             }
@@ -108,14 +113,14 @@ impl Reporter for Remote {
     }
 }
 
-fn post_with_retries(to: &Destination, line: &str) -> bool {
+fn post_with_retries(to: &Destination, line: &str, file: &Path) -> bool {
     let mut pause = to.pause;
     for attempt in 0..3 {
         if attempt > 0 {
             std::thread::sleep(pause);
             pause *= 2;
         }
-        if post(to, line).is_ok() {
+        if post(to, line, file).is_ok() {
             return true;
         }
     }
@@ -125,21 +130,19 @@ fn post_with_retries(to: &Destination, line: &str) -> bool {
 /// One POST. The client runs outside the runner on purpose: the runner tells the install's
 /// reporter of every command, and a report of each report would be sent again, and logged in the
 /// install log between the install's own commands.
-fn post(to: &Destination, line: &str) -> std::io::Result<()> {
+/// `file` (in the worker's private directory) holds the body while the client runs.
+fn post(to: &Destination, line: &str, file: &Path) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let file = std::env::temp_dir().join(format!("installer-report-{}-{n}.json", std::process::id()));
     std::fs::OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
         .mode(0o600)
-        .open(&file)?
+        .open(file)?
         .write_all(line.trim_end().as_bytes())?;
     let mut c = std::process::Command::new(&to.poster);
-    c.arg("post").arg(&to.url).arg(&file);
+    c.arg("post").arg(&to.url).arg(file);
     c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     if to.token.is_some() {
         c.arg("--bearer-stdin").stdin(std::process::Stdio::piped());
@@ -152,7 +155,7 @@ fn post(to: &Destination, line: &str) -> std::io::Result<()> {
         let _ = stdin.write_all(b"\n");
     }
     let st = child.wait()?;
-    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(file);
     if st.success() {
         Ok(())
     } else {

@@ -86,27 +86,6 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// A private directory for the downloads, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<TempDir> {
-        use std::os::unix::fs::DirBuilderExt;
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("installer-fetch-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::DirBuilder::new().mode(0o700).create(&p)?;
-        Ok(TempDir(p))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// What a fetch got.
 #[derive(Debug)]
 pub struct Got {
@@ -163,8 +142,8 @@ pub fn fetch(url: &str, places: &Places, timeout: Duration, notify: &dyn Fn(&str
     );
     let id = Identity::read(places);
     let url = id.fill(url);
-    let tmp = TempDir::new()?;
-    let out = tmp.0.join("download");
+    let tmp = crate::private_dir::PrivateDir::new("fetch")?;
+    let out = tmp.path().join("download");
     let start = Instant::now();
     let mut pause = Duration::from_secs(1);
     let mut tries = 0;

@@ -118,37 +118,44 @@ fn label(l: &str, word: &str) -> Result<String, BadRequest> {
 
 fn answer_source(v: &str) -> Result<Source, BadRequest> {
     let word = format!("installer.answer={v}");
-    if let Some(p) = v.strip_prefix("file:") {
-        Ok(Source::File(absolute(p, &word)?))
-    } else if let Some(p) = v.strip_prefix("cdrom:") {
-        Ok(Source::Cdrom(absolute(p, &word)?))
-    } else if let Some(rest) = v.strip_prefix("label:") {
-        let (l, p) = rest.split_once(':').unwrap_or((rest, ""));
-        Ok(Source::Label { label: label(l, &word)?, path: absolute(p, &word)? })
-    } else if v.starts_with("http://") || v.starts_with("https://") {
-        Ok(Source::Http(http::url(v).map_err(|e| BadRequest(format!("{word}: {e}")))?))
-    } else {
-        Err(BadRequest(format!(
-            "{word}: expected file:/PATH, cdrom:/PATH, label:LABEL:/PATH or an http(s):// URL"
-        )))
+    match v.strip_prefix("label:") {
+        Some(rest) => labelled(rest, &word),
+        None => file_cdrom_or_url(
+            v,
+            &word,
+            "expected file:/PATH, cdrom:/PATH, label:LABEL:/PATH or an http(s):// URL",
+        ),
     }
 }
 
 fn kickstart_source(v: &str) -> Result<Source, BadRequest> {
     let word = format!("inst.ks={v}");
-    if let Some(rest) = v.strip_prefix("hd:LABEL=") {
-        let (l, p) = rest.split_once(':').unwrap_or((rest, ""));
-        Ok(Source::Label { label: label(l, &word)?, path: absolute(p, &word)? })
+    match v.strip_prefix("hd:LABEL=") {
+        Some(rest) => labelled(rest, &word),
+        None => file_cdrom_or_url(
+            v,
+            &word,
+            "this installer reads inst.ks=hd:LABEL=…:/PATH, cdrom:/PATH, file:/PATH and http(s)://…",
+        ),
+    }
+}
+
+/// `LABEL:/PATH`.
+fn labelled(rest: &str, word: &str) -> Result<Source, BadRequest> {
+    let (l, p) = rest.split_once(':').unwrap_or((rest, ""));
+    Ok(Source::Label { label: label(l, word)?, path: absolute(p, word)? })
+}
+
+/// The forms both parameters share: `file:/PATH`, `cdrom:/PATH`, an http(s) URL.
+fn file_cdrom_or_url(v: &str, word: &str, expected: &str) -> Result<Source, BadRequest> {
+    if let Some(p) = v.strip_prefix("file:") {
+        Ok(Source::File(absolute(p, word)?))
     } else if let Some(p) = v.strip_prefix("cdrom:") {
-        Ok(Source::Cdrom(absolute(p, &word)?))
-    } else if let Some(p) = v.strip_prefix("file:") {
-        Ok(Source::File(absolute(p, &word)?))
+        Ok(Source::Cdrom(absolute(p, word)?))
     } else if v.starts_with("http://") || v.starts_with("https://") {
         Ok(Source::Http(http::url(v).map_err(|e| BadRequest(format!("{word}: {e}")))?))
     } else {
-        Err(BadRequest(format!(
-            "{word}: this installer reads inst.ks=hd:LABEL=…:/PATH, cdrom:/PATH, file:/PATH and http(s)://…"
-        )))
+        Err(BadRequest(format!("{word}: {expected}")))
     }
 }
 

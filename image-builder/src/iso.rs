@@ -9,6 +9,11 @@ use runner::Cmd;
 use crate::rootfs::{io, RootfsError};
 
 /// Boot menu entries: (label, title, extra kernel parameters).
+/// The GRUB modules the ISO's EFI image loads: find this medium, read its config, boot Linux on
+/// the screen and the serial line.
+const GRUB_EFI_MODULES: &str =
+    "part_gpt part_msdos iso9660 fat search search_fs_file configfile linux normal serial terminal all_video";
+
 pub fn menu(serial_default: bool) -> Vec<(&'static str, &'static str, String)> {
     let console = if serial_default { "console=tty0 console=ttyS0,115200" } else { "" };
     vec![
@@ -95,7 +100,9 @@ pub fn build(inp: &IsoInputs, out: &Path, work: &Path) -> Result<(), RootfsError
     let bootx64 = work.join("BOOTX64.EFI");
     Cmd::new("building the EFI GRUB image", "grub-mkstandalone")
         .args(["-O", "x86_64-efi", "--locales=", "--fonts=", "--themes="])
-        .arg("--modules=part_gpt part_msdos iso9660 fat search search_fs_file configfile linux normal serial terminal all_video")
+        .arg(format!("--modules={GRUB_EFI_MODULES}"))
+        // Only these (and what they need) in the image's memdisk: 1.2 MB instead of 3.5 MB.
+        .arg(format!("--install-modules={GRUB_EFI_MODULES} echo"))
         .arg("-o")
         .arg(&bootx64)
         .arg(format!("boot/grub/grub.cfg={}", embedded.display()))

@@ -68,6 +68,55 @@ pub const LIVE_PACKAGES: &[&str] = &[
 /// host's zstd and runs the root's depmod for each kernel.
 const COMPRESS_MODULES: &str = "find \"$1\"/usr/lib/modules -name '*.ko' -print0 | xargs -0 -r -n 64 -P 2 zstd -q --rm -9 && for d in \"$1\"/usr/lib/modules/*/; do [ -f \"$d/modules.dep\" ] || continue; chroot \"$1\" depmod -a \"$(basename \"$d\")\" || exit 1; done";
 
+/// The package that stands in for Perl and Python 3 (see [`SLIM_INTERPRETERS`]).
+pub const SLIM_PACKAGE: &str = "installer-slim";
+
+/// Its control file: it provides the interpreters only for the dependencies named in
+/// [`SLIM_INTERPRETERS`], so `apt-get check` stays clean and `apt install perl python3` on an
+/// installed system brings the real ones back.
+const SLIM_CONTROL: &str = "Package: installer-slim
+Version: 1
+Architecture: all
+Multi-Arch: allowed
+Maintainer: installer <root@localhost>
+Provides: perl, libdbd-sqlite3-perl, libwww-curl-perl, python3
+Description: stands in for Perl and Python 3, which no tool of the installer runs
+ nix-bin depends on Perl for its Perl bindings and xfsprogs on Python 3 for xfs_scrub_all;
+ neither is used by the installer. Install perl or python3 to have them.
+";
+
+/// The shell step (an mmdebstrap hook, `$1` the root) that replaces Perl and Python 3 by
+/// [`SLIM_PACKAGE`] (about 90 MiB, 13 MiB of a compressed image) when only the packages known to
+/// work without them depend on them; with any other dependant (a profile's extra package) both
+/// stay. `apt-get check` must pass afterwards.
+const SLIM_INTERPRETERS: &str = r#"set -e
+purge="python3 python3.11 python3-minimal python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libpython3-stdlib perl libperl5.36 perl-modules-5.36 libdbd-sqlite3-perl libdbi-perl libwww-curl-perl"
+known="nix-bin xfsprogs usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl $purge"
+users=$(chroot "$1" dpkg-query -W -f='${Package}|${Pre-Depends}, ${Depends}
+' | grep -E '[|, ](perl|python3|python3\.11|libperl5\.36)(:any)?( |,|$)' | cut -d'|' -f1 | grep -vxF "$(echo $known | tr ' ' '
+')" || true)
+if [ -n "$users" ]; then echo "keeping Perl and Python 3 for: $users"; exit 0; fi
+chroot "$1" dpkg -i /tmp/installer-slim.deb
+chroot "$1" dpkg --purge --force-depends python3
+chroot "$1" dpkg --purge --force-depends $purge
+rm -f "$1"/tmp/installer-slim.deb
+chroot "$1" apt-get check
+"#;
+
+/// Writes the `.deb` of [`SLIM_PACKAGE`] into `dir` with the host's dpkg-deb.
+fn slim_deb(dir: &Path) -> Result<PathBuf, RootfsError> {
+    let tree = dir.join("installer-slim");
+    std::fs::create_dir_all(tree.join("DEBIAN")).map_err(io("creating the installer-slim package"))?;
+    std::fs::write(tree.join("DEBIAN/control"), SLIM_CONTROL).map_err(io("writing installer-slim's control"))?;
+    let deb = dir.join("installer-slim.deb");
+    Cmd::new("building the installer-slim package", "dpkg-deb")
+        .args(["--root-owner-group", "-b"])
+        .arg(&tree)
+        .arg(&deb)
+        .run()?;
+    Ok(deb)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RootfsSpec {
     pub suite: String,
@@ -93,6 +142,8 @@ impl RootfsSpec {
         self.hash(&mut h);
         // How the root is made beyond its packages.
         COMPRESS_MODULES.hash(&mut h);
+        SLIM_CONTROL.hash(&mut h);
+        SLIM_INTERPRETERS.hash(&mut h);
         format!("{}-{}-{:016x}", self.suite, self.variant, h.finish())
     }
 }
@@ -128,6 +179,7 @@ pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
         std::fs::remove_dir_all(&entry).map_err(io(format!("removing {}", entry.display())))?;
     }
     std::fs::create_dir_all(&entry).map_err(io(format!("creating {}", entry.display())))?;
+    let slim = slim_deb(&entry)?;
     // Downloaded .debs are kept between builds.
     let archives = cache.join("apt-archives");
     std::fs::create_dir_all(archives.join("partial")).map_err(io("creating the package cache"))?;
@@ -146,6 +198,9 @@ pub fn ensure(spec: &RootfsSpec, cache: &Path) -> Result<PathBuf, RootfsError> {
         // every install copies and writes; kmod loads .ko.zst, and our initrd builder unpacks the
         // few it puts into an initrd. depmod then names the compressed files.
         .arg(format!("--customize-hook={COMPRESS_MODULES}"))
+        // No Perl or Python: nothing the installer runs needs them.
+        .arg(format!("--customize-hook=copy-in {} /tmp", slim.display()))
+        .arg(format!("--customize-hook={SLIM_INTERPRETERS}"))
         .arg("--dpkgopt=path-exclude=/usr/share/man/*")
         .arg("--dpkgopt=path-exclude=/usr/share/doc/*")
         .arg("--dpkgopt=path-include=/usr/share/doc/*/copyright")

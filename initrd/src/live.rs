@@ -59,6 +59,27 @@ pub fn build(
     extra: &[String],
     files: &[(String, std::path::PathBuf)],
 ) -> Result<Vec<u8>, LiveInitrdError> {
+    Ok(archive(modules_dir, stage1, busybox, extra, files)?.to_gzip()?)
+}
+
+/// The same initrd uncompressed, for a caller that compresses it (a release image uses xz).
+pub fn build_uncompressed(
+    modules_dir: &Path,
+    stage1: &Path,
+    busybox: &Path,
+    extra: &[String],
+    files: &[(String, std::path::PathBuf)],
+) -> Result<Vec<u8>, LiveInitrdError> {
+    Ok(archive(modules_dir, stage1, busybox, extra, files)?.to_bytes()?)
+}
+
+fn archive(
+    modules_dir: &Path,
+    stage1: &Path,
+    busybox: &Path,
+    extra: &[String],
+    files: &[(String, std::path::PathBuf)],
+) -> Result<Archive, LiveInitrdError> {
     let mut names: Vec<String> = STORAGE_MODULES.iter().chain(LIVE_MODULES).map(|s| s.to_string()).collect();
     names.extend(extra.iter().cloned());
     let mut a = with_modules(modules_dir, stage1, busybox, &names)?;
@@ -67,7 +88,7 @@ pub fn build(
     }
     let config = Config { modules: ALWAYS.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
-    Ok(a.to_gzip()?)
+    Ok(a)
 }
 
 /// The contents of a zstd-compressed file (one frame, as `zstd` writes a module).

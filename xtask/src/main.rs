@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's own automation. Every command installs what it needs
 //! (Debian packages, the Debian kernel, our static binaries) when it is missing.
 
+mod bench;
 mod capture;
 mod deps;
 mod kernel;
@@ -271,7 +272,7 @@ fn test(args: Vec<String>) -> Result<()> {
 
 fn soak(args: Vec<String>) -> Result<()> {
     suite_run(args, true)?;
-    phase("benchmarks", bench_image)?;
+    phase("benchmarks", bench::image)?;
     phase("fuzzing", || fuzz(10))
 }
 
@@ -423,81 +424,6 @@ fn demo() -> Result<()> {
     Ok(())
 }
 
-/// ISO size and boot-to-`installer ready` time (BIOS, CD, TCG unless KVM was probed to work).
-fn bench_image() -> Result<()> {
-    let a = assets()?;
-    export_harness_env(&a)?;
-    let iso = a.live_iso.clone().context("no live ISO was built")?;
-    let size = std::fs::metadata(&iso)?.len();
-    let mut times = vec![];
-    for i in 0..3 {
-        let t = Instant::now();
-        let mut m = vm_harness::machine(&format!("bench-{i}"))
-            .memory_mib(1024)
-            .cdrom(&iso)
-            .cdrom_bootindex(0)
-            .start()?;
-        m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
-        times.push(t.elapsed().as_secs_f64());
-        m.crash()?;
-    }
-    times.sort_by(|a, b| a.total_cmp(b));
-    println!("ISO size: {:.1} MiB ({})", size as f64 / 1048576.0, iso.display());
-    println!(
-        "boot to `installer ready` (BIOS, CD, {}): median {:.1}s of {:?}",
-        std::env::var("VM_HARNESS_ACCEL").unwrap_or_default(),
-        times[1],
-        times.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>()
-    );
-    Ok(())
-}
-
-/// The TUI inside the live test VM (serial console, TCG): from `installer tui` starting to its
-/// first frame, and from a key to the frame it causes, as the TUI logs them.
-fn bench_tui() -> Result<()> {
-    let a = assets()?;
-    export_harness_env(&a)?;
-    let mut m = vm_harness::testimage::live_machine("bench-tui", &a, "")?.start()?;
-    m.wait_for_agent()?;
-    m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(300))?;
-    let mut first = vec![];
-    let mut keys = vec![];
-    for _ in 0..3 {
-        // Quit (Ctrl-C, y) and start it again from the shell, as a person would.
-        m.send_console("\x03")?;
-        m.wait_for_screen(r"Quit the installer\?", Duration::from_secs(60))?;
-        m.send_console("y")?;
-        m.wait_for_screen("Run 'installer tui'", Duration::from_secs(60))?;
-        m.succeed("truncate -s 0 /var/log/installer/tui.log")?;
-        m.send_console("installer tui\r")?;
-        m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(60))?;
-        for _ in 0..10 {
-            m.send_console("\t")?;
-            std::thread::sleep(Duration::from_millis(400));
-        }
-        let log = m.succeed("sleep 1; grep -h 'tui::timing' /var/log/installer/tui.log || true")?;
-        let ms = |l: &str, what: &str| -> Option<f64> {
-            l.split(what).nth(1)?.split_whitespace().next()?.parse().ok()
-        };
-        first.extend(log.lines().filter_map(|l| ms(l, "first frame after ")).next_back());
-        keys.extend(log.lines().filter_map(|l| ms(l, "key to frame ")));
-    }
-    m.crash()?;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    };
-    let n = keys.len();
-    let max = keys.iter().cloned().fold(0.0, f64::max);
-    println!(
-        "TUI first frame after start: median {:.0} ms of {:?}",
-        median(&mut first),
-        first.iter().map(|t| format!("{t:.0}")).collect::<Vec<_>>()
-    );
-    println!("TUI key to frame: median {:.1} ms, max {max:.1} ms over {n} keys", median(&mut keys));
-    Ok(())
-}
-
 fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Assets => assets().map(|_| ()),
@@ -516,8 +442,8 @@ fn main() -> Result<()> {
         Cmd::Demo => demo(),
         Cmd::Fuzz { minutes } => fuzz(minutes),
         Cmd::Bench { what } => match what.as_str() {
-            "image" => bench_image(),
-            "tui" => bench_tui(),
+            "image" => bench::image(),
+            "tui" => bench::tui(),
             _ => bail!("unknown benchmark {what:?} (known: image, tui)"),
         },
         Cmd::CaptureHw { kinds } => {

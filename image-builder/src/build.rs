@@ -83,7 +83,8 @@ fn xz_initrd(cpio: &[u8], out: &Path) -> Result<()> {
         .args(["-q", "-f", "-T1", "--check=crc32", "--lzma2=preset=9e,dict=1MiB"])
         .arg(&plain)
         .run()?;
-    std::fs::rename(plain.with_extension("cpio.xz"), out).with_context(|| format!("writing {}", out.display()))
+    std::fs::rename(plain.with_extension("cpio.xz"), out)
+        .with_context(|| format!("writing {}", out.display()))
 }
 
 /// Builds the live ISO (and its parts) into `out_dir`.

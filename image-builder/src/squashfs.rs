@@ -152,7 +152,10 @@ fn unpack_modules(root: &Path) -> Result<(), RootfsError> {
         collect_suffix(&dir, ".ko.zst", &mut packed)?;
         for chunk in packed.chunks(256) {
             // `--rm` unlinks the hard link in the copy; the shared root keeps its file.
-            Cmd::new("decompressing the kernel modules", "zstd").args(["-q", "-d", "--rm"]).args(chunk).run()?;
+            Cmd::new("decompressing the kernel modules", "zstd")
+                .args(["-q", "-d", "--rm"])
+                .args(chunk)
+                .run()?;
         }
         Cmd::new("indexing the decompressed modules", "depmod")
             .arg("-b")

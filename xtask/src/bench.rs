@@ -71,11 +71,20 @@ pub fn image() -> Result<()> {
         if dist_size <= ISO_GOAL { "met" } else { "NOT met" },
         dist_size as f64 / ISO_GOAL as f64
     );
-    println!("test ISO (zstd, with the agent): {} ({:.2}x the release ISO)", mib(test_size), test_size as f64 / dist_size as f64);
+    println!(
+        "test ISO (zstd, with the agent): {} ({:.2}x the release ISO)",
+        mib(test_size),
+        test_size as f64 / dist_size as f64
+    );
     let fmt = |v: &[f64]| v.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(", ");
     let (d, t) = (median(&mut dist_t.clone()), median(&mut test_t.clone()));
     println!("boot to `installer ready` (BIOS, CD, 1 GiB, {accel}), median of 3, interleaved:");
-    println!("  release ISO {d:.1} s [{}]; test ISO {t:.1} s [{}]; ratio {:.2}", fmt(&dist_t), fmt(&test_t), d / t);
+    println!(
+        "  release ISO {d:.1} s [{}]; test ISO {t:.1} s [{}]; ratio {:.2}",
+        fmt(&dist_t),
+        fmt(&test_t),
+        d / t
+    );
     Ok(())
 }
 
@@ -124,4 +133,3 @@ pub fn tui() -> Result<()> {
     println!("TUI key to frame: median {:.1} ms, max {max:.1} ms over {n} keys", median(&mut keys));
     Ok(())
 }
-

@@ -29,6 +29,10 @@ pub struct TestAssets {
     /// The same image built as a release (no agent), for comparison.
     #[serde(default)]
     pub release_iso: Option<PathBuf>,
+    /// The release image as shipped (xz squashfs, no agent) in `images/dist/`, when built:
+    /// `cargo xtask soak` and `cargo xtask bench image` build it (it takes minutes to compress).
+    #[serde(default)]
+    pub dist_iso: Option<PathBuf>,
     /// A test CA the live test image's stage-1 trusts, with a server certificate (for the
     /// guest's view of the host, 10.0.2.2) signed by it: `ca.pem`, `server.pem`, `server.key`.
     #[serde(default)]

@@ -55,8 +55,10 @@ enum Cmd {
         /// Only these kinds (default: all).
         kinds: Vec<String>,
     },
-    /// Benchmarks: `image` prints the ISO size and the boot-to-ready time of the live system; `tui`
-    /// the TUI's time to its first frame and from a key to its frame, inside the VM.
+    /// Benchmarks, each against a comparison measured in the same run: `image` the release ISO's
+    /// size and its boot to `installer ready` beside the test image; `stage1` our stage 1 beside
+    /// Debian's initramfs-tools and dracut (same kernel, same root); `tui` the TUI's time to its
+    /// first frame and from a key to its frame, inside the VM.
     Bench {
         #[arg(default_value = "image")]
         what: String,
@@ -211,6 +213,7 @@ fn assets() -> Result<TestAssets> {
     let a = TestAssets {
         live_iso: Some(live_iso),
         release_iso: Some(release_iso),
+        dist_iso: None,
         test_ca: Some(test_ca.clone()),
         installer: Some(installer),
         debian_root,
@@ -302,7 +305,11 @@ fn fuzz(minutes: u64) -> Result<()> {
 
 fn suite_run(args: Vec<String>, include_ignored: bool) -> Result<()> {
     let total = Instant::now();
-    let a = assets()?;
+    let mut a = assets()?;
+    if include_ignored {
+        // The soak tier's release-payload tests boot the image as shipped.
+        bench::add_dist(&mut a)?;
+    }
     phase("rustfmt", || run(cargo().current_dir(workspace()).args(["fmt", "--all", "--", "--check"])))?;
     phase("clippy", || {
         run(cargo().current_dir(workspace()).args([
@@ -444,7 +451,8 @@ fn main() -> Result<()> {
         Cmd::Bench { what } => match what.as_str() {
             "image" => bench::image(),
             "tui" => bench::tui(),
-            _ => bail!("unknown benchmark {what:?} (known: image, tui)"),
+            "stage1" => bench::stage1(),
+            _ => bail!("unknown benchmark {what:?} (known: image, stage1, tui)"),
         },
         Cmd::CaptureHw { kinds } => {
             let a = assets()?;

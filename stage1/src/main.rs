@@ -51,6 +51,47 @@ impl Stage1 {
         Ok(())
     }
 
+    /// Loads `names`, each after its dependencies, one thread per name: the kernel loads different
+    /// modules at once (a second load of the same module waits for the first and finds it there),
+    /// so the root's driver does not wait behind a slow one (ext4's relocation, AHCI probing its
+    /// ports). Returns once all are loaded.
+    fn load_all(&mut self, names: &[String]) {
+        let Some(tree) = &self.tree else { return };
+        let mut chains: Vec<Vec<String>> = vec![];
+        for name in names {
+            match tree.resolve(&[name.as_str()]) {
+                Ok(order) => {
+                    let chain: Vec<String> = order.into_iter().filter(|r| !self.loaded.contains(r)).collect();
+                    if !chain.is_empty() {
+                        chains.push(chain);
+                    }
+                }
+                Err(e) => log(&format!("module {name}: {e}")),
+            }
+        }
+        let (dir, trace) = (tree.dir().to_path_buf(), self.cmd.trace);
+        std::thread::scope(|scope| {
+            for chain in &chains {
+                let dir = &dir;
+                scope.spawn(move || {
+                    for rel in chain {
+                        if trace {
+                            log(&format!("loading {rel}"));
+                        }
+                        if let Err(e) = sys::load_module(&dir.join(rel), "") {
+                            log(&format!("loading {}: {e}", dir.join(rel).display()));
+                        }
+                    }
+                });
+            }
+        });
+        for rel in chains.into_iter().flatten() {
+            if !self.loaded.contains(&rel) {
+                self.loaded.push(rel);
+            }
+        }
+    }
+
     /// Loads what every device's modalias asks for; returns how many modules were new.
     fn coldplug(&mut self) -> usize {
         let before = self.loaded.len();
@@ -74,9 +115,7 @@ impl Stage1 {
                 }
             }
         }
-        for m in wanted {
-            let _ = self.load(&m);
-        }
+        self.load_all(&wanted);
         self.loaded.len() - before
     }
 
@@ -645,11 +684,8 @@ fn main() {
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));
     }
-    for m in s.config.modules.clone().iter().chain(s.cmd.modules.clone().iter()) {
-        if let Err(e) = s.load(m) {
-            log(&format!("module {m}: {e}"));
-        }
-    }
+    let first: Vec<String> = s.config.modules.iter().chain(s.cmd.modules.iter()).cloned().collect();
+    s.load_all(&first);
     loop {
         let err = match s.boot() {
             Ok(()) => return,

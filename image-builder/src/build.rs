@@ -129,12 +129,12 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
             files.push((initrd::config::EXTRA_CA.to_string(), bundle.clone()));
         }
         let (modules, stage1, busybox) = (&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox);
+        let archive = initrd::live::build(modules, stage1, busybox, &[], &files)?;
         if b.release {
-            let cpio = initrd::live::build_uncompressed(modules, stage1, busybox, &[], &files)?;
-            xz_initrd(&cpio, &initrd)
+            xz_initrd(&archive.to_bytes()?, &initrd)
         } else {
-            let data = initrd::live::build(modules, stage1, busybox, &[], &files)?;
-            std::fs::write(&initrd, data).with_context(|| format!("writing {}", initrd.display()))
+            std::fs::write(&initrd, archive.to_gzip()?)
+                .with_context(|| format!("writing {}", initrd.display()))
         }
     })?;
     let kernel = b.out_dir.join("bzImage");

@@ -50,30 +50,10 @@ pub enum LiveInitrdError {
     Read { path: String, source: std::io::Error },
 }
 
-/// Builds the live initrd (gzip) for the kernel whose module directory is `modules_dir`, with
-/// extra `files` (path in the initrd, host file), e.g. CA certificates for `root=live:https://`.
+/// The live initrd for the kernel whose module directory is `modules_dir`, with extra `files`
+/// (path in the initrd, host file), e.g. CA certificates for `root=live:https://`; the caller
+/// compresses it (gzip with [`Archive::to_gzip`], or a release's xz over [`Archive::to_bytes`]).
 pub fn build(
-    modules_dir: &Path,
-    stage1: &Path,
-    busybox: &Path,
-    extra: &[String],
-    files: &[(String, std::path::PathBuf)],
-) -> Result<Vec<u8>, LiveInitrdError> {
-    Ok(archive(modules_dir, stage1, busybox, extra, files)?.to_gzip()?)
-}
-
-/// The same initrd uncompressed, for a caller that compresses it (a release image uses xz).
-pub fn build_uncompressed(
-    modules_dir: &Path,
-    stage1: &Path,
-    busybox: &Path,
-    extra: &[String],
-    files: &[(String, std::path::PathBuf)],
-) -> Result<Vec<u8>, LiveInitrdError> {
-    Ok(archive(modules_dir, stage1, busybox, extra, files)?.to_bytes()?)
-}
-
-fn archive(
     modules_dir: &Path,
     stage1: &Path,
     busybox: &Path,

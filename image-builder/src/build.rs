@@ -119,6 +119,8 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
             &docs.bash_completion,
             Some(0o644),
         );
+        // The kernel is on the medium and in the netboot initrds; stage 1 hands it over (8 MiB less).
+        layer.symlink(&format!("boot/vmlinuz-{}", kernel_in_root.version), initrd::config::LIVE_KERNEL);
         let comp = if b.release { Compression::XzBcj } else { Compression::Zstd3 };
         Ok(squashfs::build(&base, &layer, comp, &squash)?)
     })?;

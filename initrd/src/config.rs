@@ -5,6 +5,12 @@
 /// `root=live:https://`.
 pub const EXTRA_CA: &str = "/etc/ssl/installer-ca.pem";
 
+/// Where stage 1 puts the kernel for a live system. A live image carries its kernel once, on the
+/// medium (`/boot/vmlinuz`) or in a netboot initrd (`/boot/vmlinuz`); the squashfs's
+/// `/boot/vmlinuz-<version>` is a link to this path, which `installer install` reads into each
+/// generation.
+pub const LIVE_KERNEL: &str = "/run/installer/vmlinuz";
+
 use serde::{Deserialize, Serialize};
 
 /// The installed system's root filesystem.

@@ -582,7 +582,31 @@ impl Stage1 {
         Ok(squash)
     }
 
+    /// Puts the kernel where the live root's `/boot/vmlinuz-<version>` link points
+    /// ([`initrd::config::LIVE_KERNEL`]): a link to the medium's while the medium stays mounted,
+    /// else a copy of it or of the netboot initrd's (8 MiB of RAM; the initrd is freed at the
+    /// switch). Without one the live system runs, but `installer install` finds no kernel.
+    fn provide_kernel(&self) {
+        let dest = Path::new(initrd::config::LIVE_KERNEL);
+        let on_medium = Path::new("/run/installer/medium/boot/vmlinuz");
+        let in_initrd = Path::new("/boot/vmlinuz");
+        let done = if on_medium.is_file() && !self.cmd.copytoram {
+            std::os::unix::fs::symlink(on_medium, dest)
+        } else if on_medium.is_file() {
+            std::fs::copy(on_medium, dest).map(drop)
+        } else if in_initrd.is_file() {
+            std::fs::copy(in_initrd, dest).map(drop)
+        } else {
+            log("no kernel on the medium or in the initrd: `installer install` will find none");
+            return;
+        };
+        if let Err(e) = done {
+            log(&format!("handing the kernel to the live system: {e}"));
+        }
+    }
+
     fn mount_root(&mut self, squash: &Path) -> Result<()> {
+        self.provide_kernel();
         let lo = sys::loop_attach(squash).doing(|| format!("attaching {}", squash.display()))?;
         let lower = Path::new("/run/installer/squashfs");
         sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "")

@@ -28,6 +28,16 @@ fn ready(b: MachineBuilder) -> Machine {
     m
 }
 
+/// The squashfs holds no kernel: its `/boot/vmlinuz-<version>` links to the one stage 1 handed
+/// over from the medium or the netboot initrd, which `installer install` reads.
+fn check_kernel_handed_over(m: &mut Machine) {
+    let link = m.succeed("readlink /boot/vmlinuz-$(uname -r)").unwrap();
+    assert_eq!(link.trim(), "/run/installer/vmlinuz");
+    // A bzImage: the "HdrS" magic of the boot protocol at offset 0x202.
+    m.succeed("test $(stat -L -c %s /boot/vmlinuz-$(uname -r)) -gt 4000000 && dd if=/boot/vmlinuz-$(uname -r) bs=1 skip=514 count=4 2>/dev/null | grep -qx HdrS")
+        .unwrap();
+}
+
 fn check_live(m: &mut Machine, uefi: bool, medium_prefix: &str) {
     let cmdline = m.succeed("cat /proc/cmdline").unwrap();
     assert!(cmdline.contains("root=live:LABEL=INSTALLER_"), "{cmdline}");
@@ -36,6 +46,7 @@ fn check_live(m: &mut Machine, uefi: bool, medium_prefix: &str) {
     assert!(medium.trim().starts_with(medium_prefix), "boot device {medium:?}, expected {medium_prefix}*");
     assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
     assert_eq!(m.succeed("cat /proc/1/comm").unwrap().trim(), "systemd");
+    check_kernel_handed_over(m);
     m.succeed("installer --version && installer disks").unwrap();
     // The man pages and the bash completion generated from the installer's command line.
     m.succeed("man -w installer | grep -qx /usr/share/man/man1/installer.1 && man -w installer-auto")
@@ -126,6 +137,9 @@ fn copytoram_survives_ejecting_the_cd() {
     )
     .unwrap();
     m.succeed("nix-instantiate --version").unwrap();
+    // The kernel was copied to RAM with the squashfs.
+    check_kernel_handed_over(&mut m);
+    m.succeed("test ! -L /run/installer/vmlinuz").unwrap();
 }
 
 fn direct(name: &str, append: &str) -> Machine {
@@ -237,6 +251,7 @@ fn pxe(name: &str, uefi: bool, http_root: bool, memory_mib: u32, install: bool) 
     assert!(cmdline.contains(if http_root { "root=live:http://" } else { "root=live:initrd" }), "{cmdline}");
     assert_eq!(m.execute("test -d /sys/firmware/efi").unwrap().0 == 0, uefi);
     assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
+    check_kernel_handed_over(&mut m);
     if install {
         install_on_target(&mut m);
     }
@@ -457,6 +472,7 @@ fn findiso_boots_an_iso_file_on_another_filesystem() {
     m.wait_for_console_text(READY, BOOT).unwrap();
     m.wait_for_agent().unwrap();
     assert_eq!(m.succeed("cat /run/installer/boot-device").unwrap().trim(), "/dev/vda");
+    check_kernel_handed_over(&mut m);
 }
 
 /// The release image is the test image without the agent, and nothing else.

@@ -104,11 +104,11 @@ known="nix-bin xfsprogs usrmerge libfile-find-rule-perl libnumber-compare-perl l
 users=$(chroot "$1" dpkg-query -W -f='${Package}|${Pre-Depends}, ${Depends}
 ' | grep -E '[|, ](perl|python3|python3\.11|libperl5\.36)(:any)?( |,|$)' | cut -d'|' -f1 | grep -vxF "$(echo $known | tr ' ' '
 ')" || true)
-if [ -n "$users" ]; then echo "keeping Perl and Python 3 for: $users"; exit 0; fi
+if [ -n "$users" ]; then echo "keeping Perl and Python 3 for: $users"; rm -f "$1"/tmp/installer-slim.deb; exit 0; fi
 chroot "$1" dpkg -i /tmp/installer-slim.deb
+rm -f "$1"/tmp/installer-slim.deb
 chroot "$1" dpkg --purge --force-depends python3
 chroot "$1" dpkg --purge --force-depends $purge
-rm -f "$1"/tmp/installer-slim.deb
 chroot "$1" apt-get check
 "#;
 

@@ -275,7 +275,7 @@ fn test(args: Vec<String>) -> Result<()> {
 
 fn soak(args: Vec<String>) -> Result<()> {
     suite_run(args, true)?;
-    phase("benchmarks", bench::image)?;
+    phase("benchmarks", || bench::image().and_then(|()| bench::stage1()))?;
     phase("fuzzing", || fuzz(10))
 }
 

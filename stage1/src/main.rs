@@ -590,6 +590,8 @@ impl Stage1 {
         let dest = Path::new(initrd::config::LIVE_KERNEL);
         let on_medium = Path::new("/run/installer/medium/boot/vmlinuz");
         let in_initrd = Path::new("/boot/vmlinuz");
+        // Again after a failed attempt (boot.shell_on_fail): replace what the last one left.
+        let _ = std::fs::remove_file(dest);
         let done = if on_medium.is_file() && !self.cmd.copytoram {
             std::os::unix::fs::symlink(on_medium, dest)
         } else if on_medium.is_file() {

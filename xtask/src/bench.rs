@@ -158,10 +158,6 @@ pub fn tui() -> Result<()> {
         keys.extend(log.lines().filter_map(|l| ms(l, "key to frame ")));
     }
     m.crash()?;
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-    };
     let n = keys.len();
     let max = keys.iter().cloned().fold(0.0, f64::max);
     println!(

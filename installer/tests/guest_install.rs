@@ -307,8 +307,8 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let third = install(&mut m, "");
     assert!(third.contains("generation 2 (new)"), "{third}");
     let (_keep, disk) = finish(m);
-    // The installed system stays healthy: it boots three times in a row, the second time into the
-    // previous generation chosen in GRUB's menu, and its filesystems are clean after.
+    // The installed system stays healthy: it boots into generation 2, then into generation 1
+    // chosen in GRUB's menu, and its filesystems are clean after.
     let mut b = boot_installed("installed-bios-gpt", disk.clone(), false);
     check_installed_at(&mut b, "biosgpt", 2);
     check_grub_menu(&mut b, "/boot/kernels");
@@ -318,7 +318,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     drop(b);
     let mut b = boot_installed_with(
         "installed-bios-gpt-gen1",
-        disk.clone(),
+        disk,
         false,
         Some(|m: &mut Machine| {
             // Down to "All configurations", into it, down past generation 2 to generation 1.
@@ -332,10 +332,6 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let cmdline = b.succeed("cat /proc/cmdline").unwrap();
     assert!(!cmdline.contains(MARKER), "generation 1 has no marker: {cmdline}");
     assert!(cmdline.contains("console=ttyS0,115200"), "{cmdline}");
-    b.shutdown().unwrap();
-    drop(b);
-    let mut b = boot_installed("installed-bios-gpt-again", disk, false);
-    assert!(b.succeed("cat /proc/cmdline").unwrap().contains(MARKER));
     assert_eq!(b.succeed("hostname").unwrap().trim(), "biosgpt");
     power_off_and_fsck(b);
 }

@@ -100,26 +100,6 @@ fn iso_dd_to_usb_stick_under_uefi() {
 }
 
 #[test]
-fn iso_as_sata_disk() {
-    let mut m = ready(live("sata").disk(Disk::overlay(iso()).interface(DiskInterface::Sata).bootindex(0)));
-    check_live(&mut m, false, "/dev/sd");
-}
-
-#[test]
-fn virtualbox_machine_with_an_ahci_disk_boots_the_iso() {
-    let mut m = ready(
-        live("virtualbox")
-            .virtualbox_smbios()
-            .cdrom(iso())
-            .cdrom_bootindex(0)
-            .disk(Disk::new_qcow2(4 << 30).interface(DiskInterface::Sata).serial("VBOX-HARDDISK")),
-    );
-    assert_eq!(m.succeed("cat /sys/class/dmi/id/product_name").unwrap().trim(), "VirtualBox");
-    let disks = m.succeed("installer disks").unwrap();
-    assert!(disks.contains("VBOX-HARDDISK"), "{disks}");
-}
-
-#[test]
 fn copytoram_survives_ejecting_the_cd() {
     let mut m = live("copytoram").cdrom(iso()).cdrom_bootindex(0).memory_mib(1536).start().unwrap();
     // isolinux listens on the serial port: pick the copy-to-RAM entry.
@@ -347,9 +327,12 @@ fn the_release_netboot_payload_with_the_squashfs_in_the_initrd_installs_at_512_m
     b.crash().unwrap();
 }
 
-/// A fleet's machine: it boots by PXE (the netboot payload over HTTP), fetches the answer the
-/// HTTPS server keeps for its serial number (`installer.answer=https://…/${serial}.toml`, pinned
-/// by `installer.answer_sha256=`), installs with no hands and powers off; its disk then boots.
+/// A fleet's machine: it boots by PXE (kernel and initrd over HTTP), its stage 1 brings up DHCP
+/// and fetches the squashfs over TLS (`root=live:https://…`) from a host server whose certificate
+/// the test CA signed (the test image's initrd trusts that CA); the live system fetches the answer
+/// the same server keeps for its serial number (`installer.answer=https://…/${serial}.toml`,
+/// pinned by `installer.answer_sha256=`), installs with no hands and powers off; its disk then
+/// boots.
 #[test]
 fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hands() {
     let nb = netboot_dir();
@@ -360,6 +343,8 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
                   type = \"bios-boot\"\n[[storage.disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\n\
                   content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n";
     std::fs::write(srv.path().join("PXE-0007.toml"), answer).unwrap();
+    std::os::unix::fs::symlink(nb.join("filesystem.squashfs"), srv.path().join("filesystem.squashfs"))
+        .unwrap();
     let out = std::process::Command::new("sha256sum").arg(srv.path().join("PXE-0007.toml")).output().unwrap();
     let pin = String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string();
     let server = vm_harness::testca::serve(srv.path(), &ca).unwrap();
@@ -379,11 +364,16 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
     std::fs::write(
         tftp.path().join("boot.ipxe"),
         format!(
-            "#!ipxe\nkernel {url}/bzImage initrd=initrd-http root=live:{url}/filesystem.squashfs console=ttyS0,115200 {params}\ninitrd {url}/initrd-http\nboot\n"
+            "#!ipxe\nkernel {url}/bzImage initrd=initrd-http root=live:https://10.0.2.2:{port}/filesystem.squashfs console=ttyS0,115200 {params}\ninitrd {url}/initrd-http\nboot\n"
         ),
     )
     .unwrap();
     m.start().unwrap();
+    m.wait_for_console_text(
+        &format!("stage-1: downloading https://10.0.2.2:{port}/filesystem.squashfs"),
+        Duration::from_secs(600),
+    )
+    .unwrap();
     m.wait_for_console_text(
         &format!("installer: https://10.0.2.2:{port}/PXE-0007.toml: its SHA-256 matches"),
         Duration::from_secs(600),
@@ -436,13 +426,27 @@ fn ova_unpacks_to_a_consistent_appliance_whose_disk_boots() {
         std::process::Command::new("qemu-img").args(["info", "--output=json"]).arg(&vmdk).output().unwrap();
     let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert!(ovf.contains(&format!("ovf:capacity=\"{}\"", info["virtual-size"])), "capacity vs {info}");
-    // The VMDK boots, as VirtualBox would attach it: on SATA.
-    let mut m = ready(live("ova").disk(Disk::overlay(&vmdk).interface(DiskInterface::Sata).bootindex(0)));
+    // The VMDK boots as VirtualBox runs the appliance: the hybrid image as a disk on the AHCI
+    // controller (what a `dd`-ed image on a SATA disk is too), on a machine that says it is
+    // VirtualBox, beside the empty SATA disk a new VirtualBox machine gets.
+    let mut m = ready(
+        live("ova")
+            .virtualbox_smbios()
+            .disk(Disk::overlay(&vmdk).interface(DiskInterface::Sata).bootindex(0))
+            .disk(Disk::new_qcow2(4 << 30).interface(DiskInterface::Sata).serial("VBOX-HARDDISK")),
+    );
     check_live(&mut m, false, "/dev/sd");
+    assert_eq!(m.succeed("cat /sys/class/dmi/id/product_name").unwrap().trim(), "VirtualBox");
+    let disks = m.succeed("installer disks").unwrap();
+    assert!(disks.contains("VBOX-HARDDISK"), "{disks}");
 }
 
+/// `findiso=`: the ISO as a file on another disk's filesystem, booted with its kernel and initrd
+/// as a boot loader's loopback entry would. The same boot carries an SSH key on the kernel command
+/// line (`installer.ssh_key=`), so sshd starts with it (the CD boot shows it stays off without).
 #[test]
-fn findiso_boots_an_iso_file_on_another_filesystem() {
+fn findiso_boots_an_iso_file_on_another_filesystem_and_sshd_starts_with_a_key() {
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bGVzLWFyZS1tYWRlLXRvLWJlLWJyb2tlbg test@example";
     let iso = iso();
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree/images");
@@ -463,7 +467,10 @@ fn findiso_boots_an_iso_file_on_another_filesystem() {
         .kernel(
             nb.join("bzImage"),
             Some(nb.join("initrd")),
-            &format!("console=ttyS0 root=live:LABEL={label} findiso=/images/installer.iso"),
+            &format!(
+                "console=ttyS0 root=live:LABEL={label} findiso=/images/installer.iso installer.ssh_key={}",
+                key.replace(' ', "%20")
+            ),
         )
         .disk(Disk::file(&img, "raw").serial("DATA"))
         .start()
@@ -473,6 +480,21 @@ fn findiso_boots_an_iso_file_on_another_filesystem() {
     m.wait_for_agent().unwrap();
     assert_eq!(m.succeed("cat /run/installer/boot-device").unwrap().trim(), "/dev/vda");
     check_kernel_handed_over(&mut m);
+    // sshd runs with the key from the kernel command line, and one host key made at this boot.
+    m.wait_until_succeeds("systemctl is-active ssh.service", Duration::from_secs(120)).unwrap();
+    assert_eq!(m.succeed("cat /root/.ssh/authorized_keys").unwrap().trim(), key);
+    assert_eq!(m.succeed("stat -c %a /root/.ssh/authorized_keys").unwrap().trim(), "600");
+    // One Ed25519 host key (RSA's prime search cost up to 40 s of the boot), the one sshd offers.
+    m.succeed("test -s /etc/ssh/ssh_host_ed25519_key && ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub")
+        .unwrap();
+    assert_eq!(
+        m.succeed("ls /etc/ssh/ | grep '^ssh_host_' | xargs").unwrap().trim(),
+        "ssh_host_ed25519_key ssh_host_ed25519_key.pub"
+    );
+    assert_eq!(
+        m.succeed("sshd -T | grep '^hostkey '").unwrap().trim(),
+        "hostkey /etc/ssh/ssh_host_ed25519_key"
+    );
 }
 
 /// The release image is the test image without the agent, and nothing else.
@@ -521,61 +543,4 @@ fn test_and_release_images_differ_only_in_the_agent_and_the_test_ca() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&release_initrd.stdout).contains("vm-harness-agent"));
-}
-
-#[test]
-fn sshd_starts_only_with_a_key_from_the_kernel_command_line() {
-    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHJ1bGVzLWFyZS1tYWRlLXRvLWJlLWJyb2tlbg test@example";
-    let label = format!("INSTALLER_{}", env!("CARGO_PKG_VERSION").replace('.', "_"));
-    let mut m =
-        direct("ssh-key", &format!("root=live:LABEL={label} installer.ssh_key={}", key.replace(' ', "%20")));
-    m.wait_for_console_text(READY, BOOT).unwrap();
-    m.wait_for_agent().unwrap();
-    m.wait_until_succeeds("systemctl is-active ssh.service", Duration::from_secs(120)).unwrap();
-    assert_eq!(m.succeed("cat /root/.ssh/authorized_keys").unwrap().trim(), key);
-    assert_eq!(m.succeed("stat -c %a /root/.ssh/authorized_keys").unwrap().trim(), "600");
-    // Host keys are made at boot: one Ed25519 key (RSA's prime search cost up to 40 s of the
-    // boot), the one sshd offers.
-    m.succeed("test -s /etc/ssh/ssh_host_ed25519_key && ssh-keygen -l -f /etc/ssh/ssh_host_ed25519_key.pub")
-        .unwrap();
-    assert_eq!(
-        m.succeed("ls /etc/ssh/ | grep '^ssh_host_' | xargs").unwrap().trim(),
-        "ssh_host_ed25519_key ssh_host_ed25519_key.pub"
-    );
-    assert_eq!(
-        m.succeed("sshd -T | grep '^hostkey '").unwrap().trim(),
-        "hostkey /etc/ssh/ssh_host_ed25519_key"
-    );
-}
-
-/// `root=live:https://…`: stage-1 brings up DHCP, fetches the squashfs over TLS from a host server
-/// whose certificate the test CA signed (the test image's initrd trusts that CA), and boots.
-#[test]
-fn initrd_http_fetches_the_squashfs_over_https() {
-    let a = TestAssets::load().expect("test assets");
-    let ca = a.test_ca.clone().expect("the test CA (cargo xtask assets makes it)");
-    let nb = netboot_dir();
-    let server = vm_harness::testca::serve(&nb, &ca).unwrap();
-    let port = server.port;
-    let mut m = live("https-root")
-        .memory_mib(1536)
-        .net(vm_harness::Net::user())
-        .kernel(
-            nb.join("bzImage"),
-            Some(nb.join("initrd-http")),
-            &format!(
-                "root=live:https://10.0.2.2:{port}/filesystem.squashfs boot.shell_on_fail console=ttyS0,115200"
-            ),
-        )
-        .start()
-        .unwrap();
-    m.wait_for_console_text(READY, Duration::from_secs(600)).expect("booted from the https download");
-    m.wait_for_agent().unwrap();
-    assert!(m.succeed("cat /proc/cmdline").unwrap().contains("root=live:https://10.0.2.2:"));
-    assert_eq!(m.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "overlay");
-    let log = std::fs::read_to_string(m.serial_log()).unwrap();
-    assert!(
-        log.contains(&format!("stage-1: downloading https://10.0.2.2:{port}/filesystem.squashfs")),
-        "{log}"
-    );
 }

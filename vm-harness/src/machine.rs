@@ -200,6 +200,15 @@ impl MachineBuilder {
         self
     }
 
+    /// Boots this machine even when it was built to resume (see [`MachineBuilder::resume_after`]):
+    /// for a machine whose devices differ from every other's (a NIC, its own SMBIOS), whose saved
+    /// boot no other machine would resume, so that saving it would only cost time.
+    pub fn boot_without_saving(mut self) -> Self {
+        self.resume = None;
+        self.before_save = None;
+        self
+    }
+
     /// For [`MachineBuilder::resume_after`]: a guest command that must succeed (within `timeout`)
     /// after the boot is ready and before its state is saved, e.g. one that reads what every
     /// resumed machine will read, so that they find it in the page cache. It is part of the saved

@@ -67,9 +67,17 @@ fn command_channel_round_trip() {
     assert!(!m.is_running());
 }
 
-fn serial_shows_up(iface: DiskInterface) {
-    let name = format!("serial-{iface:?}").to_lowercase();
-    let mut m = ready(direct(&name, "").disk(Disk::new_qcow2(64 << 20).interface(iface).serial("S1")));
+/// One disk on each interface the harness offers, each with its own serial: every serial shows up
+/// in the guest, on a disk named as that interface's disks are.
+#[test]
+fn disk_serials_show_up_on_every_interface() {
+    use DiskInterface::*;
+    let interfaces = [Virtio, Sata, Nvme, Usb, Scsi];
+    let mut b = direct("serials", "");
+    for iface in interfaces {
+        b = b.disk(Disk::new_qcow2(64 << 20).interface(iface).serial(&format!("S-{iface:?}")));
+    }
+    let mut m = ready(b);
     // virtio: /sys/block/X/serial; SATA: the VPD unit serial page; NVMe and USB: a `serial`
     // attribute on the controller or USB device above the disk.
     let script = r#"
@@ -86,51 +94,26 @@ fn serial_shows_up(iface: DiskInterface) {
             done
             echo "$n" $s
         done"#;
+    let every: Vec<String> =
+        interfaces.iter().map(|i| format!("echo \"$out\" | grep -q ' S-{i:?}$'")).collect();
     let found = m
-        .wait_until_succeeds(
-            &format!("out=$({script}); echo \"$out\" | grep -q ' S1$' && echo \"$out\""),
-            BOOT,
-        )
+        .wait_until_succeeds(&format!("out=$({script}); {} && echo \"$out\"", every.join(" && ")), BOOT)
         .unwrap();
-    let expected_prefix = match iface {
-        DiskInterface::Virtio => "vd",
-        DiskInterface::Sata | DiskInterface::Usb | DiskInterface::Scsi => "sd",
-        DiskInterface::Nvme => "nvme",
-    };
-    assert!(
-        found.lines().any(|l| l.starts_with(expected_prefix) && l.ends_with(" S1")),
-        "disk with serial S1 not found as {expected_prefix}*: {found}"
-    );
-    if iface == DiskInterface::Usb {
-        // It really is behind the USB stack.
-        let dev = found.lines().find(|l| l.ends_with(" S1")).unwrap().split(' ').next().unwrap().to_string();
-        assert!(m.succeed(&format!("readlink -f /sys/block/{dev}/device")).unwrap().contains("/usb"));
+    for iface in interfaces {
+        let prefix = match iface {
+            Virtio => "vd",
+            Sata | Usb | Scsi => "sd",
+            Nvme => "nvme",
+        };
+        let serial = format!(" S-{iface:?}");
+        let line = found.lines().find(|l| l.ends_with(&serial)).unwrap_or("");
+        assert!(line.starts_with(prefix), "no disk with serial{serial} named {prefix}*: {found}");
+        if iface == Usb {
+            // It really is behind the USB stack.
+            let dev = line.split(' ').next().unwrap();
+            assert!(m.succeed(&format!("readlink -f /sys/block/{dev}/device")).unwrap().contains("/usb"));
+        }
     }
-}
-
-#[test]
-fn disk_serial_virtio() {
-    serial_shows_up(DiskInterface::Virtio);
-}
-
-#[test]
-fn disk_serial_sata() {
-    serial_shows_up(DiskInterface::Sata);
-}
-
-#[test]
-fn disk_serial_nvme() {
-    serial_shows_up(DiskInterface::Nvme);
-}
-
-#[test]
-fn disk_serial_usb() {
-    serial_shows_up(DiskInterface::Usb);
-}
-
-#[test]
-fn disk_serial_virtio_scsi() {
-    serial_shows_up(DiskInterface::Scsi);
 }
 
 #[test]

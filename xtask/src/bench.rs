@@ -332,3 +332,98 @@ pub fn stage1() -> Result<()> {
     );
     Ok(())
 }
+
+/// The storage spec of the install benchmark: BIOS, GPT, one ext4 root on the TARGET disk.
+const BENCH_STORAGE: &str = "[[disk]]\nmatch = { serial = \"TARGET\" }\ntable = \"gpt\"\n[[disk.partition]]\nsize = \"1MiB\"\ntype = \"bios-boot\"\n[[disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\ncontent = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n";
+
+/// What the benchmark appends to generate-config's configuration.nix before it is evaluated.
+const BENCH_SETTINGS: &str = "  boot.loader.grub.device = \"/dev/vda\";\n  networking.hostName = \"bench\";\n  services.openssh.hostKeys = [ { type = \"ed25519\"; path = \"/etc/ssh/ssh_host_ed25519_key\"; } ];\n";
+
+/// Empties the page cache, so that each measurement reads the live root from the emulated CD.
+const COLD: &str = "sync && echo 3 > /proc/sys/vm/drop_caches";
+
+/// Runs `cmd` in the guest and returns its wall seconds (measured in the guest).
+fn timed(m: &mut vm_harness::Machine, cmd: &str) -> Result<f64> {
+    let out = m.execute_with_timeout(
+        &format!("s=$(date +%s%N); {{ {cmd}; }} >/tmp/bench.log 2>&1 || {{ tail -20 /tmp/bench.log; exit 1; }}; echo $(( ($(date +%s%N) - s) / 1000000 ))"),
+        Duration::from_secs(1800),
+    )?;
+    anyhow::ensure!(out.status == 0, "{cmd}: {}", out.stdout);
+    let ms: f64 = out.stdout.trim().parse().with_context(|| format!("{cmd}: timing {:?}", out.stdout))?;
+    Ok(ms / 1000.0)
+}
+
+/// A fresh target: the disk engine partitions and mounts it at /mnt again.
+fn fresh_target(m: &mut vm_harness::Machine) -> Result<()> {
+    m.succeed("umount -R /mnt 2>/dev/null; installer partition --storage /root/bench-storage.toml --yes >/dev/null && udevadm settle")?;
+    Ok(())
+}
+
+/// The install against its floor, in one live test machine (the live image's saved boot, BIOS):
+/// three interleaved rounds of the copy floor (`unsquashfs` of the medium's squashfs onto the
+/// freshly made target, then `sync`) and of `installer install` onto the same fresh target (then
+/// `sync`), each from a cold page cache; and the steps before an install: the hardware scan
+/// (`installer generate-config`) and the evaluation of the configuration (`installer eval`).
+pub fn install() -> Result<()> {
+    let a = assets()?;
+    export_harness_env(&a)?;
+    let mut m = vm_harness::testimage::live_machine("bench-install", &a, "")?.start()?;
+    m.wait_for_agent()?;
+    m.succeed(&format!("cat > /root/bench-storage.toml <<'EOF'\n{BENCH_STORAGE}EOF"))?;
+    // unsquashfs is not in the live root: the host's (Debian bookworm, as the guest) and the
+    // libraries it links that the guest lacks.
+    m.succeed("mkdir -p /root/floor/lib")?;
+    m.copy_to_guest(Path::new("/usr/bin/unsquashfs"), "/root/floor/unsquashfs")?;
+    let ldd = std::process::Command::new("ldd").arg("/usr/bin/unsquashfs").output()?;
+    for lib in String::from_utf8_lossy(&ldd.stdout)
+        .lines()
+        .filter_map(|l| l.split("=>").nth(1)?.split_whitespace().next())
+    {
+        let name = Path::new(lib).file_name().context("a library name")?.to_string_lossy().to_string();
+        m.copy_to_guest(Path::new(lib), &format!("/root/floor/lib/{name}"))?;
+    }
+    let squashfs = m.succeed("find /run/installer/medium -name '*.squashfs' | head -1")?.trim().to_string();
+    anyhow::ensure!(!squashfs.is_empty(), "no squashfs on the live medium");
+    let (mut floor, mut install, mut scan, mut eval) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..3 {
+        fresh_target(&mut m)?;
+        m.succeed(COLD)?;
+        floor.push(timed(
+            &mut m,
+            &format!("LD_LIBRARY_PATH=/root/floor/lib /root/floor/unsquashfs -f -q -no-progress -d /mnt {squashfs} && sync"),
+        )?);
+        fresh_target(&mut m)?;
+        scan.push(timed(&mut m, "installer generate-config --root /mnt")?);
+        m.succeed(&format!(
+            "sed -i 's|^}}$|{}}}|' /mnt/etc/nixos/configuration.nix",
+            BENCH_SETTINGS.replace('\n', "\\n").replace('|', "\\|")
+        ))?;
+        eval.push(timed(&mut m, "installer eval --root /mnt >/dev/null")?);
+        m.succeed(COLD)?;
+        install.push(timed(&mut m, "installer install --root /mnt --no-root-passwd && sync")?);
+    }
+    m.crash()?;
+    let accel = std::env::var("VM_HARNESS_ACCEL").unwrap_or_default();
+    let fmt = |v: &[f64]| v.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(", ");
+    let (f, i) = (median(&mut floor.clone()), median(&mut install.clone()));
+    println!("install (live test image, BIOS, 2 vCPUs, {accel}, cold page cache), median of 3, interleaved:");
+    println!(
+        "  copy floor (unsquashfs of the medium's squashfs to the target, sync): {f:.1} s [{}]",
+        fmt(&floor)
+    );
+    println!("  installer install (copy, activation, initrd, GRUB, sync): {i:.1} s [{}]", fmt(&install));
+    let goal = 1.25 * f + 10.0;
+    println!(
+        "  install / floor {:.2}; goal ≤ 1.25 × floor + 10 s = {goal:.1} s: {}",
+        i / f,
+        if i <= goal { "met" } else { "NOT met" }
+    );
+    println!(
+        "  hardware scan (installer generate-config): {:.2} s [{}]; evaluation (installer eval): {:.2} s [{}]",
+        median(&mut scan.clone()),
+        fmt(&scan),
+        median(&mut eval.clone()),
+        fmt(&eval)
+    );
+    Ok(())
+}

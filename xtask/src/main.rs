@@ -58,7 +58,9 @@ enum Cmd {
     /// Benchmarks, each against a comparison measured in the same run: `image` the release ISO's
     /// size and its boot to `installer ready` beside the test image; `stage1` our stage 1 beside
     /// Debian's initramfs-tools and dracut (same kernel, same root); `tui` the TUI's time to its
-    /// first frame and from a key to its frame, inside the VM.
+    /// first frame and from a key to its frame, inside the VM; `install` `installer install`
+    /// beside the copy floor (unsquashfs of the same squashfs to the same disk in the same VM),
+    /// and the hardware scan and the evaluation before it.
     Bench {
         #[arg(default_value = "image")]
         what: String,
@@ -452,7 +454,8 @@ fn main() -> Result<()> {
             "image" => bench::image(),
             "tui" => bench::tui(),
             "stage1" => bench::stage1(),
-            _ => bail!("unknown benchmark {what:?} (known: image, stage1, tui)"),
+            "install" => bench::install(),
+            _ => bail!("unknown benchmark {what:?} (known: image, stage1, install, tui)"),
         },
         Cmd::CaptureHw { kinds } => {
             let a = assets()?;

@@ -164,7 +164,8 @@ pub fn remove_live_only(source: &Path, root: &Path) -> Result<Vec<String>> {
 }
 
 /// Everything but the bootloader, in the target mounted at `root`.
-pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
+/// `mdadm_conf`: the arrays to record ([`mdadm_conf`], read before the copy).
+pub fn activate(c: &SystemConfig, source: &Path, root: &Path, mdadm_conf: Option<&str>) -> Result<()> {
     let etc = root.join("etc");
     remove_live_only(source, root)?;
     write_file(&etc.join("hostname"), &format!("{}\n", c.networking.host_name), 0o644)?;
@@ -175,7 +176,10 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path) -> Result<()> {
     time_zone_locale_keymap(c, root)?;
     sshd(c, root)?;
     firewall(c, root)?;
-    raid(c, root)
+    if let Some(conf) = mdadm_conf {
+        write_file(&etc.join("mdadm/mdadm.conf"), conf, 0o644)?;
+    }
+    Ok(())
 }
 
 /// Accounts, their homes (from /etc/skel) and their SSH keys.
@@ -306,26 +310,22 @@ fn firewall(c: &SystemConfig, root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// RAID: record the arrays so the installed system assembles them by UUID.
-fn raid(c: &SystemConfig, root: &Path) -> Result<()> {
-    let etc = root.join("etc");
+/// RAID: the `/etc/mdadm/mdadm.conf` that records the running arrays, so that the installed
+/// system (and its initrd) assembles them by UUID; `None` when there are none.
+pub fn mdadm_conf(c: &SystemConfig) -> Result<Option<String>> {
     if c.boot.swraid.enable
         || Path::new("/proc/mdstat").exists()
             && std::fs::read_to_string("/proc/mdstat").unwrap_or_default().contains(" : active")
     {
         let scan = Cmd::new("listing RAID arrays", "mdadm").args(["--detail", "--scan"]).run()?;
         if !scan.stdout.trim().is_empty() {
-            write_file(
-                &etc.join("mdadm/mdadm.conf"),
-                &format!(
-                    "# Written by the installer (mdadm --detail --scan).\nHOMEHOST <system>\n{}",
-                    scan.stdout
-                ),
-                0o644,
-            )?;
+            return Ok(Some(format!(
+                "# Written by the installer (mdadm --detail --scan).\nHOMEHOST <system>\n{}",
+                scan.stdout
+            )));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 #[cfg(test)]

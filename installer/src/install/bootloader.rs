@@ -110,13 +110,55 @@ pub fn title(root: &Path) -> String {
         .unwrap_or_else(|| "Linux".into())
 }
 
-/// Writes kernels and the menu for every generation and installs the configured bootloader.
+/// GRUB's own files (`grub-install`: the boot sector or the EFI binary, `/boot/grub`'s modules),
+/// which need neither the copied system nor a generation: the install runs this during the copy.
+/// Returns what was installed, for [`install`]; nothing for systemd-boot or no bootloader.
+pub fn install_grub(c: &SystemConfig, root: &Path) -> Result<Vec<&'static str>> {
+    let loader = &c.boot.loader;
+    if loader.systemd_boot.enable || !loader.grub.enable {
+        return Ok(vec![]);
+    }
+    let boot_dir = root.join("boot");
+    let mut done = vec![];
+    if loader.grub.efi_support {
+        let esp = root.join(loader.efi.efi_sys_mount_point.trim_start_matches('/'));
+        let removable = loader.grub.efi_install_as_removable
+            || !loader.efi.can_touch_efi_variables
+            || !efi_variables_writable();
+        let crypto = loader.grub.enable_cryptodisk;
+        bi::grub_efi(&boot_dir, &esp, removable, GRUB_EFI_ID, crypto)?;
+        if !removable {
+            // Also at the removable path (as systemd-boot is): the disk then boots in a machine
+            // whose firmware has no entry for it (a replaced board, a disk image moved elsewhere).
+            bi::grub_efi(&boot_dir, &esp, true, GRUB_EFI_ID, crypto)?;
+        }
+        done.push(if removable {
+            "GRUB (UEFI, removable)"
+        } else {
+            "GRUB (UEFI, boot entry and removable path)"
+        });
+    }
+    let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
+    if !devices.is_empty() {
+        bi::grub_bios(&boot_dir, &devices, loader.grub.enable_cryptodisk)?;
+        done.push("GRUB (BIOS)");
+    }
+    if done.is_empty() {
+        bail!("GRUB is enabled but has neither boot.loader.grub.device(s) nor efiSupport");
+    }
+    crate::failpoint::hit("bootloader:installed");
+    Ok(done)
+}
+
+/// Writes kernels and the menu for every generation and installs the configured bootloader; for
+/// GRUB, `grub` is what [`install_grub`] installed before.
 pub fn install(
     c: &SystemConfig,
     root: &Path,
     source: &Path,
     gens: &[Generation],
     serial: Option<boot::Serial>,
+    grub: &[&str],
 ) -> Result<String> {
     let title = title(root);
     let loader = &c.boot.loader;
@@ -179,35 +221,7 @@ pub fn install(
     }
     crate::failpoint::hit("bootloader:kernels");
     let boot_dir = root.join("boot");
-    let mut done = vec![];
-    if loader.grub.efi_support {
-        let esp = root.join(loader.efi.efi_sys_mount_point.trim_start_matches('/'));
-        let removable = loader.grub.efi_install_as_removable
-            || !loader.efi.can_touch_efi_variables
-            || !efi_variables_writable();
-        let crypto = loader.grub.enable_cryptodisk;
-        bi::grub_efi(&boot_dir, &esp, removable, GRUB_EFI_ID, crypto)?;
-        if !removable {
-            // Also at the removable path (as systemd-boot is): the disk then boots in a machine
-            // whose firmware has no entry for it (a replaced board, a disk image moved elsewhere).
-            bi::grub_efi(&boot_dir, &esp, true, GRUB_EFI_ID, crypto)?;
-        }
-        done.push(if removable {
-            "GRUB (UEFI, removable)"
-        } else {
-            "GRUB (UEFI, boot entry and removable path)"
-        });
-    }
-    let devices: Vec<String> = loader.grub.devices.iter().filter(|d| *d != "nodev").cloned().collect();
-    if !devices.is_empty() {
-        bi::grub_bios(&boot_dir, &devices, loader.grub.enable_cryptodisk)?;
-        done.push("GRUB (BIOS)");
-    }
-    if done.is_empty() {
-        bail!("GRUB is enabled but has neither boot.loader.grub.device(s) nor efiSupport");
-    }
-    crate::failpoint::hit("bootloader:installed");
     let menu = boot::grub::Menu { title, boot_fs_uuid: uuid, timeout_secs: 5, serial, generations: entries };
     bi::write_atomic(&boot_dir.join("grub/grub.cfg"), &boot::grub::render(&menu)?)?;
-    Ok(format!("{} with /boot/grub/grub.cfg", done.join(" and ")))
+    Ok(format!("{} with /boot/grub/grub.cfg", grub.join(" and ")))
 }

@@ -1,6 +1,7 @@
 //! `installer install` (nixos-install): evaluate the target's configuration, copy the system from
-//! the live medium, activate the configuration, build the initrd, make a generation, install the
-//! bootloader, set the root password. Every step can run again: a second install onto the same
+//! the live medium (building the initrd and installing GRUB's own files meanwhile), activate the
+//! configuration, make a generation, write the bootloader's kernels and menu, set the root
+//! password. Every step can run again: a second install onto the same
 //! target succeeds and changes nothing that matters.
 
 pub mod activate;
@@ -207,8 +208,8 @@ pub fn storage_chain(dev: &Path) -> (bool, Vec<String>, bool) {
     (luks, lvm, md)
 }
 
-/// Programs for the initrd (paths in the target, e.g. `usr/sbin/e2fsck`) as `sbin/<name>`, with
-/// the libraries they link (read from the target).
+/// Programs for the initrd (paths in the system at `root`, e.g. `usr/sbin/e2fsck`) as
+/// `sbin/<name>`, with the libraries they link (read from that system).
 fn program_files(root: &Path, programs: &[&str]) -> Result<Vec<(String, PathBuf)>> {
     let mut files: Vec<(String, PathBuf)> = vec![];
     for p in programs {
@@ -267,18 +268,25 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     validate(&c, o)?;
     failpoint::hit("after:evaluate");
 
+    let kernel =
+        initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
+    let mdadm_conf = activate::mdadm_conf(&c)?;
+
     r.stage(Stage::Copy, &format!("copying the system from {} to {}", o.source.display(), root.display()));
-    let stats = copy_system(o, reporter)?;
+    let (stats, (initrd, grub)) = beside_the_copy(o, reporter, || {
+        // What needs neither the copied system nor a generation: the initrd (from the source's
+        // kernel modules and programs, the same files the copy writes) and GRUB's own files.
+        let initrd = build_initrd(&c, o, &kernel, mdadm_conf.as_deref())?;
+        let grub = if o.no_bootloader { vec![] } else { bootloader::install_grub(&c, root)? };
+        Ok((initrd, grub))
+    })?;
     failpoint::hit("after:copy");
 
     r.stage(Stage::Activate, "activating the configuration");
-    activate::activate(&c, &o.source, root)?;
+    activate::activate(&c, &o.source, root, mdadm_conf.as_deref())?;
     failpoint::hit("after:activate");
 
-    r.stage(Stage::Initrd, "building the initrd");
-    let kernel =
-        initrd::modules::kernel_in_root(&o.source).context("the live system has no kernel with modules")?;
-    let initrd = build_initrd(&c, o, &kernel)?;
+    r.stage(Stage::Initrd, &format!("the initrd ({} KiB) was built during the copy", initrd.len() >> 10));
     failpoint::hit("after:initrd");
 
     let serial = live_serial_console();
@@ -291,7 +299,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         "not installed (--no-bootloader)".to_string()
     } else {
         r.stage(Stage::Bootloader, "installing the bootloader");
-        bootloader::install(&c, root, &o.source, &generation::list(root), serial)?
+        bootloader::install(&c, root, &o.source, &generation::list(root), serial, &grub)?
     };
     failpoint::hit("after:bootloader");
     r.step(&format!("bootloader: {bootloader}"));
@@ -308,6 +316,21 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
     mark_installed(root, &g, &bootloader)?;
     let root_password_set = c.users.users.get("root").is_some_and(|u| u.hashed_password.is_some());
     Ok(InstallReport { copy: stats, generation: g.number, new_generation, bootloader, root_password_set })
+}
+
+/// Copies the system while `beside` runs on this thread (the copy is bound by reading the
+/// medium; what runs beside it mostly by the CPU); both finish before either's error is returned.
+fn beside_the_copy<T>(
+    o: &InstallOptions,
+    reporter: &dyn Reporter,
+    beside: impl FnOnce() -> Result<T>,
+) -> Result<(copy::CopyStats, T)> {
+    std::thread::scope(|s| {
+        let copy = s.spawn(|| copy_system(o, reporter));
+        let other = beside();
+        let stats = copy.join().map_err(|_| anyhow::anyhow!("the copy's thread panicked"))?;
+        Ok((stats?, other?))
+    })
 }
 
 /// Progress for people (a line) and for gauges (a stage event).
@@ -375,6 +398,7 @@ fn build_initrd(
     c: &SystemConfig,
     o: &InstallOptions,
     kernel: &initrd::modules::RootKernel,
+    mdadm_conf: Option<&str>,
 ) -> Result<Vec<u8>> {
     let root = &o.root;
     let spec = root_spec(c)?;
@@ -406,9 +430,13 @@ fn build_initrd(
     .into_iter()
     .filter_map(|(needed, p)| needed.then_some(p))
     .collect();
-    let mut files = program_files(root, &programs)?;
-    if md {
-        files.push(("etc/mdadm/mdadm.conf".into(), root.join("etc/mdadm/mdadm.conf")));
+    // From the source: the copy may still be writing them into the target.
+    let mut files = program_files(&o.source, &programs)?;
+    let conf_dir = crate::private_dir::PrivateDir::new("initrd")?;
+    if let (true, Some(conf)) = (md, mdadm_conf) {
+        let path = conf_dir.path().join("mdadm.conf");
+        std::fs::write(&path, conf).with_context(|| format!("writing {}", path.display()))?;
+        files.push(("etc/mdadm/mdadm.conf".into(), path));
     }
     for (dest, src) in c.boot.initrd.secret_files() {
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));

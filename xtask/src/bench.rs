@@ -353,6 +353,33 @@ fn timed(m: &mut vm_harness::Machine, cmd: &str) -> Result<f64> {
     Ok(ms / 1000.0)
 }
 
+/// The steps of an install (`INSTALLER_LOG=info`: each step's line has its time), with the
+/// seconds from each to the next; the last runs to the last line.
+fn install_steps(log: &str) -> Vec<(String, f64)> {
+    let re = regex::Regex::new(r"T(\d\d):(\d\d):(\d\d\.\d+)Z.* INFO\S* \S*installer::install\S*: (.*)")
+        .expect("valid");
+    let strip = regex::Regex::new(r"\x1b\[[0-9;]*m").expect("valid");
+    let lines: Vec<(f64, String)> = log
+        .lines()
+        .filter_map(|l| {
+            let l = strip.replace_all(l, "");
+            let c = re.captures(&l)?;
+            let secs = c[1].parse::<f64>().ok()? * 3600.0
+                + c[2].parse::<f64>().ok()? * 60.0
+                + c[3].parse::<f64>().ok()?;
+            Some((secs, c[4].to_string()))
+        })
+        .collect();
+    lines
+        .windows(2)
+        .map(|w| {
+            let what =
+                w[0].1.split(" from ").next().unwrap_or_default().split(" (").next().unwrap_or_default();
+            (what.to_string(), w[1].0 - w[0].0)
+        })
+        .collect()
+}
+
 /// A fresh target: the disk engine partitions and mounts it at /mnt again.
 fn fresh_target(m: &mut vm_harness::Machine) -> Result<()> {
     m.succeed("umount -R /mnt 2>/dev/null; installer partition --storage /root/bench-storage.toml --yes >/dev/null && udevadm settle")?;
@@ -384,7 +411,7 @@ pub fn install() -> Result<()> {
     }
     let squashfs = m.succeed("find /run/installer/medium -name '*.squashfs' | head -1")?.trim().to_string();
     anyhow::ensure!(!squashfs.is_empty(), "no squashfs on the live medium");
-    let (mut floor, mut install, mut scan, mut eval) = (vec![], vec![], vec![], vec![]);
+    let (mut floor, mut install, mut scan, mut eval, mut steps) = (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..3 {
         fresh_target(&mut m)?;
         m.succeed(COLD)?;
@@ -400,7 +427,11 @@ pub fn install() -> Result<()> {
         ))?;
         eval.push(timed(&mut m, "installer eval --root /mnt >/dev/null")?);
         m.succeed(COLD)?;
-        install.push(timed(&mut m, "installer install --root /mnt --no-root-passwd && sync")?);
+        install.push(timed(
+            &mut m,
+            "INSTALLER_LOG=info installer install --root /mnt --no-root-passwd && sync",
+        )?);
+        steps.push(install_steps(&m.succeed("cat /tmp/bench.log")?));
     }
     m.crash()?;
     let accel = std::env::var("VM_HARNESS_ACCEL").unwrap_or_default();
@@ -413,6 +444,11 @@ pub fn install() -> Result<()> {
     );
     println!("  installer install (copy, activation, initrd, GRUB, sync): {i:.1} s [{}]", fmt(&install));
     let goal = 1.25 * f + 10.0;
+    // The steps of the median install, from its log's times.
+    let at = install.iter().position(|t| *t == i).unwrap_or(0);
+    let list: Vec<String> = steps[at].iter().map(|(what, secs)| format!("{what} {secs:.1} s")).collect();
+    let rest = i - steps[at].iter().map(|(_, secs)| secs).sum::<f64>();
+    println!("    its steps: {}; the bootloader's menu, the end and sync {rest:.1} s", list.join(", "));
     println!(
         "  install / floor {:.2}; goal ≤ 1.25 × floor + 10 s = {goal:.1} s: {}",
         i / f,
@@ -426,4 +462,21 @@ pub fn install() -> Result<()> {
         fmt(&eval)
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn install_steps_are_timed_from_the_log() {
+        let log = "\x1b[2m2026-12-04T15:10:01.069719Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2minstaller::install\x1b[0m\x1b[2m:\x1b[0m evaluating the configuration\n\
+                   installer: evaluating the configuration\n\
+                   \x1b[2m2026-12-04T15:10:01.075445Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2mrunner\x1b[0m\x1b[2m:\x1b[0m run: nix-instantiate\n\
+                   \x1b[2m2026-12-04T15:10:02.368684Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2minstaller::install\x1b[0m\x1b[2m:\x1b[0m copying the system from /run/installer/squashfs to /mnt\n\
+                   \x1b[2m2026-12-04T15:10:16.998410Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2minstaller::install\x1b[0m\x1b[2m:\x1b[0m copied 11719 files (365 MiB), 0 already in place\n";
+        let steps = super::install_steps(log);
+        let names: Vec<&str> = steps.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(names, ["evaluating the configuration", "copying the system"]);
+        assert!((steps[0].1 - 1.298965).abs() < 1e-3, "{steps:?}");
+        assert!((steps[1].1 - 14.629726).abs() < 1e-3, "{steps:?}");
+    }
 }

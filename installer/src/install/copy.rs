@@ -29,31 +29,39 @@ pub struct Progress {
     pub total_bytes: u64,
 }
 
+/// Visits every entry below `root` (not descending into `exclude`), each directory before what is
+/// in it, in the order mksquashfs lays the files' data out: depth first, names sorted as bytes, so
+/// that a copy from a squashfs reads its medium front to back.
 fn walk(
     root: &Path,
     exclude: &[PathBuf],
     f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> Result<()>,
 ) -> Result<()> {
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let dir = root.join(&rel);
+    fn visit(
+        root: &Path,
+        rel: &Path,
+        exclude: &[PathBuf],
+        f: &mut dyn FnMut(&Path, &std::fs::Metadata) -> Result<()>,
+    ) -> Result<()> {
+        let dir = root.join(rel);
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .map(|e| e.map(|e| e.file_name()))
             .collect::<std::io::Result<_>>()
             .with_context(|| format!("reading {}", dir.display()))?;
         names.sort();
-        for name in names.into_iter().rev() {
+        for name in names {
             let r = rel.join(&name);
             let md = std::fs::symlink_metadata(root.join(&r))
                 .with_context(|| format!("reading {}", root.join(&r).display()))?;
             f(&r, &md)?;
             if md.is_dir() && !exclude.contains(&r) {
-                stack.push(r);
+                visit(root, &r, exclude, f)?;
             }
         }
+        Ok(())
     }
-    Ok(())
+    visit(root, Path::new(""), exclude, f)
 }
 
 /// Counts entries and bytes below `src`.

@@ -464,6 +464,28 @@ pub fn install() -> Result<()> {
     Ok(())
 }
 
+/// The images rebuilt after a change to the installer alone (its `main.rs` touched, as an edit
+/// would): `cargo xtask assets` once with nothing changed (the comparison: what every rebuild pays
+/// to find out) and once after the touch.
+pub fn rebuild() -> Result<()> {
+    assets()?;
+    let t = Instant::now();
+    assets()?;
+    let idle = t.elapsed().as_secs_f64();
+    let main = crate::workspace().join("installer/src/main.rs");
+    std::fs::File::options()
+        .append(true)
+        .open(&main)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .with_context(|| format!("touching {}", main.display()))?;
+    let t = Instant::now();
+    assets()?;
+    let after = t.elapsed().as_secs_f64();
+    println!("images after a change to the installer only (installer/src/main.rs touched): {after:.1} s");
+    println!("  with nothing changed: {idle:.1} s; the change costs {:.1} s", after - idle);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

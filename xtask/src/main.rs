@@ -60,7 +60,8 @@ enum Cmd {
     /// Debian's initramfs-tools and dracut (same kernel, same root); `tui` the TUI's time to its
     /// first frame and from a key to its frame, inside the VM; `install` `installer install`
     /// beside the copy floor (unsquashfs of the same squashfs to the same disk in the same VM),
-    /// and the hardware scan and the evaluation before it.
+    /// and the hardware scan and the evaluation before it; `rebuild` the images after a change to
+    /// the installer alone.
     Bench {
         #[arg(default_value = "image")]
         what: String,
@@ -277,7 +278,7 @@ fn test(args: Vec<String>) -> Result<()> {
 
 fn soak(args: Vec<String>) -> Result<()> {
     suite_run(args, true)?;
-    phase("benchmarks", || bench::image().and_then(|()| bench::stage1()))?;
+    phase("benchmarks", || bench::image().and_then(|()| bench::stage1()).and_then(|()| bench::install()))?;
     phase("fuzzing", || fuzz(10))
 }
 
@@ -455,7 +456,8 @@ fn main() -> Result<()> {
             "tui" => bench::tui(),
             "stage1" => bench::stage1(),
             "install" => bench::install(),
-            _ => bail!("unknown benchmark {what:?} (known: image, stage1, install, tui)"),
+            "rebuild" => bench::rebuild(),
+            _ => bail!("unknown benchmark {what:?} (known: image, stage1, install, rebuild, tui)"),
         },
         Cmd::CaptureHw { kinds } => {
             let a = assets()?;

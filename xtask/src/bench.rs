@@ -127,13 +127,20 @@ pub fn image() -> Result<()> {
     Ok(())
 }
 
+/// The live test image (current assets) resumed from the saved boot most tests share, its agent
+/// answering.
+fn live_vm(name: &str) -> Result<vm_harness::Machine> {
+    let a = assets()?;
+    export_harness_env(&a)?;
+    let mut m = vm_harness::testimage::live_machine(name, &a, "")?.start()?;
+    m.wait_for_agent()?;
+    Ok(m)
+}
+
 /// The TUI inside the live test VM (serial console, TCG): from `installer tui` starting to its
 /// first frame, and from a key to the frame it causes, as the TUI logs them.
 pub fn tui() -> Result<()> {
-    let a = assets()?;
-    export_harness_env(&a)?;
-    let mut m = vm_harness::testimage::live_machine("bench-tui", &a, "")?.start()?;
-    m.wait_for_agent()?;
+    let mut m = live_vm("bench-tui")?;
     m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(300))?;
     let mut first = vec![];
     let mut keys = vec![];
@@ -392,10 +399,7 @@ fn fresh_target(m: &mut vm_harness::Machine) -> Result<()> {
 /// `sync`), each from a cold page cache; and the steps before an install: the hardware scan
 /// (`installer generate-config`) and the evaluation of the configuration (`installer eval`).
 pub fn install() -> Result<()> {
-    let a = assets()?;
-    export_harness_env(&a)?;
-    let mut m = vm_harness::testimage::live_machine("bench-install", &a, "")?.start()?;
-    m.wait_for_agent()?;
+    let mut m = live_vm("bench-install")?;
     m.succeed(&format!("cat > /root/bench-storage.toml <<'EOF'\n{BENCH_STORAGE}EOF"))?;
     // unsquashfs is not in the live root: the host's (Debian bookworm, as the guest) and the
     // libraries it links that the guest lacks.

@@ -18,6 +18,8 @@ struct Stage1 {
     tree: Option<ModuleTree>,
     aliases: Vec<modalias::Alias>,
     loaded: Vec<String>,
+    /// Coldplug's loads still running: each chain of modules and its thread.
+    pending: Vec<(Vec<String>, std::thread::JoinHandle<()>)>,
 }
 
 fn log(msg: &str) {
@@ -33,22 +35,11 @@ impl Stage1 {
         }
     }
 
-    fn load(&mut self, name: &str) -> Result<()> {
-        let Some(tree) = &self.tree else { return Ok(()) };
-        let order =
-            tree.resolve(&[name]).map_err(|e| Error::Module { name: name.into(), reason: e.to_string() })?;
-        for rel in order {
-            if self.loaded.contains(&rel) {
-                continue;
-            }
-            let path = tree.dir().join(&rel);
-            self.trace(&format!("loading {rel}"));
-            if let Err(e) = sys::load_module(&path, "") {
-                log(&format!("loading {}: {e}", path.display()));
-            }
-            self.loaded.push(rel);
-        }
-        Ok(())
+    /// Loads `name` and its dependencies, also when coldplug is still loading some of them.
+    fn load(&mut self, name: &str) {
+        let chain = self.tree.as_ref().and_then(|t| t.resolve(&[name]).ok()).unwrap_or_default();
+        self.wait_for(&chain);
+        self.load_all(&[name.to_string()]);
     }
 
     /// Loads `names`, each after its dependencies, one thread per name: the kernel loads different
@@ -56,13 +47,24 @@ impl Stage1 {
     /// so the root's driver does not wait behind a slow one (ext4's relocation, AHCI probing its
     /// ports). Returns once all are loaded.
     fn load_all(&mut self, names: &[String]) {
-        let Some(tree) = &self.tree else { return };
+        for (_, t) in self.start(names) {
+            let _ = t.join();
+        }
+    }
+
+    /// Starts loading `names` (each chain of dependencies not loaded yet on a thread of its own).
+    fn start(&mut self, names: &[String]) -> Vec<(Vec<String>, std::thread::JoinHandle<()>)> {
+        let Some(tree) = &self.tree else { return vec![] };
+        // A chain keeps the modules still loading on other threads: a second load of a module
+        // waits in the kernel for the first, so what follows in the chain finds it there.
+        let loading = |r: &String| self.pending.iter().any(|(chain, t)| !t.is_finished() && chain.contains(r));
         let mut chains: Vec<Vec<String>> = vec![];
         for name in names {
             match tree.resolve(&[name.as_str()]) {
                 Ok(order) => {
-                    let chain: Vec<String> = order.into_iter().filter(|r| !self.loaded.contains(r)).collect();
-                    if !chain.is_empty() {
+                    let chain: Vec<String> =
+                        order.into_iter().filter(|r| !self.loaded.contains(r) || loading(r)).collect();
+                    if chain.iter().any(|r| !self.loaded.contains(r)) {
                         chains.push(chain);
                     }
                 }
@@ -70,29 +72,51 @@ impl Stage1 {
             }
         }
         let (dir, trace) = (tree.dir().to_path_buf(), self.cmd.trace);
-        std::thread::scope(|scope| {
-            for chain in &chains {
-                let dir = &dir;
-                scope.spawn(move || {
-                    for rel in chain {
-                        if trace {
-                            log(&format!("loading {rel}"));
-                        }
-                        if let Err(e) = sys::load_module(&dir.join(rel), "") {
-                            log(&format!("loading {}: {e}", dir.join(rel).display()));
-                        }
+        let mut started = vec![];
+        for chain in chains {
+            for rel in &chain {
+                if !self.loaded.contains(rel) {
+                    self.loaded.push(rel.clone());
+                }
+            }
+            let (dir, list) = (dir.clone(), chain.clone());
+            let thread = std::thread::spawn(move || {
+                for rel in &list {
+                    if trace {
+                        log(&format!("loading {rel}"));
                     }
-                });
-            }
-        });
-        for rel in chains.into_iter().flatten() {
-            if !self.loaded.contains(&rel) {
-                self.loaded.push(rel);
-            }
+                    if let Err(e) = sys::load_module(&dir.join(rel), "") {
+                        log(&format!("loading {}: {e}", dir.join(rel).display()));
+                    }
+                }
+            });
+            started.push((chain, thread));
+        }
+        started
+    }
+
+    /// Waits for coldplug's loads of any of `modules`.
+    fn wait_for(&mut self, modules: &[String]) {
+        let (wait, keep) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(chain, _)| chain.iter().any(|m| modules.contains(m)));
+        self.pending = keep;
+        for (_, t) in wait {
+            let _ = t.join();
         }
     }
 
-    /// Loads what every device's modalias asks for; returns how many modules were new.
+    /// Waits for every load still running (before the real init replaces this process and its
+    /// threads).
+    fn settle(&mut self) {
+        for (_, t) in std::mem::take(&mut self.pending) {
+            let _ = t.join();
+        }
+    }
+
+    /// Starts loading what every device's modalias asks for, without waiting for the loads: a
+    /// device a driver makes appear (the virtio disk behind virtio-pci) is found by the next call
+    /// while a slow probe (AHCI's ports) still runs. Returns how many modules were new.
     fn coldplug(&mut self) -> usize {
         let before = self.loaded.len();
         let mut wanted = vec![];
@@ -115,7 +139,8 @@ impl Stage1 {
                 }
             }
         }
-        self.load_all(&wanted);
+        let started = self.start(&wanted);
+        self.pending.extend(started);
         self.loaded.len() - before
     }
 
@@ -171,7 +196,7 @@ impl Stage1 {
                 }
                 Err(_) => {
                     if new == 0 {
-                        std::thread::sleep(Duration::from_millis(250));
+                        std::thread::sleep(Duration::from_millis(100));
                     }
                 }
             }
@@ -254,7 +279,7 @@ impl Stage1 {
                 });
             }
             if new == 0 {
-                std::thread::sleep(Duration::from_millis(250));
+                std::thread::sleep(Duration::from_millis(100));
             }
         }
     }
@@ -364,13 +389,13 @@ impl Stage1 {
         let cfg = self.config.clone();
         if cfg.mdadm {
             for m in RAID_MODULES {
-                let _ = self.load(m);
+                self.load(m);
             }
             self.assemble_md();
         }
         if !cfg.luks.is_empty() {
             for m in LUKS_MODULES {
-                let _ = self.load(m);
+                self.load(m);
             }
         }
         for l in cfg.luks.iter().filter(|l| l.pre_lvm) {
@@ -378,7 +403,7 @@ impl Stage1 {
         }
         if cfg.lvm {
             for m in LVM_MODULES {
-                let _ = self.load(m);
+                self.load(m);
             }
             self.activate_lvm();
         }
@@ -415,7 +440,8 @@ impl Stage1 {
         self.switch(sysroot, "switching to the installed system")
     }
 
-    fn switch(&self, root: &Path, what: &str) -> Result<()> {
+    fn switch(&mut self, root: &Path, what: &str) -> Result<()> {
+        self.settle();
         for m in ["dev", "proc", "sys", "run"] {
             sys::move_mount(&Path::new("/").join(m), &root.join(m)).doing(|| format!("moving /{m}"))?;
         }
@@ -706,6 +732,7 @@ fn main() {
         cmd,
         config,
         loaded: vec![],
+        pending: vec![],
     };
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));

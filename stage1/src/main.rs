@@ -57,7 +57,8 @@ impl Stage1 {
         let Some(tree) = &self.tree else { return vec![] };
         // A chain keeps the modules still loading on other threads: a second load of a module
         // waits in the kernel for the first, so what follows in the chain finds it there.
-        let loading = |r: &String| self.pending.iter().any(|(chain, t)| !t.is_finished() && chain.contains(r));
+        let loading =
+            |r: &String| self.pending.iter().any(|(chain, t)| !t.is_finished() && chain.contains(r));
         let mut chains: Vec<Vec<String>> = vec![];
         for name in names {
             match tree.resolve(&[name.as_str()]) {

@@ -36,6 +36,11 @@ fn size(p: &Path) -> Result<u64> {
     Ok(std::fs::metadata(p).with_context(|| format!("sizing {}", p.display()))?.len())
 }
 
+/// Each run's seconds, with `decimals`, for a `[…]` after a median.
+fn seconds(v: &[f64], decimals: usize) -> String {
+    v.iter().map(|t| format!("{t:.decimals$}")).collect::<Vec<_>>().join(", ")
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
@@ -104,7 +109,7 @@ pub fn image() -> Result<()> {
         mib(test_size),
         test_size as f64 / dist_size as f64
     );
-    let fmt = |v: &[f64]| v.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(", ");
+    let fmt = |v: &[f64]| seconds(v, 1);
     let (d, t) = (median(&mut dist_t.clone()), median(&mut test_t.clone()));
     println!("boot to `installer ready` (BIOS, CD, 1 GiB, {accel}), median of 3, interleaved:");
     println!(
@@ -317,7 +322,7 @@ pub fn stage1() -> Result<()> {
         let mut own: Vec<f64> = r.iter().map(|x| x.1 - x.0).collect();
         let (m_at, m_own) = (median(&mut at), median(&mut own));
         medians.push((m_at, m_own));
-        let fmt = |v: &[f64]| v.iter().map(|t| format!("{t:.2}")).collect::<Vec<_>>().join(", ");
+        let fmt = |v: &[f64]| seconds(v, 2);
         println!(
             "  {name:16} real init at {m_at:.2} s [{}]; the initrd's own time {m_own:.2} s [{}]; initrd {}",
             fmt(&at),
@@ -439,7 +444,7 @@ pub fn install() -> Result<()> {
     }
     m.crash()?;
     let accel = std::env::var("VM_HARNESS_ACCEL").unwrap_or_default();
-    let fmt = |v: &[f64]| v.iter().map(|t| format!("{t:.1}")).collect::<Vec<_>>().join(", ");
+    let fmt = |v: &[f64]| seconds(v, 1);
     let (f, i) = (median(&mut floor.clone()), median(&mut install.clone()));
     println!("install (live test image, BIOS, 2 vCPUs, {accel}, cold page cache), median of 3, interleaved:");
     println!(

@@ -432,12 +432,17 @@ fn build_initrd(
     .collect();
     // From the source: the copy may still be writing them into the target.
     let mut files = program_files(&o.source, &programs)?;
-    let conf_dir = crate::private_dir::PrivateDir::new("initrd")?;
-    if let (true, Some(conf)) = (md, mdadm_conf) {
-        let path = conf_dir.path().join("mdadm.conf");
-        std::fs::write(&path, conf).with_context(|| format!("writing {}", path.display()))?;
-        files.push(("etc/mdadm/mdadm.conf".into(), path));
-    }
+    // The RAID configuration, from a private file that lives until the initrd is built.
+    let _conf_dir = match (md, mdadm_conf) {
+        (true, Some(conf)) => {
+            let dir = crate::private_dir::PrivateDir::new("initrd")?;
+            let path = dir.path().join("mdadm.conf");
+            std::fs::write(&path, conf).with_context(|| format!("writing {}", path.display()))?;
+            files.push(("etc/mdadm/mdadm.conf".into(), path));
+            Some(dir)
+        }
+        _ => None,
+    };
     for (dest, src) in c.boot.initrd.secret_files() {
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }

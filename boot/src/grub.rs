@@ -10,7 +10,8 @@ pub struct Menu {
     pub title: String,
     /// The UUID of the filesystem holding the kernels (GRUB searches it).
     pub boot_fs_uuid: String,
-    pub timeout_secs: u32,
+    /// Seconds until the default entry boots (0: at once, without the menu); None waits for a key.
+    pub timeout_secs: Option<u32>,
     pub serial: Option<Serial>,
     /// Newest last.
     pub generations: Vec<Generation>,
@@ -42,7 +43,8 @@ pub fn render(m: &Menu) -> Result<String, BootError> {
     }
     out.push_str("insmod part_msdos\ninsmod part_gpt\ninsmod ext2\ninsmod btrfs\ninsmod xfs\ninsmod fat\n");
     out.push_str(&format!("search --no-floppy --fs-uuid --set=root {}\n", m.boot_fs_uuid));
-    out.push_str(&format!("set default=0\nset timeout={}\n\n", m.timeout_secs));
+    let timeout = m.timeout_secs.map_or("-1".to_string(), |t| t.to_string());
+    out.push_str(&format!("set default=0\nset timeout={timeout}\n\n"));
     entry(&mut out, "", &m.title, "default", newest);
     out.push_str(&format!("\nsubmenu {} --id all {{\n", quote(&format!("{} - All configurations", m.title))));
     for g in m.generations.iter().rev() {
@@ -74,7 +76,7 @@ mod tests {
         let m = Menu {
             title: "Debian GNU/Linux 12 (bookworm)".into(),
             boot_fs_uuid: "1234-ABCD".into(),
-            timeout_secs: 5,
+            timeout_secs: Some(5),
             serial: Some(Serial { unit: 0, speed: 115200 }),
             generations: vec![gen(1), gen(2)],
         };
@@ -120,12 +122,15 @@ submenu 'Debian GNU/Linux 12 (bookworm) - All configurations' --id all {
         let mut m = Menu {
             title: "it's".into(),
             boot_fs_uuid: "u".into(),
-            timeout_secs: 0,
+            timeout_secs: Some(0),
             serial: None,
             generations: vec![],
         };
         assert!(matches!(render(&m), Err(BootError::NoGenerations)));
         m.generations.push(gen(1));
         assert!(render(&m).unwrap().contains("menuentry 'it'\\''s' --id default"));
+        assert!(render(&m).unwrap().contains("\nset timeout=0\n"));
+        m.timeout_secs = None;
+        assert!(render(&m).unwrap().contains("\nset timeout=-1\n"), "no timeout: the menu waits for a key");
     }
 }

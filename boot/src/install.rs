@@ -77,7 +77,7 @@ pub fn systemd_boot(
     efi_binary: &Path,
     title: &str,
     generations: &[Generation],
-    timeout_secs: u32,
+    timeout_secs: Option<u32>,
     nvram: Option<&EspLocation>,
 ) -> Result<(), BootError> {
     let loader_conf = systemd_boot::render_loader(generations, timeout_secs)?;
@@ -163,9 +163,9 @@ mod tests {
         let esp = tempfile::tempdir().unwrap();
         let bin = esp.path().join("sd.efi");
         std::fs::write(&bin, b"MZ fake").unwrap();
-        systemd_boot(esp.path(), &bin, "Debian", &[gen(1), gen(2)], 5, None).unwrap();
+        systemd_boot(esp.path(), &bin, "Debian", &[gen(1), gen(2)], Some(5), None).unwrap();
         assert!(esp.path().join("loader/entries/installer-generation-2.conf").exists());
-        systemd_boot(esp.path(), &bin, "Debian", &[gen(2)], 5, None).unwrap();
+        systemd_boot(esp.path(), &bin, "Debian", &[gen(2)], Some(5), None).unwrap();
         assert!(!esp.path().join("loader/entries/installer-generation-1.conf").exists());
         assert_eq!(std::fs::read(esp.path().join("EFI/BOOT/BOOTX64.EFI")).unwrap(), b"MZ fake");
         let conf = std::fs::read_to_string(esp.path().join("loader/loader.conf")).unwrap();

@@ -8,10 +8,12 @@ pub fn entry_name(g: &Generation) -> String {
     format!("installer-generation-{}.conf", g.number)
 }
 
-/// `loader.conf`: the newest generation is the default.
-pub fn render_loader(generations: &[Generation], timeout_secs: u32) -> Result<String, BootError> {
+/// `loader.conf`: the newest generation is the default; `timeout_secs` None shows the menu until
+/// a key is pressed, 0 boots at once.
+pub fn render_loader(generations: &[Generation], timeout_secs: Option<u32>) -> Result<String, BootError> {
     let newest = generations.last().ok_or(BootError::NoGenerations)?;
-    Ok(format!("timeout {timeout_secs}\ndefault {}\nconsole-mode keep\neditor no\n", entry_name(newest)))
+    let timeout = timeout_secs.map_or("menu-force".to_string(), |t| t.to_string());
+    Ok(format!("timeout {timeout}\ndefault {}\nconsole-mode keep\neditor no\n", entry_name(newest)))
 }
 
 /// Entry files (name, content), one per generation.
@@ -46,7 +48,7 @@ mod tests {
         };
         let gens = [g(1), g(3)];
         assert_eq!(
-            render_loader(&gens, 3).unwrap(),
+            render_loader(&gens, Some(3)).unwrap(),
             "timeout 3\ndefault installer-generation-3.conf\nconsole-mode keep\neditor no\n"
         );
         let e = render_entries("Debian", &gens);
@@ -56,6 +58,8 @@ mod tests {
             e[1].1,
             "title Debian\nversion Generation 3 (d, kernel k)\nsort-key installer\nlinux /EFI/installer/generation-3-vmlinuz\ninitrd /EFI/installer/generation-3-initrd\noptions ro\n"
         );
-        assert!(render_loader(&[], 3).is_err());
+        assert!(render_loader(&[], Some(3)).is_err());
+        assert!(render_loader(&gens, None).unwrap().starts_with("timeout menu-force\n"));
+        assert!(render_loader(&gens, Some(0)).unwrap().starts_with("timeout 0\n"));
     }
 }

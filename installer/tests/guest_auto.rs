@@ -55,6 +55,8 @@ run = 'echo "$INSTALLER_HOOK $INSTALLER_HOSTNAME $(cat /etc/hostname)" > /etc/la
 name = "alice"
 groups = ["wheel"]
 password = "alice-hash"
+[nix]
+extra = "boot.loader.timeout = 1;"
 [finish]
 action = "poweroff"
 [storage.boot]
@@ -110,7 +112,8 @@ alice-hash = "{HASH}"
     assert_eq!(b.succeed("cat /etc/late-hook").unwrap().trim(), "late auto1 auto1");
     assert_eq!(b.succeed("getent shadow alice | cut -d: -f2").unwrap().trim(), HASH);
     assert!(b.succeed("id -nG alice").unwrap().split_whitespace().any(|g| g == "wheel"));
-    assert!(b.succeed("cat /boot/loader/loader.conf").unwrap().contains("installer-generation-1.conf"));
+    let loader = b.succeed("cat /boot/loader/loader.conf").unwrap();
+    assert!(loader.contains("installer-generation-1.conf") && loader.contains("timeout 1\n"), "{loader}");
     // The answer is kept without its secrets, with the log and the phase times.
     let saved = b.succeed("cat /var/log/installer/answer.toml").unwrap();
     assert!(saved.contains("<redacted>") && !saved.contains(HASH), "{saved}");
@@ -210,6 +213,8 @@ fn luks2_root_asks_for_the_passphrase_at_boot() {
         r#"version = 1
 [system]
 hostname = "vault"
+[nix]
+extra = "boot.loader.timeout = 1;"
 [finish]
 action = "poweroff"
 [[storage.disk]]
@@ -293,7 +298,7 @@ fn an_oemdrv_disk_at_boot_installs_its_kickstart_file_with_no_kernel_parameter()
 keyboard us
 timezone UTC
 network --bootproto=static --device=eth0 --ip=10.0.2.77 --netmask=255.255.255.0 --gateway=10.0.2.2 --nameserver=10.0.2.3 --hostname=oem1
-bootloader --append="net.ifnames=0"
+bootloader --append="net.ifnames=0" --timeout=1
 rootpw --lock
 user --name=ops --groups=wheel --password=ops-not-secret --plaintext
 zerombr
@@ -343,6 +348,9 @@ poweroff
     )
     .expect("the static address from the Kickstart file");
     assert!(b.succeed("ip route show default").unwrap().contains("via 10.0.2.2"));
+    // `bootloader --timeout=1` is NixOS's boot.loader.timeout.
+    assert!(b.succeed("cat /etc/nixos/configuration.nix").unwrap().contains("boot.loader.timeout = 1;"));
+    assert!(b.succeed("cat /boot/grub/grub.cfg").unwrap().contains("\nset timeout=1\n"));
 }
 
 /// An image whose profile requires signed answers (its key and that requirement where
@@ -573,7 +581,7 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
 fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
     let t = tempfile::tempdir().unwrap();
     let answer = format!(
-        "version = 1\n[system]\nhostname = \"phoenix\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}"
+        "version = 1\n[system]\nhostname = \"phoenix\"\n[nix]\nextra = \"boot.loader.timeout = 1;\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}"
     );
     let img = answer_disk(t.path(), &answer);
     let mut m = live_auto_plugged("auto-crash", false, &img, "installer.yes=1", &[]);
@@ -600,7 +608,7 @@ fn a_power_cut_while_copying_then_the_same_answer_finishes_the_install() {
 fn raid1_root_boots_from_either_disk_alone() {
     let t = tempfile::tempdir().unwrap();
     let answer = concat!(
-        "version = 1\n[system]\nhostname = \"mirror\"\n[finish]\naction = \"poweroff\"\n",
+        "version = 1\n[system]\nhostname = \"mirror\"\n[nix]\nextra = \"boot.loader.timeout = 1;\"\n[finish]\naction = \"poweroff\"\n",
         raid1_disks!(),
         "[[storage.raid]]\nname = \"root\"\nlevel = 1\n",
         "content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n"
@@ -665,6 +673,8 @@ type = "bios-boot""#,
         r#"version = 1
 [system]
 hostname = "fde"
+[nix]
+extra = "boot.loader.timeout = 1;"
 [finish]
 action = "poweroff"
 [storage.boot]

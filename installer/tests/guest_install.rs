@@ -312,6 +312,8 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let mut b = boot_installed("installed-bios-gpt", disk.clone(), false);
     check_installed_at(&mut b, "biosgpt", 2);
     check_grub_menu(&mut b, "/boot/kernels");
+    // No boot.loader.timeout: NixOS's five seconds.
+    assert!(b.succeed("cat /boot/grub/grub.cfg").unwrap().contains("\nset timeout=5\n"));
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /").unwrap().trim(), "ext4");
     assert!(b.succeed("cat /proc/cmdline").unwrap().contains(MARKER));
     b.shutdown().unwrap();
@@ -336,8 +338,11 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     power_off_and_fsck(b);
 }
 
+/// MBR with a swap partition and /boot on a filesystem of its own (GRUB reads the kernels from
+/// it, where they are at /kernels); installed first without a bootloader, then with it. The boot
+/// menu waits one second (`boot.loader.timeout`).
 #[test]
-fn bios_mbr_ext4_swap_no_bootloader_then_grub() {
+fn bios_mbr_separate_boot_and_swap_no_bootloader_then_grub() {
     let mut m = live("install-bios-mbr", false);
     prepare(
         &mut m,
@@ -345,6 +350,10 @@ fn bios_mbr_ext4_swap_no_bootloader_then_grub() {
 [[disk]]
 match = { serial = "TARGET" }
 table = "mbr"
+[[disk.partition]]
+size = "300MiB"
+type = "linux"
+content = { type = "filesystem", format = "ext4", mountpoint = "/boot" }
 [[disk.partition]]
 size = "256MiB"
 type = "swap"
@@ -356,6 +365,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#,
         r#"  boot.loader.grub.enable = true;
   boot.loader.grub.device = "/dev/vda";
+  boot.loader.timeout = 1;
   networking.hostName = "biosmbr";"#,
     );
     // --no-bootloader leaves the boot code area of the MBR, the gap after it and /boot/grub alone.
@@ -373,44 +383,12 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     let (_keep, disk) = finish(m);
     let mut b = boot_installed("installed-bios-mbr", disk, false);
     check_installed(&mut b, "biosmbr");
-    check_grub_menu(&mut b, "/boot/kernels");
-    let swaps = b.succeed("swapon --show=NAME,TYPE --noheadings").unwrap();
-    assert!(swaps.contains("partition"), "swap is not active: {swaps:?}");
-    power_off_and_fsck(b);
-}
-
-#[test]
-fn bios_separate_boot_partition() {
-    let mut m = live("install-bios-boot", false);
-    prepare(
-        &mut m,
-        r#"
-[[disk]]
-match = { serial = "TARGET" }
-table = "gpt"
-[[disk.partition]]
-size = "1MiB"
-type = "bios-boot"
-[[disk.partition]]
-size = "300MiB"
-type = "linux"
-content = { type = "filesystem", format = "ext4", mountpoint = "/boot" }
-[[disk.partition]]
-size = "rest"
-type = "linux"
-content = { type = "filesystem", format = "ext4", mountpoint = "/" }
-"#,
-        r#"  boot.loader.grub.enable = true;
-  boot.loader.grub.device = "/dev/vda";
-  networking.hostName = "sepboot";"#,
-    );
-    install(&mut m, "");
-    let (_keep, disk) = finish(m);
-    let mut b = boot_installed("installed-bios-boot", disk, false);
-    check_installed(&mut b, "sepboot");
     // GRUB reads the kernels from the /boot filesystem, where they are at /kernels.
     check_grub_menu(&mut b, "/kernels");
+    assert!(b.succeed("cat /boot/grub/grub.cfg").unwrap().contains("\nset timeout=1\n"));
     assert_eq!(b.succeed("findmnt -n -o FSTYPE /boot").unwrap().trim(), "ext4");
+    let swaps = b.succeed("swapon --show=NAME,TYPE --noheadings").unwrap();
+    assert!(swaps.contains("partition"), "swap is not active: {swaps:?}");
     power_off_and_fsck(b);
 }
 
@@ -436,6 +414,7 @@ subvolumes = [{ name = "@", mountpoint = "/" }, { name = "@home", mountpoint = "
 "#,
         r#"  boot.loader.grub.enable = true;
   boot.loader.grub.device = "/dev/vda";
+  boot.loader.timeout = 1;
   networking.hostName = "butter";"#,
     );
     install(&mut m, "");
@@ -471,6 +450,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 "#,
         r#"  boot.loader.systemd-boot.enable = true;
   boot.loader.efi.canTouchEfiVariables = true;
+  boot.loader.timeout = 1;
   networking.hostName = "sdboot";"#,
     );
     install(&mut m, "");
@@ -486,10 +466,11 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
         entry.contains("version Generation 1") && entry.contains("linux /EFI/installer/generation-1-vmlinuz"),
         "{entry}"
     );
-    assert!(b
-        .succeed("cat /boot/loader/loader.conf")
-        .unwrap()
-        .contains("default installer-generation-1.conf"));
+    let loader = b.succeed("cat /boot/loader/loader.conf").unwrap();
+    assert!(
+        loader.contains("default installer-generation-1.conf") && loader.contains("timeout 1\n"),
+        "{loader}"
+    );
     // systemd-boot (not another loader) started this system.
     assert!(b
         .succeed("cat /sys/firmware/efi/efivars/LoaderInfo-* | tr -d '\\0'")
@@ -523,6 +504,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
   boot.loader.grub.efiInstallAsRemovable = true;
   boot.loader.efi.efiSysMountPoint = "/boot/efi";
   boot.loader.efi.canTouchEfiVariables = false;
+  boot.loader.timeout = 1;
   networking.hostName = "grubefi";"#,
     );
     let entries_before = m.succeed("efibootmgr | grep -c '^Boot[0-9]' || true").unwrap();

@@ -263,6 +263,7 @@ fn option_reference_page_is_complete_and_up_to_date() {
     let list = installer::config::reference().unwrap();
     let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
     for want in [
+        "boot.loader.timeout",
         "boot.loader.grub.enable",
         "boot.loader.grub.device",
         "boot.loader.grub.devices",

@@ -338,7 +338,7 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
     let nb = netboot_dir();
     let ca = TestAssets::load().unwrap().test_ca.expect("the test CA (cargo xtask assets makes it)");
     let srv = tempfile::tempdir().unwrap();
-    let answer = "version = 1\n[system]\nhostname = \"pxe7\"\n[finish]\naction = \"poweroff\"\n\
+    let answer = "version = 1\n[system]\nhostname = \"pxe7\"\n[nix]\nextra = \"boot.loader.timeout = 1;\"\n[finish]\naction = \"poweroff\"\n\
                   [[storage.disk]]\nmatch = { serial = \"TARGET\" }\n[[storage.disk.partition]]\nsize = \"1MiB\"\n\
                   type = \"bios-boot\"\n[[storage.disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\n\
                   content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n";

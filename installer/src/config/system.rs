@@ -42,6 +42,9 @@ pub struct Enable {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Loader {
+    /// `boot.loader.timeout`: seconds until the default entry boots; None shows the menu until
+    /// a key is pressed.
+    pub timeout: Option<u32>,
     pub grub: Grub,
     #[serde(rename = "systemd-boot")]
     pub systemd_boot: Enable,

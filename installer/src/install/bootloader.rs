@@ -150,6 +150,12 @@ pub fn install_grub(c: &SystemConfig, root: &Path) -> Result<Vec<&'static str>> 
     Ok(done)
 }
 
+/// The newest `limit` generations (`boot.loader.grub.configurationLimit`), oldest first.
+fn newest(gens: &[Generation], limit: i64) -> &[Generation] {
+    let limit = usize::try_from(limit).unwrap_or(0).max(1);
+    &gens[gens.len().saturating_sub(limit)..]
+}
+
 /// Writes kernels and the menu for every generation and installs the configured bootloader; for
 /// GRUB, `grub` is what [`install_grub`] installed before.
 pub fn install(
@@ -194,7 +200,7 @@ pub fn install(
                 .into_iter()
                 .find(|p| p.exists())
                 .context("systemd-boot's EFI binary is missing (package systemd-boot-efi)")?;
-        bi::systemd_boot(&esp, &efi_binary, &title, &entries, 5, nvram.as_ref())?;
+        bi::systemd_boot(&esp, &efi_binary, &title, &entries, loader.timeout, nvram.as_ref())?;
         return Ok(format!("systemd-boot on the ESP {esp_mp}"));
     }
     if !loader.grub.enable {
@@ -204,7 +210,7 @@ pub fn install(
     std::fs::create_dir_all(root.join("boot/kernels")).context("creating /boot/kernels")?;
     let (uuid, path) = grub_path(root, kdir)?;
     let mut entries = vec![];
-    for g in gens {
+    for g in newest(gens, loader.grub.configuration_limit) {
         let k = format!("generation-{}-vmlinuz", g.number);
         let i = format!("generation-{}-initrd", g.number);
         bi::install_file(&g.dir.join("kernel"), &root.join("boot/kernels").join(&k))?;
@@ -221,7 +227,35 @@ pub fn install(
     }
     crate::failpoint::hit("bootloader:kernels");
     let boot_dir = root.join("boot");
-    let menu = boot::grub::Menu { title, boot_fs_uuid: uuid, timeout_secs: 5, serial, generations: entries };
+    let menu = boot::grub::Menu {
+        title,
+        boot_fs_uuid: uuid,
+        timeout_secs: loader.timeout,
+        serial,
+        generations: entries,
+    };
     bi::write_atomic(&boot_dir.join("grub/grub.cfg"), &boot::grub::render(&menu)?)?;
     Ok(format!("{} with /boot/grub/grub.cfg", grub.join(" and ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_menu_lists_the_newest_generations_up_to_the_limit() {
+        let gens: Vec<Generation> = (1..=4)
+            .map(|number| Generation {
+                number,
+                dir: PathBuf::from(format!("/g/{number}")),
+                kernel_version: "k".into(),
+                kernel_params: String::new(),
+                date: "d".into(),
+            })
+            .collect();
+        let numbers = |limit| newest(&gens, limit).iter().map(|g| g.number).collect::<Vec<_>>();
+        assert_eq!(numbers(100), [1, 2, 3, 4]);
+        assert_eq!(numbers(2), [3, 4]);
+        assert_eq!(numbers(1), [4]);
+    }
 }

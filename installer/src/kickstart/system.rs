@@ -464,7 +464,6 @@ fn bootloader(c: &Command, cx: &mut Cx) {
         flags: &["iscrypted", "nombr", "leavebootorder", "extlinux", "disabled"],
         ignored: &[
             "boot-drive",
-            "timeout",
             "password",
             "driveorder",
             "leavebootorder",
@@ -482,6 +481,16 @@ fn bootloader(c: &Command, cx: &mut Cx) {
         match shlex::split(a) {
             Some(words) => cx.answer.system.kernel_params.extend(words),
             None => cx.error(&c.at, "bootloader --append: unbalanced quotes"),
+        }
+    }
+    if let Some(t) = o.value("timeout") {
+        // Anaconda's seconds until the default entry boots: NixOS's boot.loader.timeout.
+        match t.parse::<u32>() {
+            Ok(secs) if t.bytes().all(|b| b.is_ascii_digit()) && secs <= 86_400 => {
+                let line = format!("boot.loader.timeout = {secs};\n");
+                cx.answer.nix.extra.get_or_insert_with(String::new).push_str(&line);
+            }
+            _ => cx.error(&c.at, &format!("bootloader --timeout={t}: seconds, 0 to 86400")),
         }
     }
 }

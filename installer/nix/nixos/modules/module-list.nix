@@ -5,6 +5,7 @@
   ./misc/version.nix
   ./misc/nix.nix
   ./misc/nixpkgs.nix
+  ./system/boot/loader/loader.nix
   ./system/boot/loader/grub.nix
   ./system/boot/loader/systemd-boot.nix
   ./system/boot/loader/efi.nix

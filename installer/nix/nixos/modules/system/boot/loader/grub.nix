@@ -63,6 +63,9 @@ let cfg = config.boot.loader.grub; in
       assertions = [{
         assertion = cfg.devices != [ ] || cfg.efiSupport;
         message = "You must set the option `boot.loader.grub.devices' (or `boot.loader.grub.device') to make the system bootable.";
+      } {
+        assertion = cfg.configurationLimit >= 1;
+        message = "The option `boot.loader.grub.configurationLimit' must be at least 1 (the newest generation is always listed).";
       }];
     })
     (mkIf (options.boot.loader.grub.version.files != [ ]) {

@@ -40,7 +40,7 @@ systemctl start --no-block ssh.service
 "#;
 /// The live sshd offers the one host key the live system makes.
 const SSHD_LIVE_CONF: &str = "HostKey /etc/ssh/ssh_host_ed25519_key\n";
-const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or the kernel command line gives a key\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-ssh-keys\n\n[Install]\nWantedBy=multi-user.target\n";
+const SSH_KEYS_UNIT: &str = "[Unit]\nDescription=Enable sshd when the image or the kernel command line gives a key\nConditionKernelCommandLine=|installer.ssh_key\nConditionFileNotEmpty=|/etc/installer/authorized_keys\nAfter=local-fs.target\n\n[Service]\nType=oneshot\nExecStart=/usr/local/sbin/installer-ssh-keys\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Starts `installer auto` at boot when the kernel command line names an answer
 /// (`installer.answer=file:/path` on the live medium or in the live system, `cdrom:/path`,
@@ -189,6 +189,13 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/system/e2scrub_reap.service",
     "etc/systemd/system/lvm2-monitor.service",
     "etc/systemd/system/man-db.timer",
+    "etc/systemd/system/getty-static.service",
+    "etc/systemd/system/systemd-pstore.service",
+    "etc/systemd/system/getty.target.wants/getty@tty2.service",
+    "etc/systemd/system/getty.target.wants/getty@tty3.service",
+    "etc/systemd/system/getty.target.wants/getty@tty4.service",
+    "etc/systemd/system/getty.target.wants/getty@tty5.service",
+    "etc/systemd/system/getty.target.wants/getty@tty6.service",
     "usr/share/installer/live-only",
     "etc/modprobe.d/installer-live.conf",
 ];
@@ -232,8 +239,21 @@ pub fn live_modprobe_conf() -> String {
 /// Units the live system never needs, masked there (installed systems keep them): they ran beside
 /// the boot's critical chain on a one-CPU machine (e2scrub_reap 17.6 s, lvm2-monitor 3.0 s under
 /// TCG) and made `installer ready` later; man-db's daily timer would rebuild its index at every
-/// boot of a medium that never ran it.
-pub const LIVE_MASKED: &[&str] = &["e2scrub_reap.service", "lvm2-monitor.service", "man-db.timer"];
+/// boot of a medium that never ran it. getty-static ran `systemctl` to start the spare consoles'
+/// gettys (2.6 s beside networkd, which the console's login waits for): they are wanted by
+/// getty.target instead ([`SPARE_CONSOLES`]). systemd-pstore archives crash records of an earlier
+/// boot, which a live medium has none of; it pulled in a modprobe of efi_pstore at every boot.
+pub const LIVE_MASKED: &[&str] = &[
+    "e2scrub_reap.service",
+    "lvm2-monitor.service",
+    "man-db.timer",
+    "getty-static.service",
+    "systemd-pstore.service",
+];
+
+/// The virtual consoles besides tty1 (the TUI's) with a root login, for a shell beside the TUI
+/// (Alt+F2 and on).
+pub const SPARE_CONSOLES: &[&str] = &["tty2", "tty3", "tty4", "tty5", "tty6"];
 
 /// The layer that turns the Debian root into the live system.
 pub fn layer(inp: &LiveInputs) -> Layer {
@@ -252,6 +272,12 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .file("etc/modprobe.d/installer-live.conf", 0o644, live_modprobe_conf());
     for unit in LIVE_MASKED {
         l.symlink(&format!("etc/systemd/system/{unit}"), "/dev/null");
+    }
+    for tty in SPARE_CONSOLES {
+        l.symlink(
+            &format!("etc/systemd/system/getty.target.wants/getty@{tty}.service"),
+            "/lib/systemd/system/getty@.service",
+        );
     }
     l.symlink(
         "etc/systemd/system/multi-user.target.wants/systemd-networkd.service",
@@ -394,6 +420,19 @@ mod tests {
         assert!(with.contains("vm-harness-agent") && !without.contains("vm-harness-agent"));
         assert!(without.contains("\"etc/motd\"") && without.contains("etc/installer/authorized_keys"));
         assert!(without.contains("etc/ssh/ssh_host_ed25519_key"), "shipped host keys are removed");
+    }
+
+    #[test]
+    fn masked_units_and_spare_consoles_are_live_only() {
+        let l = format!("{:?}", layer(&inputs(None)));
+        let paths = LIVE_MASKED.iter().map(|u| format!("etc/systemd/system/{u}")).chain(
+            SPARE_CONSOLES.iter().map(|t| format!("etc/systemd/system/getty.target.wants/getty@{t}.service")),
+        );
+        for p in paths {
+            assert!(l.contains(&format!("{p:?}")), "{p} is not in the layer");
+            assert!(LIVE_ONLY.contains(&p.as_str()), "{p} is not removed from installed systems");
+        }
+        assert!(SSH_KEYS_UNIT.contains("ConditionKernelCommandLine=|installer.ssh_key\n"));
     }
 
     #[test]

@@ -54,6 +54,49 @@ fn timed<T>(phases: &mut Vec<(String, f64)>, name: &str, f: impl FnOnce() -> Res
     r
 }
 
+/// What an output is made from: each input's path, size and modification time (an output that is
+/// not made again keeps its time), the builder itself (its code shapes every output) and
+/// `settings`.
+fn inputs_key(inputs: &[&Path], settings: &str) -> Result<String> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let exe = std::env::current_exe().context("finding the builder's own executable")?;
+    for p in std::iter::once(exe.as_path()).chain(inputs.iter().copied()) {
+        let m = std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?;
+        (p, m.len(), m.modified().ok()).hash(&mut h);
+    }
+    settings.hash(&mut h);
+    Ok(format!("{:016x}\n", h.finish()))
+}
+
+/// Makes `out` with `make` unless it is there and its stamp says it was made from the same inputs
+/// (see [`inputs_key`]): with nothing changed, a build writes nothing again, so the outputs keep
+/// their times and what is keyed on them (the VM tests' saved boots) stays valid.
+fn unless_unchanged(
+    out: &Path,
+    inputs: &[&Path],
+    settings: &str,
+    make: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let key = inputs_key(inputs, settings)?;
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let stamp = out.with_file_name(format!(".{name}.inputs"));
+    if out.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) {
+        eprintln!("image-builder: {} is up to date", out.display());
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(&stamp);
+    make()?;
+    std::fs::write(&stamp, key).with_context(|| format!("writing {}", stamp.display()))
+}
+
+/// The identity of a cached Debian root (its directory and its completion record).
+fn root_identity(base: &Path) -> String {
+    let complete =
+        std::fs::read_to_string(base.parent().unwrap_or(base).join(".complete")).unwrap_or_default();
+    format!("{}\n{complete}", base.display())
+}
+
 fn size(p: &Path) -> String {
     let b = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
@@ -70,7 +113,10 @@ fn ca_bundle(b: &BuildInputs) -> Result<Option<PathBuf>> {
         pem.push(b'\n');
     }
     let bundle = b.out_dir.join("installer-ca.pem");
-    std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
+    // Written only when it changes: the initrd is made again when its inputs' times change.
+    if std::fs::read(&bundle).ok().as_deref() != Some(pem.as_slice()) {
+        std::fs::write(&bundle, pem).with_context(|| format!("writing {}", bundle.display()))?;
+    }
     Ok(Some(bundle))
 }
 
@@ -126,21 +172,28 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     })?;
     let initrd = b.out_dir.join("initrd");
     timed(&mut phases, "initrd", || {
-        let mut files = vec![];
-        if let Some(bundle) = &ca_bundle {
-            files.push((initrd::config::EXTRA_CA.to_string(), bundle.clone()));
-        }
-        let (modules, stage1, busybox) = (&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox);
-        let archive = initrd::live::build(modules, stage1, busybox, &[], &files)?;
-        if b.release {
-            xz_initrd(&archive.to_bytes()?, &initrd)
-        } else {
-            std::fs::write(&initrd, archive.to_gzip()?)
-                .with_context(|| format!("writing {}", initrd.display()))
-        }
+        let mut inputs = vec![b.live.stage1.as_path(), b.live.busybox.as_path()];
+        inputs.extend(ca_bundle.as_deref());
+        let settings = format!("{}\nrelease={}", root_identity(&base), b.release);
+        unless_unchanged(&initrd, &inputs, &settings, || {
+            let mut files = vec![];
+            if let Some(bundle) = &ca_bundle {
+                files.push((initrd::config::EXTRA_CA.to_string(), bundle.clone()));
+            }
+            let (modules, stage1, busybox) = (&kernel_in_root.modules_dir, &b.live.stage1, &b.live.busybox);
+            let archive = initrd::live::build(modules, stage1, busybox, &[], &files)?;
+            if b.release {
+                xz_initrd(&archive.to_bytes()?, &initrd)
+            } else {
+                std::fs::write(&initrd, archive.to_gzip()?)
+                    .with_context(|| format!("writing {}", initrd.display()))
+            }
+        })
     })?;
     let kernel = b.out_dir.join("bzImage");
-    std::fs::copy(&kernel_in_root.vmlinuz, &kernel).context("copying the kernel")?;
+    unless_unchanged(&kernel, &[&kernel_in_root.vmlinuz], "", || {
+        std::fs::copy(&kernel_in_root.vmlinuz, &kernel).context("copying the kernel").map(drop)
+    })?;
     let iso = b.out_dir.join("installer.iso");
     if let Some(a) = &b.answer {
         let text = std::fs::read_to_string(a).with_context(|| format!("reading {}", a.display()))?;
@@ -156,25 +209,34 @@ pub fn iso(b: &BuildInputs) -> Result<Artifacts> {
     timed(&mut phases, "ISO", || {
         let extra: Vec<(String, PathBuf)> =
             b.answer.iter().map(|a| ("answer.toml".to_string(), a.clone())).collect();
-        let inp = crate::iso::IsoInputs {
-            volid: &b.volid,
-            kernel: &kernel,
-            initrd: &initrd,
-            squashfs: &squash,
-            kernel_params: &b.kernel_params,
-            serial_default: b.serial_default,
-            extra_files: &extra,
-        };
-        Ok(crate::iso::build(&inp, &iso, &b.out_dir.join("work"))?)
+        let mut inputs = vec![kernel.as_path(), initrd.as_path(), squash.as_path()];
+        inputs.extend(b.answer.as_deref());
+        let settings = format!("{}\n{:?}\n{}", b.volid, b.kernel_params, b.serial_default);
+        unless_unchanged(&iso, &inputs, &settings, || {
+            let inp = crate::iso::IsoInputs {
+                volid: &b.volid,
+                kernel: &kernel,
+                initrd: &initrd,
+                squashfs: &squash,
+                kernel_params: &b.kernel_params,
+                serial_default: b.serial_default,
+                extra_files: &extra,
+            };
+            Ok(crate::iso::build(&inp, &iso, &b.out_dir.join("work"))?)
+        })
     })?;
     let netboot = b.out_dir.join("netboot");
     timed(&mut phases, "netboot", || {
         let params = b.kernel_params.join(" ")
             + if b.serial_default { " console=tty0 console=ttyS0,115200" } else { "" };
-        Ok(crate::netboot::build(&netboot, &kernel, &initrd, &squash, params.trim())?)
+        unless_unchanged(&netboot, &[&kernel, &initrd, &squash], params.trim(), || {
+            Ok(crate::netboot::build(&netboot, &kernel, &initrd, &squash, params.trim())?)
+        })
     })?;
     let ova = b.out_dir.join("installer.ova");
-    timed(&mut phases, "OVA", || Ok(crate::ova::build(&iso, &ova, &b.out_dir.join("ova"))?))?;
+    timed(&mut phases, "OVA", || {
+        unless_unchanged(&ova, &[&iso], "", || Ok(crate::ova::build(&iso, &ova, &b.out_dir.join("ova"))?))
+    })?;
     for (name, p) in [
         ("kernel", &kernel),
         ("initrd", &initrd),
@@ -267,5 +329,38 @@ mod embedded_tests {
         let a = "version = 1\n[secrets]\ndisk = \"x\"\nalice = \"$6$a$b\"\n";
         assert_eq!(super::embedded_secrets(a), vec!["alice", "disk"]);
         assert!(super::embedded_secrets("version = 1\n").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_is_made_again_only_when_an_input_or_a_setting_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, out) = (dir.path().join("in"), dir.path().join("out"));
+        std::fs::write(&input, "one").unwrap();
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            std::fs::write(&out, "made").map_err(Into::into)
+        };
+        unless_unchanged(&out, &[&input], "a", make).unwrap();
+        unless_unchanged(&out, &[&input], "a", make).unwrap();
+        assert_eq!(made.get(), 1, "nothing changed, nothing made");
+        unless_unchanged(&out, &[&input], "b", make).unwrap();
+        assert_eq!(made.get(), 2, "a setting changed");
+        std::fs::write(&input, "two, longer").unwrap();
+        unless_unchanged(&out, &[&input], "b", make).unwrap();
+        assert_eq!(made.get(), 3, "an input changed");
+        std::fs::remove_file(&out).unwrap();
+        unless_unchanged(&out, &[&input], "b", make).unwrap();
+        assert_eq!(made.get(), 4, "the output is gone");
+        // A build that fails leaves no stamp: the next one makes it again.
+        std::fs::write(&input, "three, longer still").unwrap();
+        assert!(unless_unchanged(&out, &[&input], "b", || anyhow::bail!("no")).is_err());
+        unless_unchanged(&out, &[&input], "b", make).unwrap();
+        assert_eq!(made.get(), 5);
     }
 }

@@ -17,19 +17,12 @@ use vm_harness::{machine, Disk, Machine};
 
 const HASH: &str = "$6$rounds=1000$autoauto$Hk6pq9j1KZ0vXs0uhtyg1P0Tp2QmWgmR3S0oP3Df7pYc6bK9gB0o0aG6ZHq9O2k0eE3nqzjZb8cNq7UeXk4mR/";
 
-fn live_auto(name: &str, uefi: bool, answer_img: &Path, extra: &str) -> Machine {
-    let mut b = live_image(name, &format!("installer.answer=label:ANSWERS:/answer.toml {extra}"))
-        .disk(Disk::file(answer_img, "raw").serial("ANSWERS"));
-    if uefi {
-        b = b.uefi();
-    }
-    b.start().unwrap()
-}
-
 /// [`live_plugged`] with the unattended install started with
-/// `installer.answer=label:ANSWERS:/answer.toml {params}`. Only the test of the boot-time start
-/// itself ([`uefi_gpt_ext4_from_an_answer_on_a_labelled_disk_without_confirmation`]) and the power
-/// cut's second boot pay for a boot of their own.
+/// `installer.answer=label:ANSWERS:/answer.toml {params}`. A boot with `installer.answer=` on
+/// its kernel command line starting the install itself is the PXE fleet machine's test
+/// (`live_media`), and one with an OEMDRV disk there at boot is
+/// [`an_oemdrv_disk_at_boot_installs_its_kickstart_file_with_no_kernel_parameter`]; only they and
+/// the power cut's second boot pay for a boot of their own.
 fn live_auto_plugged(name: &str, uefi: bool, answer_img: &Path, params: &str, more: &[&str]) -> Machine {
     let mut m = live_plugged(name, uefi, answer_img, more);
     start_autostart(&mut m, &format!("installer.answer=label:ANSWERS:/answer.toml {params}"));
@@ -77,7 +70,7 @@ alice-hash = "{HASH}"
     );
     let img = answer_disk(t.path(), &answer);
     let before = sha256(&img);
-    let mut m = live_auto("auto-uefi", true, &img, "installer.yes=1");
+    let mut m = live_auto_plugged("auto-uefi", true, &img, "installer.yes=1", &[]);
     m.wait_for_console_text(
         "installer: unattended install from label:ANSWERS:/answer.toml",
         Duration::from_secs(300),

@@ -20,6 +20,9 @@ struct Stage1 {
     loaded: Vec<String>,
     /// Coldplug's loads still running: each chain of modules and its thread.
     pending: Vec<(Vec<String>, std::thread::JoinHandle<()>)>,
+    /// The modules the initrd's configuration loads at start (the filesystems, the root's chain):
+    /// started at once, waited for before the first mount (see [`Stage1::mountable`]).
+    first: Vec<String>,
 }
 
 fn log(msg: &str) {
@@ -104,6 +107,15 @@ impl Stage1 {
         self.pending = keep;
         for (_, t) in wait {
             let _ = t.join();
+        }
+    }
+
+    /// Waits for the loads of the modules the configuration asks for at start, once: they run
+    /// while coldplug finds the devices, and the mounts need them (ext4, loop, squashfs, overlay).
+    fn mountable(&mut self) {
+        let first = std::mem::take(&mut self.first);
+        if !first.is_empty() {
+            self.wait_for(&first);
         }
     }
 
@@ -426,6 +438,7 @@ impl Stage1 {
         if root.check {
             self.fsck(&dev, &fs_type)?;
         }
+        self.mountable();
         let (flags, data) = mount_options(&root.options);
         let sysroot = Path::new("/sysroot");
         sys::mount(&dev, sysroot, &fs_type, flags, &data)
@@ -477,6 +490,7 @@ impl Stage1 {
         let mut tried = vec![];
         loop {
             self.coldplug();
+            self.mountable();
             for name in Self::block_devices() {
                 let dev = format!("/dev/{name}");
                 let mounted = ["ext4", "vfat", "xfs", "btrfs", "iso9660"]
@@ -590,6 +604,7 @@ impl Stage1 {
                 "vfat"
             }
         };
+        self.mountable();
         sys::mount(&dev, medium, fstype, libc::MS_RDONLY, "")
             .doing(|| format!("mounting {dev} ({fstype})"))?;
         std::fs::write("/run/installer/boot-device", format!("{disk}\n"))
@@ -636,6 +651,7 @@ impl Stage1 {
 
     fn mount_root(&mut self, squash: &Path) -> Result<()> {
         self.provide_kernel();
+        self.mountable();
         let lo = sys::loop_attach(squash).doing(|| format!("attaching {}", squash.display()))?;
         let lower = Path::new("/run/installer/squashfs");
         sys::mount(&lo.to_string_lossy(), lower, "squashfs", libc::MS_RDONLY, "")
@@ -734,12 +750,16 @@ fn main() {
         config,
         loaded: vec![],
         pending: vec![],
+        first: vec![],
     };
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));
     }
+    // Started, not waited for: coldplug looks for the devices while they load.
     let first: Vec<String> = s.config.modules.iter().chain(s.cmd.modules.iter()).cloned().collect();
-    s.load_all(&first);
+    s.first = s.tree.as_ref().and_then(|t| t.resolve(&first).ok()).unwrap_or_default();
+    let started = s.start(&first);
+    s.pending.extend(started);
     loop {
         let err = match s.boot() {
             Ok(()) => return,

@@ -49,6 +49,12 @@ pub struct Config {
     /// system's udev-driven autoactivation, so that systemd sees them appear. Empty: all.
     #[serde(default)]
     pub lvm_volumes: Vec<String>,
+    /// The drivers of the disks under the root as the installer saw them (`virtio_blk`,
+    /// `virtio_pci`; `sd_mod`, `ahci`), loaded first: stage 1 looks for the root with them alone
+    /// for a moment before it loads a driver for every device there (which the installed system's
+    /// udev does anyway). Empty: every device's driver at once.
+    #[serde(default)]
+    pub root_drivers: Vec<String>,
 }
 
 /// A LUKS device to open before the root is mounted (`boot.initrd.luks.devices`).

@@ -53,6 +53,8 @@ pub struct InstalledInitrd<'a> {
     pub lvm: bool,
     /// `vg/lv` to activate in the initrd (empty: all).
     pub lvm_volumes: Vec<String>,
+    /// The drivers of the disks under the root (see [`Config::root_drivers`]).
+    pub root_drivers: Vec<String>,
 }
 
 /// Modules for LUKS (dm-crypt with the usual ciphers, also without AES-NI), LVM and md RAID.
@@ -84,6 +86,7 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
     let mut names: Vec<String> = STORAGE_MODULES.iter().map(|s| s.to_string()).collect();
     names.extend(i.available_modules.iter().cloned());
     names.extend(i.kernel_modules.iter().cloned());
+    names.extend(i.root_drivers.iter().cloned());
     names.push(fs.clone());
     for (on, list) in [(!i.luks.is_empty(), LUKS_MODULES), (i.lvm, LVM_MODULES), (i.mdadm, RAID_MODULES)] {
         if on {
@@ -100,6 +103,7 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
         mdadm: i.mdadm,
         lvm: i.lvm,
         lvm_volumes: i.lvm_volumes.clone(),
+        root_drivers: i.root_drivers.clone(),
     };
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     for (path, host) in &i.files {

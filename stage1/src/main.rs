@@ -23,7 +23,13 @@ struct Stage1 {
     /// The modules the initrd's configuration loads at start (the filesystems, the root's chain):
     /// started at once, waited for before the first mount (see [`Stage1::mountable`]).
     first: Vec<String>,
+    /// Coldplug loads nothing before this time: the root's own drivers go first (see
+    /// [`Stage1::root_drivers_first`]).
+    coldplug_after: Option<Instant>,
 }
+
+/// How long the root's own drivers look for it alone before every device's driver is loaded.
+const ROOT_DRIVERS_ALONE: Duration = Duration::from_millis(1500);
 
 fn log(msg: &str) {
     let mut out = std::io::stdout().lock();
@@ -131,6 +137,9 @@ impl Stage1 {
     /// device a driver makes appear (the virtio disk behind virtio-pci) is found by the next call
     /// while a slow probe (AHCI's ports) still runs. Returns how many modules were new.
     fn coldplug(&mut self) -> usize {
+        if self.coldplug_after.is_some_and(|t| Instant::now() < t) {
+            return 0;
+        }
         let before = self.loaded.len();
         let mut wanted = vec![];
         let mut stack = vec![PathBuf::from("/sys/devices")];
@@ -426,7 +435,32 @@ impl Stage1 {
         Ok(())
     }
 
+    /// Starts loading the drivers the installer saw under the root (the disk's and its
+    /// controller's, `Config::root_drivers`) and holds coldplug back for a moment: the root
+    /// usually appears with them alone, and the other devices' drivers (AHCI probing empty ports,
+    /// USB, sound) are left to the installed system's udev. Not when a passphrase may be asked for
+    /// (a USB keyboard needs its drivers first), and not for a root the installer saw no driver
+    /// of: then every device's driver loads at once, as it does after the moment.
+    fn root_drivers_first(&mut self) {
+        let tree = self.tree.as_ref();
+        let names: Vec<String> = self
+            .config
+            .root_drivers
+            .iter()
+            .filter(|m| tree.is_some_and(|t| t.path_of(m).is_some()))
+            .cloned()
+            .collect();
+        if names.is_empty() || !self.config.luks.is_empty() {
+            return;
+        }
+        self.trace(&format!("the root's drivers first: {}", names.join(" ")));
+        let started = self.start(&names);
+        self.pending.extend(started);
+        self.coldplug_after = Some(Instant::now() + ROOT_DRIVERS_ALONE);
+    }
+
     fn boot_installed(&mut self, root: &RootSpec) -> Result<()> {
+        self.root_drivers_first();
         self.storage_chain()?;
         let want = DeviceRef::parse(&root.device);
         let (dev, id) = self.wait_for_device(&want)?;
@@ -751,6 +785,7 @@ fn main() {
         loaded: vec![],
         pending: vec![],
         first: vec![],
+        coldplug_after: None,
     };
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));

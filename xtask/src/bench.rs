@@ -291,6 +291,8 @@ pub fn stage1() -> Result<()> {
         mdadm: false,
         lvm: false,
         lvm_volumes: vec![],
+        // What `installer install` records for a root on a virtio disk.
+        root_drivers: vec!["virtio_blk".into(), "virtio_pci".into()],
     })?;
     std::fs::write(&ours, data)?;
     let initrds = [

@@ -208,6 +208,48 @@ pub fn storage_chain(dev: &Path) -> (bool, Vec<String>, bool) {
     (luks, lvm, md)
 }
 
+/// The kernel modules of the drivers bound along the device paths of the disks under `dev` (through
+/// partitions, device-mapper and md slaves), read from `sys` (`/sys`): e.g. `virtio_blk` and
+/// `virtio_pci`, or `sd_mod` and `ahci`. Built-in drivers have no module and are left out.
+pub fn root_drivers(sys: &Path, dev: &Path) -> Vec<String> {
+    let mut drivers = vec![];
+    let Ok(real) = std::fs::canonicalize(dev) else { return drivers };
+    let mut stack = vec![real.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()];
+    let mut seen = vec![];
+    while let Some(name) = stack.pop() {
+        if name.is_empty() || seen.contains(&name) {
+            continue;
+        }
+        seen.push(name.clone());
+        let class = sys.join("class/block").join(&name);
+        let slaves: Vec<String> = std::fs::read_dir(class.join("slaves"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .collect();
+        if !slaves.is_empty() {
+            stack.extend(slaves);
+            continue;
+        }
+        let Ok(mut dir) = std::fs::canonicalize(&class) else { continue };
+        loop {
+            let module = std::fs::canonicalize(dir.join("driver/module"))
+                .ok()
+                .and_then(|m| m.file_name().map(|n| n.to_string_lossy().to_string()));
+            if let Some(m) = module {
+                if !drivers.contains(&m) {
+                    drivers.push(m);
+                }
+            }
+            if !dir.pop() || !dir.starts_with(sys) || dir == sys.join("devices") {
+                break;
+            }
+        }
+    }
+    drivers
+}
+
 /// Programs for the initrd (paths in the system at `root`, e.g. `usr/sbin/e2fsck`) as
 /// `sbin/<name>`, with the libraries they link (read from that system).
 fn program_files(root: &Path, programs: &[&str]) -> Result<Vec<(String, PathBuf)>> {
@@ -446,6 +488,16 @@ fn build_initrd(
     for (dest, src) in c.boot.initrd.secret_files() {
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }
+    let mut drivers = vec![];
+    for (mp, fs) in &c.file_systems {
+        if let (true, Some(dev)) = (mp == "/" || fs.needed_for_boot, &fs.device) {
+            for d in root_drivers(Path::new("/sys"), Path::new(dev)) {
+                if !drivers.contains(&d) {
+                    drivers.push(d);
+                }
+            }
+        }
+    }
     initrd::installed::build(&initrd::installed::InstalledInitrd {
         modules_dir: &kernel.modules_dir,
         stage1: &o.stage1,
@@ -458,6 +510,7 @@ fn build_initrd(
         mdadm: md,
         lvm,
         lvm_volumes,
+        root_drivers: drivers,
     })
     .context("building the initrd")
 }
@@ -510,6 +563,43 @@ fn mark_installed(root: &Path, g: &generation::Generation, bootloader: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_disks_drivers_are_read_along_their_device_paths() {
+        use std::os::unix::fs::symlink;
+        let t = tempfile::tempdir().unwrap();
+        let sys = t.path().join("sys");
+        let pci = sys.join("devices/pci0000:00/0000:00:03.0");
+        let part = pci.join("virtio1/block/vda/vda3");
+        std::fs::create_dir_all(&part).unwrap();
+        for (dev, bus, driver, module) in [
+            (pci.clone(), "pci", "virtio-pci", Some("virtio_pci")),
+            (pci.join("virtio1"), "virtio", "virtio_blk", Some("virtio_blk")),
+            (sys.join("devices/pci0000:00"), "platform", "builtin", None),
+        ] {
+            let d = sys.join("bus").join(bus).join("drivers").join(driver);
+            std::fs::create_dir_all(&d).unwrap();
+            if let Some(m) = module {
+                std::fs::create_dir_all(sys.join("module").join(m)).unwrap();
+                symlink(sys.join("module").join(m), d.join("module")).unwrap();
+            }
+            symlink(&d, dev.join("driver")).unwrap();
+        }
+        std::fs::create_dir_all(sys.join("class/block")).unwrap();
+        symlink(&part, sys.join("class/block/vda3")).unwrap();
+        // A device-mapper device on that partition.
+        let dm = sys.join("devices/virtual/block/dm-0");
+        std::fs::create_dir_all(dm.join("slaves")).unwrap();
+        symlink(&part, dm.join("slaves/vda3")).unwrap();
+        symlink(&dm, sys.join("class/block/dm-0")).unwrap();
+        let dev = t.path().join("dev");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::write(dev.join("dm-0"), "").unwrap();
+        std::fs::write(dev.join("vda3"), "").unwrap();
+        assert_eq!(root_drivers(&sys, &dev.join("vda3")), ["virtio_blk", "virtio_pci"]);
+        assert_eq!(root_drivers(&sys, &dev.join("dm-0")), ["virtio_blk", "virtio_pci"]);
+        assert!(root_drivers(&sys, &dev.join("gone")).is_empty());
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

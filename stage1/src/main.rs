@@ -792,7 +792,10 @@ fn main() {
     }
     // Started, not waited for: coldplug looks for the devices while they load.
     let first: Vec<String> = s.config.modules.iter().chain(s.cmd.modules.iter()).cloned().collect();
-    s.first = s.tree.as_ref().and_then(|t| t.resolve(&first).ok()).unwrap_or_default();
+    // Each name on its own: one the initrd lacks must not hide the others from `mountable`.
+    if let Some(t) = &s.tree {
+        s.first = first.iter().filter_map(|n| t.resolve(&[n.as_str()]).ok()).flatten().collect();
+    }
     let started = s.start(&first);
     s.pending.extend(started);
     loop {

@@ -441,56 +441,16 @@ fn truncating_server(body: Vec<u8>, promised: usize) -> u16 {
     port
 }
 
-/// What an endpoint got: each request's Authorization header and body.
-type Recorded = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
-
-/// A plain HTTP endpoint on the host that records each POST's Authorization header and body.
-fn recording_server() -> (Recorded, u16) {
-    let got = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    let keep = got.clone();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            use std::io::{BufRead, Read, Write};
-            let Ok(c) = c else { continue };
-            let mut r = std::io::BufReader::new(c);
-            let (mut auth, mut length) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if lower.starts_with("authorization:") {
-                    auth = line["authorization:".len()..].trim().to_string();
-                } else if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length];
-            if r.read_exact(&mut body).is_ok() {
-                keep.lock().unwrap().push((auth, String::from_utf8_lossy(&body).into_owned()));
-            }
-            let _ = r.get_mut().write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
-        }
-    });
-    (got, port)
-}
-
 /// A fleet's answer over HTTPS: the server (its certificate from the CA the image trusts) hands
 /// the machine the file named by its serial number (`${serial}`), pinned by `installer.answer_sha256=`.
 /// A server that is down (retried until `installer.answer_timeout=`, then the URL and the reason),
 /// a wrong SHA-256 and a transfer cut short each stop before any disk is touched; then the right
-/// file installs with no hands, reporting each step to the answer's `[report]` endpoint.
+/// file is fetched, matches and starts the install. The PXE fleet machine (`live_media`) installs
+/// a pinned HTTPS answer to the end, reporting each step.
 #[test]
-fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_nothing() {
-    let (reports, report_port) = recording_server();
-    let answer = format!(
-        "version = 1\n[system]\nhostname = \"fleet7\"\n[finish]\naction = \"poweroff\"\n\
-         [report]\nurl = \"http://10.0.2.2:{report_port}/report\"\ntoken = \"report-token\"\n\
-         [secrets]\nreport-token = \"tok-fleet7\"\n{BIOS_EXT4}"
-    );
+fn an_answer_over_https_pinned_by_its_sha256_starts_the_install_and_bad_fetches_touch_nothing() {
+    let answer =
+        format!("version = 1\n[system]\nhostname = \"fleet7\"\n[finish]\naction = \"poweroff\"\n{BIOS_EXT4}");
     let pin = common::sha256_of(answer.as_bytes());
     let srv = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(srv.path().join("answers")).unwrap();
@@ -553,28 +513,11 @@ fn an_answer_over_https_pinned_by_its_sha256_installs_and_bad_fetches_touch_noth
         Duration::from_secs(120),
     )
     .unwrap();
-    m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
-    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
-    assert_never_written(&m, 1);
-    // The report endpoint got every step's start and end, in order, with the bearer token.
-    let got = reports.lock().unwrap().clone();
-    assert!(!got.is_empty() && got.iter().all(|(auth, _)| auth == "Bearer tok-fleet7"), "{got:?}");
-    let steps: Vec<(String, u64)> = got
-        .iter()
-        .filter_map(|(_, body)| {
-            let v: serde_json::Value = serde_json::from_str(body).ok()?;
-            let e = v["event"].as_str()?;
-            e.starts_with("step-").then(|| (e.to_string(), v["n"].as_u64().unwrap_or(0)))
-        })
-        .collect();
-    let total =
-        got.iter().find_map(|(_, b)| serde_json::from_str::<serde_json::Value>(b).ok()?["total"].as_u64());
-    let expected: Vec<(String, u64)> = (1..=total.unwrap_or(0))
-        .flat_map(|n| [("step-started".to_string(), n), ("step-finished".to_string(), n)])
-        .collect();
-    assert_eq!(steps, expected, "{got:?}");
-    assert!(total.unwrap_or(0) >= 8, "{got:?}");
-    // The PXE fleet test (live_media) boots a disk installed this way.
+    // The install it starts is the PXE fleet machine's to finish: its plan for TARGET is enough.
+    m.wait_for_console_text("ERASED: new GPT", Duration::from_secs(300)).unwrap();
+    let log = m.serial_text().unwrap();
+    assert!(log.contains("Disk /dev/vda (unknown model, serial TARGET, 4.0 GiB)"), "{log}");
+    m.crash().unwrap();
 }
 
 #[test]

@@ -338,11 +338,17 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
     let nb = netboot_dir();
     let ca = TestAssets::load().unwrap().test_ca.expect("the test CA (cargo xtask assets makes it)");
     let srv = tempfile::tempdir().unwrap();
-    let answer = "version = 1\n[system]\nhostname = \"pxe7\"\n[nix]\nextra = \"boot.loader.timeout = 1;\"\n[finish]\naction = \"poweroff\"\n\
-                  [[storage.disk]]\nmatch = { serial = \"TARGET\" }\n[[storage.disk.partition]]\nsize = \"1MiB\"\n\
-                  type = \"bios-boot\"\n[[storage.disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\n\
-                  content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n";
-    std::fs::write(srv.path().join("PXE-0007.toml"), answer).unwrap();
+    let (reports, report_port) = vm_harness::http::recording_server();
+    let answer = format!(
+        "version = 1\n[system]\nhostname = \"pxe7\"\n[nix]\nextra = \"boot.loader.timeout = 1;\"\n\
+         [finish]\naction = \"poweroff\"\n\
+         [report]\nurl = \"http://10.0.2.2:{report_port}/report\"\ntoken = \"report-token\"\n\
+         [secrets]\nreport-token = \"tok-pxe7\"\n\
+         [[storage.disk]]\nmatch = {{ serial = \"TARGET\" }}\n[[storage.disk.partition]]\nsize = \"1MiB\"\n\
+         type = \"bios-boot\"\n[[storage.disk.partition]]\nsize = \"rest\"\ntype = \"linux\"\n\
+         content = {{ type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }}\n"
+    );
+    std::fs::write(srv.path().join("PXE-0007.toml"), &answer).unwrap();
     std::os::unix::fs::symlink(nb.join("filesystem.squashfs"), srv.path().join("filesystem.squashfs"))
         .unwrap();
     let out = std::process::Command::new("sha256sum").arg(srv.path().join("PXE-0007.toml")).output().unwrap();
@@ -381,6 +387,24 @@ fn a_fleet_machine_netboots_and_installs_a_pinned_answer_over_https_with_no_hand
     .unwrap();
     m.wait_for_console_text("installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
     m.wait_for_shutdown(Duration::from_secs(180)).expect("the answer powers off");
+    // The answer's `[report]` endpoint got every step's start and end, in order, with the token.
+    let got = reports.lock().unwrap().clone();
+    assert!(!got.is_empty() && got.iter().all(|(auth, _)| auth == "Bearer tok-pxe7"), "{got:?}");
+    let steps: Vec<(String, u64)> = got
+        .iter()
+        .filter_map(|(_, body)| {
+            let v: serde_json::Value = serde_json::from_str(body).ok()?;
+            let e = v["event"].as_str()?;
+            e.starts_with("step-").then(|| (e.to_string(), v["n"].as_u64().unwrap_or(0)))
+        })
+        .collect();
+    let total =
+        got.iter().find_map(|(_, b)| serde_json::from_str::<serde_json::Value>(b).ok()?["total"].as_u64());
+    let expected: Vec<(String, u64)> = (1..=total.unwrap_or(0))
+        .flat_map(|n| [("step-started".to_string(), n), ("step-finished".to_string(), n)])
+        .collect();
+    assert_eq!(steps, expected, "{got:?}");
+    assert!(total.unwrap_or(0) >= 8, "{got:?}");
     let disk = m.disk_path(0).unwrap().to_path_buf();
     let mut b = machine("pxe-fleet-installed")
         .memory_mib(1024)

@@ -115,6 +115,46 @@ fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
     out.flush()
 }
 
+/// What a [`recording_server`] got: each request's Authorization header and body.
+pub type Recorded = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A plain HTTP endpoint on the host (guests reach it at `http://10.0.2.2:<port>/`) that records
+/// each POST's Authorization header and body and answers 204: an install's `[report]` endpoint.
+pub fn recording_server() -> (Recorded, u16) {
+    let got: Recorded = Arc::default();
+    let l = TcpListener::bind("127.0.0.1:0").expect("binding a port on the loopback");
+    let port = l.local_addr().map(|a| a.port()).unwrap_or(0);
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            use std::io::Read;
+            let Ok(c) = c else { continue };
+            let mut r = BufReader::new(c);
+            let (mut auth, mut length) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("authorization:") {
+                    auth = line["authorization:".len()..].trim().to_string();
+                } else if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            if r.read_exact(&mut body).is_ok() {
+                if let Ok(mut g) = keep.lock() {
+                    g.push((auth, String::from_utf8_lossy(&body).into_owned()));
+                }
+            }
+            let _ = r.get_mut().write_all(b"HTTP/1.0 204 No Content\r\n\r\n");
+        }
+    });
+    (got, port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

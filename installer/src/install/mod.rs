@@ -416,18 +416,23 @@ fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::Copy
     Ok(stats)
 }
 
+/// The devices of the root and of the other filesystems needed for boot (`neededForBoot`).
+fn boot_devices(c: &SystemConfig) -> impl Iterator<Item = &str> {
+    c.file_systems
+        .iter()
+        .filter(|(mp, fs)| *mp == "/" || fs.needed_for_boot)
+        .filter_map(|(_, fs)| fs.device.as_deref())
+}
+
 /// What lies under the root (and /boot, /nix, … needed for boot) on this machine: LUKS, the
 /// LVM volumes, md.
 fn boot_storage(c: &SystemConfig) -> (bool, Vec<String>, bool) {
     let (mut luks, mut lvm_volumes, mut md) = (false, vec![], false);
-    for (mp, fs) in &c.file_systems {
-        let needed = mp == "/" || fs.needed_for_boot;
-        if let (true, Some(dev)) = (needed, &fs.device) {
-            let (l, v, m) = storage_chain(Path::new(dev));
-            luks |= l;
-            lvm_volumes.extend(v);
-            md |= m;
-        }
+    for dev in boot_devices(c) {
+        let (l, v, m) = storage_chain(Path::new(dev));
+        luks |= l;
+        lvm_volumes.extend(v);
+        md |= m;
     }
     lvm_volumes.sort();
     lvm_volumes.dedup();
@@ -489,12 +494,10 @@ fn build_initrd(
         files.push((dest.trim_start_matches('/').to_string(), root.join(src.trim_start_matches('/'))));
     }
     let mut drivers = vec![];
-    for (mp, fs) in &c.file_systems {
-        if let (true, Some(dev)) = (mp == "/" || fs.needed_for_boot, &fs.device) {
-            for d in root_drivers(Path::new("/sys"), Path::new(dev)) {
-                if !drivers.contains(&d) {
-                    drivers.push(d);
-                }
+    for dev in boot_devices(c) {
+        for d in root_drivers(Path::new("/sys"), Path::new(dev)) {
+            if !drivers.contains(&d) {
+                drivers.push(d);
             }
         }
     }

@@ -19,14 +19,24 @@ pub struct Qmp {
 
 impl Qmp {
     /// Reads the greeting and negotiates capabilities.
+    ///
+    /// QEMU 7.2 can send an event such as `RESUME` on a connection it has not yet greeted (the
+    /// guest starts while the socket is being accepted): events before the greeting are kept
+    /// with the others, anything else is an error.
     pub fn connect(machine: &str, stream: UnixStream) -> Result<Self> {
         stream.set_read_timeout(Some(Duration::from_secs(60))).ctx(|| "setting QMP timeout".into())?;
         let writer = stream.try_clone().ctx(|| "cloning QMP socket".into())?;
         let mut qmp =
             Qmp { machine: machine.to_string(), reader: BufReader::new(stream), writer, events: vec![] };
-        let greeting = qmp.read_message()?;
-        if greeting.get("QMP").is_none() {
-            return Err(qmp.err("greeting", format!("unexpected greeting {greeting}")));
+        loop {
+            let message = qmp.read_message()?;
+            if message.get("QMP").is_some() {
+                break;
+            }
+            if message.get("event").is_none() {
+                return Err(qmp.err("greeting", format!("unexpected greeting {message}")));
+            }
+            qmp.events.push(message);
         }
         qmp.execute("qmp_capabilities", json!({}))?;
         Ok(qmp)
@@ -138,6 +148,43 @@ mod tests {
         assert_eq!(qcodes_for_char('7'), Some((false, "7")));
         assert_eq!(qcodes_for_char('\n'), Some((false, "ret")));
         assert_eq!(qcodes_for_char('é'), None);
+    }
+
+    /// Plays `lines` as QEMU's side of a QMP socket and answers the capabilities command.
+    fn fake_qemu(lines: &'static [&'static str]) -> UnixStream {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        std::thread::spawn(move || {
+            let mut w = theirs.try_clone().unwrap();
+            for l in lines {
+                writeln!(w, "{l}").unwrap();
+            }
+            let mut r = BufReader::new(theirs);
+            let mut cmd = String::new();
+            if r.read_line(&mut cmd).unwrap() > 0 && cmd.contains("qmp_capabilities") {
+                writeln!(w, r#"{{"return": {{}}}}"#).unwrap();
+            }
+        });
+        ours
+    }
+
+    #[test]
+    fn an_event_before_the_greeting_is_kept_and_the_connection_negotiates() {
+        let qmp = Qmp::connect(
+            "m",
+            fake_qemu(&[
+                r#"{"event":"RESUME","timestamp":{"microseconds":87675,"seconds":1796419917}}"#,
+                r#"{"QMP":{"version":{},"capabilities":[]}}"#,
+            ]),
+        )
+        .unwrap();
+        assert_eq!(qmp.events.len(), 1);
+        assert_eq!(qmp.events[0]["event"], "RESUME");
+    }
+
+    #[test]
+    fn a_reply_that_is_neither_greeting_nor_event_is_an_error() {
+        let e = Qmp::connect("m", fake_qemu(&[r#"{"return":{}}"#])).unwrap_err();
+        assert!(e.to_string().contains("unexpected greeting"), "{e}");
     }
 
     #[test]

@@ -110,12 +110,15 @@ pub struct LiveInputs {
     pub require_signed_answers: bool,
 }
 
-/// A filesystem labelled OEMDRV that is there at boot (before the installer is ready; one
-/// plugged in later is left alone) starts the unattended install, as Anaconda's OEMDRV does:
-/// udev asks systemd for installer-oemdrv.service, which queues installer-auto.service (it
-/// still waits for multi-user.target and asks for a confirmation unless installer.yes=1).
-const OEMDRV_RULE: &str = "# installer: a filesystem labelled OEMDRV at boot holds the answer (answer.toml or ks.cfg).\nACTION==\"add\", SUBSYSTEM==\"block\", ENV{ID_FS_LABEL}==\"OEMDRV\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"installer-oemdrv.service\"\n";
-const OEMDRV_UNIT: &str = "[Unit]\nDescription=An OEMDRV filesystem at boot: the unattended install\nDefaultDependencies=no\nConditionPathExists=!/run/installer/ready\nConditionKernelCommandLine=!installer.answer\nConditionKernelCommandLine=!inst.ks\n\n[Service]\nType=oneshot\nExecStart=/bin/systemctl --no-block start installer-auto.service\n";
+/// A filesystem labelled OEMDRV that is there at boot (one plugged in later is left alone) starts
+/// the unattended install, as Anaconda's OEMDRV does: the boot's coldplug (`udevadm trigger`,
+/// whose synthesized events carry `SYNTH_UUID`; a device plugged in has none) makes udev ask
+/// systemd for installer-oemdrv.service, which queues installer-auto.service (it still waits for
+/// multi-user.target and asks for a confirmation unless installer.yes=1). It runs once a boot.
+/// (It used to tell "at boot" by `/run/installer/ready` not being there yet, which raced with
+/// coldplug once the consoles stopped waiting for the network.)
+const OEMDRV_RULE: &str = "# installer: a filesystem labelled OEMDRV at boot holds the answer (answer.toml or ks.cfg).\nACTION==\"add\", SUBSYSTEM==\"block\", ENV{SYNTH_UUID}==\"?*\", ENV{ID_FS_LABEL}==\"OEMDRV\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"installer-oemdrv.service\"\n";
+const OEMDRV_UNIT: &str = "[Unit]\nDescription=An OEMDRV filesystem at boot: the unattended install\nDefaultDependencies=no\nConditionKernelCommandLine=!installer.answer\nConditionKernelCommandLine=!inst.ks\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/systemctl --no-block start installer-auto.service\n";
 
 /// Whether `text` is a minisign public key file (or its key line alone): a line of 56 base64
 /// characters starting `RW` (the Ed25519 algorithm tag). The live system parses it fully.
@@ -136,9 +139,20 @@ pub fn is_minisign_public_key(text: &str) -> bool {
 /// not fight the unattended install for the console) then stopped the logins even when its own
 /// condition failed.
 const AUTOSTART_GENERATOR: &str = "#!/bin/sh\n# installer: enable the unattended install only when installer.answer= is given.\ngrep -qE 'installer.answer=|inst.ks=' /proc/cmdline || exit 0\nmkdir -p \"$1/multi-user.target.wants\"\nln -sf /etc/systemd/system/installer-auto.service \"$1/multi-user.target.wants/installer-auto.service\"\n";
+/// The consoles' logins start the TUI as soon as logins are allowed: `Type=simple`, not getty's
+/// `idle`, which waits until every other boot job is done (the network's among them) or 5 s.
+/// Boot messages do not land on the TUI: systemd's status is `auto` ([`LIVE_SYSTEM_CONF`]).
 const AUTOLOGIN_TTY: &str =
-    "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
-const AUTOLOGIN_SERIAL: &str = "[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";
+    "[Service]\nType=simple\nExecStart=\nExecStart=-/sbin/agetty --autologin root --noclear %I $TERM\n";
+const AUTOLOGIN_SERIAL: &str = "[Service]\nType=simple\nExecStart=\nExecStart=-/sbin/agetty --autologin root --keep-baud 115200,57600,38400,9600 %I $TERM\n";
+/// systemd's status lines only for a job that is slow (25 s) or fails, as with `quiet`: the TUI
+/// starts while the rest of the boot (the network) goes on. `systemd.show_status=1` on the kernel
+/// command line shows them all again.
+const LIVE_SYSTEM_CONF: &str =
+    "# installer: the TUI owns the console while the boot finishes.\n[Manager]\nShowStatus=auto\n";
+/// Debian's systemd-user-sessions.service without `network.target` in its `After=`: the live
+/// system's logins (the TUI's autologin) do not wait for the network to start.
+const USER_SESSIONS_UNIT: &str = "[Unit]\nDescription=Permit User Sessions\nDocumentation=man:systemd-user-sessions.service(8)\n# installer (live system): logins do not wait for network.target.\nAfter=remote-fs.target nss-user-lookup.target home.mount\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/lib/systemd/systemd-user-sessions start\nExecStop=/lib/systemd/systemd-user-sessions stop\n";
 const PROFILE: &str = r#"# The live installer: the TUI starts by itself on tty1 and on the serial console when that is the
 # kernel console (installer.tui=0: a shell, as does an unattended boot with installer.answer=).
 if [ -n "$PS1" ] && [ -z "$INSTALLER_TUI_STARTED" ]; then
@@ -167,13 +181,20 @@ if [ -n "$PS1" ] && [ -z "$INSTALLER_TUI_STARTED" ]; then
 fi
 "#;
 const NETWORK: &str = "[Match]\nType=ether\n\n[Network]\nDHCP=yes\n";
-const READY_UNIT: &str = "[Unit]\nDescription=Tell the console that the installer is ready\nAfter=getty.target systemd-networkd.service\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'mkdir -p /run/installer; : > /run/installer/ready; for c in /dev/ttyS0 /dev/console; do echo \"installer ready\" > $c 2>/dev/null; done; true'\n\n[Install]\nWantedBy=multi-user.target\n";
+/// `installer ready` on the consoles (and `/run/installer/ready`) just before their logins start
+/// the TUI (so the line never lands on its screen): logins are allowed and nothing else is waited
+/// for. The network comes up beside the TUI (an answer or a mirror over the network is fetched
+/// with retries); the consoles used to wait for networkd's start (3.7-5.5 s under TCG) through
+/// systemd-user-sessions.
+const READY_UNIT: &str = "[Unit]\nDescription=Tell the console that the installer is ready\nAfter=systemd-user-sessions.service\nWants=getty-pre.target\nBefore=getty-pre.target\n\n[Service]\nType=oneshot\nExecStart=/bin/sh -c 'mkdir -p /run/installer; : > /run/installer/ready; for c in /dev/ttyS0 /dev/console; do echo \"installer ready\" > $c 2>/dev/null; done; true'\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// What only the live system has: `installer install` removes these from the installed system
 /// (the test agent is not listed: a test image's installed systems keep it for the tests).
 pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/system/getty@tty1.service.d/autologin.conf",
     "etc/systemd/system/serial-getty@.service.d/autologin.conf",
+    "etc/systemd/system.conf.d/installer-live.conf",
+    "etc/systemd/system/systemd-user-sessions.service",
     "etc/profile.d/installer.sh",
     "etc/systemd/network/20-wired.network",
     "etc/systemd/system/installer-ready.service",
@@ -191,6 +212,16 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/system/man-db.timer",
     "etc/systemd/system/getty-static.service",
     "etc/systemd/system/systemd-pstore.service",
+    "etc/systemd/system/systemd-random-seed.service",
+    "etc/systemd/system/systemd-update-utmp.service",
+    "etc/systemd/system/systemd-update-utmp-runlevel.service",
+    "etc/systemd/system/systemd-sysusers.service",
+    "etc/systemd/system/dev-hugepages.mount",
+    "etc/systemd/system/dev-mqueue.mount",
+    "etc/systemd/system/sys-kernel-debug.mount",
+    "etc/systemd/system/sys-kernel-tracing.mount",
+    "etc/systemd/system/sys-fs-fuse-connections.mount",
+    "etc/systemd/system/sys-kernel-config.mount",
     "etc/systemd/system/getty.target.wants/getty@tty2.service",
     "etc/systemd/system/getty.target.wants/getty@tty3.service",
     "etc/systemd/system/getty.target.wants/getty@tty4.service",
@@ -243,12 +274,29 @@ pub fn live_modprobe_conf() -> String {
 /// gettys (2.6 s beside networkd, which the console's login waits for): they are wanted by
 /// getty.target instead ([`SPARE_CONSOLES`]). systemd-pstore archives crash records of an earlier
 /// boot, which a live medium has none of; it pulled in a modprobe of efi_pstore at every boot.
+/// And units that each took 0.7-1.8 s of the one CPU before `installer ready` (TCG, `systemd-analyze
+/// blame`) for nothing a live installer uses: the random seed (a live medium has none saved; the
+/// kernel seeds itself), utmp's boot and runlevel records, sysusers (the image's users are made
+/// when it is built; it ran at every boot because a live root never has `/etc/.updated`), and the
+/// API filesystems nobody mounts anything on here (huge pages, POSIX message queues, debugfs,
+/// tracefs, FUSE's and configfs's control filesystems, with the modprobes of fuse and configfs
+/// they pull in).
 pub const LIVE_MASKED: &[&str] = &[
     "e2scrub_reap.service",
     "lvm2-monitor.service",
     "man-db.timer",
     "getty-static.service",
     "systemd-pstore.service",
+    "systemd-random-seed.service",
+    "systemd-update-utmp.service",
+    "systemd-update-utmp-runlevel.service",
+    "systemd-sysusers.service",
+    "dev-hugepages.mount",
+    "dev-mqueue.mount",
+    "sys-kernel-debug.mount",
+    "sys-kernel-tracing.mount",
+    "sys-fs-fuse-connections.mount",
+    "sys-kernel-config.mount",
 ];
 
 /// The virtual consoles besides tty1 (the TUI's) with a root login, for a shell beside the TUI
@@ -267,6 +315,8 @@ pub fn layer(inp: &LiveInputs) -> Layer {
         .file("etc/hosts", 0o644, "127.0.0.1 localhost\n127.0.1.1 installer\n::1 localhost\n")
         .file("etc/systemd/system/getty@tty1.service.d/autologin.conf", 0o644, AUTOLOGIN_TTY)
         .file("etc/systemd/system/serial-getty@.service.d/autologin.conf", 0o644, AUTOLOGIN_SERIAL)
+        .file("etc/systemd/system.conf.d/installer-live.conf", 0o644, LIVE_SYSTEM_CONF)
+        .file("etc/systemd/system/systemd-user-sessions.service", 0o644, USER_SESSIONS_UNIT)
         .file("etc/profile.d/installer.sh", 0o644, PROFILE)
         .file("etc/systemd/network/20-wired.network", 0o644, NETWORK)
         .file("etc/modprobe.d/installer-live.conf", 0o644, live_modprobe_conf());
@@ -405,10 +455,8 @@ mod tests {
             OEMDRV_RULE.contains("ENV{ID_FS_LABEL}==\"OEMDRV\"")
                 && OEMDRV_RULE.contains("installer-oemdrv.service")
         );
-        assert!(
-            OEMDRV_UNIT.contains("ConditionPathExists=!/run/installer/ready"),
-            "not for a stick plugged in later"
-        );
+        assert!(OEMDRV_RULE.contains("ENV{SYNTH_UUID}==\"?*\""), "not for a stick plugged in later");
+        assert!(OEMDRV_UNIT.contains("RemainAfterExit=yes"), "once a boot");
         assert!(READY_UNIT.contains("/run/installer/ready"));
         assert!(AUTOSTART_UNIT.contains("ConditionPathExists=|/dev/disk/by-label/OEMDRV"));
     }

@@ -179,6 +179,35 @@ fn collect_suffix(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) -> Result<()
     Ok(())
 }
 
+/// The files the live system reads from its root while it boots to the TUI (recorded by `cargo
+/// xtask boot-files`: the root's files with pages in the page cache after a boot of the test
+/// image). mksquashfs writes them first (`-sort`), so their small files share a few fragment
+/// blocks: reading one decompresses a whole block (1 MiB of xz in a release image), and scattered
+/// over the root they made the boot decompress many blocks for a few kilobytes each. A kernel
+/// module is listed by its uncompressed name. A list gone stale only costs time: a path the root
+/// does not have is left out.
+pub const BOOT_FILES: &str = include_str!("boot-files.txt");
+
+/// The `-sort` file for `root`: each [`BOOT_FILES`] entry that `root` has (a module as `.ko` or
+/// `.ko.zst`), in the list's order, with priorities falling from the first so that mksquashfs
+/// keeps that order.
+pub fn sort_list(root: &Path) -> String {
+    let mut out = String::new();
+    let mut priority: i32 = 32767;
+    for entry in BOOT_FILES.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let rel = entry.trim_start_matches('/');
+        let found = [rel.to_string(), format!("{rel}.zst"), format!("{rel}.xz")]
+            .into_iter()
+            .find(|c| root.join(c).symlink_metadata().is_ok_and(|m| m.is_file()));
+        // Names with spaces or newlines cannot be written in a sort file; Debian's root has none.
+        if let Some(path) = found.filter(|p| !p.contains(char::is_whitespace)) {
+            out.push_str(&format!("{path} {priority}\n"));
+            priority = (priority - 1).max(1);
+        }
+    }
+    out
+}
+
 /// Builds `out` from `base` + `layer` unless an image of the same inputs is already there.
 /// Returns whether it was (re)built.
 pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -> Result<bool, RootfsError> {
@@ -187,6 +216,7 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     std::fs::read_to_string(base.parent().unwrap_or(base).join(".complete")).ok().hash(&mut h);
     layer.digest().hash(&mut h);
     compression.hash(&mut h);
+    BOOT_FILES.hash(&mut h);
     let key = format!("{:016x}\n", h.finish());
     let stamp = out.with_extension("key");
     if out.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) {
@@ -205,18 +235,22 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
         unpack_modules(&work)?;
     }
     let _ = std::fs::remove_file(out);
+    let sort = parent.join(format!(".{}.sort", out.file_name().unwrap_or_default().to_string_lossy()));
+    std::fs::write(&sort, sort_list(&work)).map_err(io(format!("writing {}", sort.display())))?;
     let mut cmd = Cmd::new("building the squashfs", "mksquashfs").arg(&work).arg(out).args([
         "-noappend",
         "-quiet",
         "-no-progress",
         "-wildcards",
     ]);
+    cmd = cmd.arg("-sort").arg(&sort);
     cmd = match compression {
         Compression::Zstd3 => cmd.args(["-comp", "zstd", "-Xcompression-level", "3"]),
         Compression::XzBcj => cmd.args(["-comp", "xz", "-Xbcj", "x86", "-b", "1M"]),
     };
     cmd.args(["-e", "proc/*", "sys/*", "dev/*", "run/*", "tmp/*"]).run()?;
     std::fs::remove_dir_all(&work).map_err(io(format!("removing {}", work.display())))?;
+    let _ = std::fs::remove_file(&sort);
     std::fs::write(&stamp, key).map_err(io("writing the image stamp"))?;
     tracing::info!("squashfs {} built in {:.1}s", out.display(), t.elapsed().as_secs_f64());
     Ok(true)

@@ -11,7 +11,7 @@ use crate::{assets, cache_dir, export_harness_env, image_inputs, kernel, phase};
 /// The size goal for the release ISO (issue 15), in bytes.
 const ISO_GOAL: u64 = 160_000_000;
 
-/// The release image as it is shipped: xz squashfs with plain kernel modules, xz initrd, built
+/// The release image as it is shipped: xz squashfs with plain kernel modules, zstd-19 initrd, built
 /// into `target/images/dist/` (the suite's images use zstd, which installs faster under TCG).
 fn dist_image() -> Result<PathBuf> {
     let kernel = kernel::ensure(&cache_dir())?;
@@ -129,6 +129,54 @@ pub fn image() -> Result<()> {
         t / deb,
         if d <= deb { "met" } else { "NOT met" }
     );
+    Ok(())
+}
+
+/// Files of the live root that only the recording itself or the test agent read.
+const NOT_BOOT_FILES: &[&str] =
+    &["usr/local/sbin/vm-harness-agent", "usr/bin/fincore", "usr/bin/find", "usr/bin/xargs", "usr/bin/mawk"];
+
+/// The live root's files (paths relative to it, modules by their uncompressed name) listed by
+/// `fincore` output lines (`RES ./PATH`) with resident pages, less [`NOT_BOOT_FILES`].
+fn boot_files_from(fincore: &str) -> Vec<String> {
+    let mut files: Vec<String> = fincore
+        .lines()
+        .filter_map(|l| l.trim().split_once(' '))
+        .filter(|(res, _)| res.parse::<u64>().is_ok_and(|r| r > 0))
+        .map(|(_, path)| path.trim().trim_start_matches("./").to_string())
+        .map(|p| p.strip_suffix(".zst").map(str::to_string).unwrap_or(p))
+        .filter(|p| !p.is_empty() && !NOT_BOOT_FILES.contains(&p.as_str()))
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
+/// `cargo xtask boot-files`: boots the live test image from CD (BIOS, 1 GiB, as the image
+/// benchmark does), waits for the TUI's first screen, and lists the files of the squashfs with
+/// pages in the page cache: what the boot read. The list lays those files out first in every
+/// squashfs the image builder makes.
+pub fn boot_files() -> Result<()> {
+    let a = assets()?;
+    export_harness_env(&a)?;
+    let iso = a.live_iso.clone().context("no live ISO was built")?;
+    let mut m = vm_harness::machine("boot-files").memory_mib(1024).cdrom(&iso).cdrom_bootindex(0).start()?;
+    m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
+    m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(300))?;
+    m.wait_for_agent()?;
+    let out = m.succeed(
+        "cd /run/installer/squashfs && find . -xdev -type f -print0 | xargs -0 fincore --noheadings --bytes --output RES,FILE",
+    )?;
+    m.crash()?;
+    let files = boot_files_from(&out);
+    anyhow::ensure!(files.len() > 50, "only {} files were read at boot: not a boot", files.len());
+    let path = crate::workspace().join("image-builder/src/boot-files.txt");
+    let text = format!(
+        "# The live root's files read while it boots to the TUI, written by `cargo xtask boot-files`.\n{}\n",
+        files.join("\n")
+    );
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    println!("{} files -> {}", files.len(), path.display());
     Ok(())
 }
 
@@ -499,6 +547,13 @@ pub fn rebuild() -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn boot_files_are_the_resident_ones_by_their_plain_names() {
+        let out = "   4096 ./etc/fstab\n      0 ./etc/unread\n 8192 ./usr/lib/modules/6.1/kernel/a.ko.zst\n\
+                   12 ./usr/local/sbin/vm-harness-agent\n4096 ./etc/fstab\n";
+        assert_eq!(super::boot_files_from(out), ["etc/fstab", "usr/lib/modules/6.1/kernel/a.ko"]);
+    }
+
     #[test]
     fn install_steps_are_timed_from_the_log() {
         let log = "\x1b[2m2026-12-04T15:10:01.069719Z\x1b[0m \x1b[32m INFO\x1b[0m \x1b[2minstaller::install\x1b[0m\x1b[2m:\x1b[0m evaluating the configuration\n\

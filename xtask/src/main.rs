@@ -55,6 +55,9 @@ enum Cmd {
         /// Only these kinds (default: all).
         kinds: Vec<String>,
     },
+    /// Boot the live test image, wait for its TUI, and write the root's files it read
+    /// (`image-builder/src/boot-files.txt`, which mksquashfs lays out first).
+    BootFiles,
     /// Benchmarks, each against a comparison measured in the same run: `image` the release ISO's
     /// size and its boot to `installer ready` beside the test image; `stage1` our stage 1 beside
     /// Debian's initramfs-tools and dracut (same kernel, same root); `tui` the TUI's time to its
@@ -459,6 +462,7 @@ fn main() -> Result<()> {
             "rebuild" => bench::rebuild(),
             _ => bail!("unknown benchmark {what:?} (known: image, stage1, install, rebuild, tui)"),
         },
+        Cmd::BootFiles => bench::boot_files(),
         Cmd::CaptureHw { kinds } => {
             let a = assets()?;
             run(cargo().current_dir(workspace()).args(["build", "--quiet", "-p", "installer"]))?;

@@ -384,6 +384,17 @@ fn only_an_answer_signed_by_the_images_key_is_used_when_the_image_requires_it() 
         ],
     );
     let mut m = live_plugged("auto-signed", false, &img, &[]);
+    // An OEMDRV disk plugged in after the boot is left alone: only the boot's coldplug (udev's
+    // events with SYNTH_UUID) starts an unattended install from one.
+    let late = common::labelled_disk(&t.path().join("late"), "OEMDRV", &[("answer.toml", &answer)]);
+    m.hotplug_disk(Disk::file(&late, "raw").serial("LATEOEM")).unwrap();
+    m.wait_until_succeeds("udevadm settle && test -e /dev/disk/by-label/OEMDRV", Duration::from_secs(60))
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let states =
+        m.succeed("systemctl show -P ActiveState installer-oemdrv.service installer-auto.service").unwrap();
+    let states: Vec<&str> = states.split_whitespace().collect();
+    assert_eq!(states, ["inactive", "inactive"], "an OEMDRV disk plugged in later started an install");
     let key = fleet.pk.to_box().unwrap().to_string();
     m.succeed(&format!(
         "mkdir -p /etc/installer/answer-keys && printf '%s' '{key}' > /etc/installer/answer-keys/fleet.pub && \

@@ -281,6 +281,42 @@ mod tests {
     }
 
     #[test]
+    fn the_boot_file_list_is_relative_plain_and_sorted() {
+        let entries: Vec<&str> = BOOT_FILES.lines().filter(|l| !l.starts_with('#')).collect();
+        assert!(entries.len() > 100, "{} entries", entries.len());
+        for e in &entries {
+            assert!(!e.is_empty() && !e.starts_with('/') && !e.contains(char::is_whitespace), "{e:?}");
+            assert!(!e.ends_with(".zst"), "{e}: modules are listed by their plain names");
+        }
+        assert!(entries.windows(2).all(|w| w[0] < w[1]), "sorted, each once");
+        assert!(entries.contains(&"usr/local/bin/installer"), "the TUI's binary is read at boot");
+    }
+
+    #[test]
+    fn the_sort_list_names_what_the_root_has_in_order_with_falling_priorities() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // Two entries of the list: one as it is, the other a module compressed with zstd.
+        let entries: Vec<&str> = BOOT_FILES.lines().filter(|l| !l.starts_with('#')).collect();
+        let module = entries.iter().find(|e| e.ends_with(".ko")).expect("a module in the list");
+        let file = "usr/local/bin/installer";
+        for p in [file.to_string(), format!("{module}.zst")] {
+            std::fs::create_dir_all(root.join(&p).parent().unwrap()).unwrap();
+            std::fs::write(root.join(&p), "x").unwrap();
+        }
+        let list = sort_list(root);
+        let lines: Vec<(&str, i32)> =
+            list.lines().map(|l| l.rsplit_once(' ').map(|(p, n)| (p, n.parse().unwrap())).unwrap()).collect();
+        assert_eq!(lines.len(), 2, "{list}");
+        let names: Vec<&str> = lines.iter().map(|(p, _)| *p).collect();
+        let module_zst = format!("{module}.zst");
+        let mut want = vec![module_zst.as_str(), file];
+        want.sort_by_key(|p| entries.iter().position(|e| p.starts_with(e)));
+        assert_eq!(names, want, "in the list's order");
+        assert!(lines[0].1 > lines[1].1 && lines[1].1 > 0);
+    }
+
+    #[test]
     fn squashfs_is_built_once_per_input_and_unpacks_with_the_layer() {
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("root");

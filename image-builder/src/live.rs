@@ -286,14 +286,15 @@ pub fn live_modprobe_conf() -> String {
 /// gettys (2.6 s beside networkd, which the console's login waits for): they are wanted by
 /// getty.target instead ([`SPARE_CONSOLES`]). systemd-pstore archives crash records of an earlier
 /// boot, which a live medium has none of; it pulled in a modprobe of efi_pstore at every boot.
-/// And units that each took 0.7-1.8 s of the one CPU before `installer ready` (TCG, `systemd-analyze
-/// blame`) for nothing a live installer uses: utmp's boot and runlevel records, sysusers (the image's users are made
-/// when it is built; it ran at every boot because a live root never has `/etc/.updated`), and the
-/// API filesystems nobody mounts anything on here (huge pages, POSIX message queues, debugfs,
-/// tracefs, FUSE's and configfs's control filesystems, with the modprobes of fuse and configfs
-/// they pull in). Not systemd-random-seed, though the medium has no seed: its blocking read of the
-/// kernel's random numbers is what makes the kernel gather entropy at boot under TCG (without it
-/// the RNG was ready 7 minutes later, and a LUKS format waited for it).
+/// And units that each took 0.7-1.8 s of the one CPU before `installer ready` (TCG,
+/// `systemd-analyze blame`) for nothing a live installer uses: utmp's boot and runlevel records,
+/// sysusers (the image's users are made when it is built; it ran at every boot because a live
+/// root never has `/etc/.updated`), and the API filesystems nobody mounts anything on here (huge
+/// pages, POSIX message queues, debugfs, tracefs, FUSE's and configfs's control filesystems, with
+/// the modprobes of fuse and configfs they pull in). Not systemd-random-seed, though the medium
+/// has no seed: its blocking read of the kernel's random numbers is what makes the kernel gather
+/// entropy at boot under TCG (without it the RNG was ready 7 minutes later, and a LUKS format
+/// waited for it).
 pub const LIVE_MASKED: &[&str] = &[
     "e2scrub_reap.service",
     "lvm2-monitor.service",

@@ -188,13 +188,18 @@ fn collect_suffix(dir: &Path, suffix: &str, out: &mut Vec<PathBuf>) -> Result<()
 /// does not have is left out.
 pub const BOOT_FILES: &str = include_str!("boot-files.txt");
 
+/// The paths [`BOOT_FILES`] lists, in its order (comments and blank lines left out).
+pub fn boot_files() -> impl Iterator<Item = &'static str> {
+    BOOT_FILES.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
 /// The `-sort` file for `root`: each [`BOOT_FILES`] entry that `root` has (a module as `.ko` or
 /// `.ko.zst`), in the list's order, with priorities falling from the first so that mksquashfs
 /// keeps that order.
 pub fn sort_list(root: &Path) -> String {
     let mut out = String::new();
     let mut priority: i32 = 32767;
-    for entry in BOOT_FILES.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for entry in boot_files() {
         let rel = entry.trim_start_matches('/');
         let found = [rel.to_string(), format!("{rel}.zst"), format!("{rel}.xz")]
             .into_iter()
@@ -282,7 +287,7 @@ mod tests {
 
     #[test]
     fn the_boot_file_list_is_relative_plain_and_sorted() {
-        let entries: Vec<&str> = BOOT_FILES.lines().filter(|l| !l.starts_with('#')).collect();
+        let entries: Vec<&str> = boot_files().collect();
         assert!(entries.len() > 100, "{} entries", entries.len());
         for e in &entries {
             assert!(!e.is_empty() && !e.starts_with('/') && !e.contains(char::is_whitespace), "{e:?}");
@@ -297,7 +302,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         // Two entries of the list: one as it is, the other a module compressed with zstd.
-        let entries: Vec<&str> = BOOT_FILES.lines().filter(|l| !l.starts_with('#')).collect();
+        let entries: Vec<&str> = boot_files().collect();
         let module = entries.iter().find(|e| e.ends_with(".ko")).expect("a module in the list");
         let file = "usr/local/bin/installer";
         for p in [file.to_string(), format!("{module}.zst")] {

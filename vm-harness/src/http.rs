@@ -75,17 +75,25 @@ fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     full.is_file().then_some(full)
 }
 
+/// Reads a request's header lines up to the blank one: each as (lower-case name, trimmed value).
+fn read_headers(r: &mut impl BufRead) -> std::io::Result<Vec<(String, String)>> {
+    let mut headers = vec![];
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            return Ok(headers);
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+}
+
 fn handle(stream: TcpStream, root: &Path) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
-    // Skip headers.
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-    }
+    read_headers(&mut reader)?;
     let mut parts = request.split_whitespace();
     let method = parts.next().unwrap_or("");
     let target = parts.next().unwrap_or("/");
@@ -130,19 +138,10 @@ pub fn recording_server() -> (Recorded, u16) {
             use std::io::Read;
             let Ok(c) = c else { continue };
             let mut r = BufReader::new(c);
-            let (mut auth, mut length) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if lower.starts_with("authorization:") {
-                    auth = line["authorization:".len()..].trim().to_string();
-                } else if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
+            let headers = read_headers(&mut r).unwrap_or_default();
+            let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            let auth = header("authorization").unwrap_or_default().to_string();
+            let length: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
             let mut body = vec![0u8; length];
             if r.read_exact(&mut body).is_ok() {
                 if let Ok(mut g) = keep.lock() {
@@ -159,6 +158,18 @@ pub fn recording_server() -> (Recorded, u16) {
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn the_recording_server_keeps_each_posts_authorization_and_body() {
+        let (got, port) = recording_server();
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(s, "POST /report HTTP/1.0\r\nAuthorization: Bearer t:1\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.0 204"), "{reply}");
+        assert_eq!(*got.lock().unwrap(), [("Bearer t:1".to_string(), "hello".to_string())]);
+    }
 
     fn get(url_port: u16, path: &str) -> String {
         let mut s = TcpStream::connect(("127.0.0.1", url_port)).unwrap();

@@ -46,11 +46,17 @@ fn median(v: &mut [f64]) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// `iso` booted from CD (BIOS, 1 GiB), once it has said `installer ready`.
+fn ready_from_cd(name: &str, iso: &Path) -> Result<vm_harness::Machine> {
+    let mut m = vm_harness::machine(name).memory_mib(1024).cdrom(iso).cdrom_bootindex(0).start()?;
+    m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
+    Ok(m)
+}
+
 /// Boots `iso` from CD (BIOS, 1 GiB) and returns the seconds to `installer ready`.
 fn boot_to_ready(name: &str, iso: &Path) -> Result<f64> {
     let t = Instant::now();
-    let mut m = vm_harness::machine(name).memory_mib(1024).cdrom(iso).cdrom_bootindex(0).start()?;
-    m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
+    let mut m = ready_from_cd(name, iso)?;
     let secs = t.elapsed().as_secs_f64();
     m.crash()?;
     Ok(secs)
@@ -160,8 +166,7 @@ pub fn boot_files() -> Result<()> {
     let a = assets()?;
     export_harness_env(&a)?;
     let iso = a.live_iso.clone().context("no live ISO was built")?;
-    let mut m = vm_harness::machine("boot-files").memory_mib(1024).cdrom(&iso).cdrom_bootindex(0).start()?;
-    m.wait_for_console_text("installer ready", Duration::from_secs(600))?;
+    let mut m = ready_from_cd("boot-files", &iso)?;
     m.wait_for_screen("1/8 Keyboard and language", Duration::from_secs(300))?;
     m.wait_for_agent()?;
     let out = m.succeed(

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod iso;
 pub mod live;
+pub mod live_modules;
 pub mod netboot;
 pub mod ova;
 pub mod profile;

@@ -51,6 +51,8 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "nftables",
     "netbase",
     "tzdata",
+    // `unsquashfs`: the install extracts the live squashfs at the speed of reading the medium.
+    "squashfs-tools",
     "nix-bin",
     "procps",
     "less",

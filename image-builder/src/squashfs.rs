@@ -222,6 +222,7 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     layer.digest().hash(&mut h);
     compression.hash(&mut h);
     BOOT_FILES.hash(&mut h);
+    crate::live_modules::NOT_FOR_THE_INSTALLER.hash(&mut h);
     let key = format!("{:016x}\n", h.finish());
     let stamp = out.with_extension("key");
     if out.exists() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) {
@@ -239,6 +240,9 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     if compression == Compression::XzBcj {
         unpack_modules(&work)?;
     }
+    let scratch = parent.join(format!(".{}.modules", out.file_name().unwrap_or_default().to_string_lossy()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    crate::live_modules::index_installer_modules(&work, &scratch)?;
     let _ = std::fs::remove_file(out);
     let sort = parent.join(format!(".{}.sort", out.file_name().unwrap_or_default().to_string_lossy()));
     std::fs::write(&sort, sort_list(&work)).map_err(io(format!("writing {}", sort.display())))?;

@@ -45,10 +45,37 @@ pub fn normalize_name(name: &str) -> String {
     base.replace('-', "_")
 }
 
+/// Where a live root keeps the index (depmod's output) of all of a kernel's modules, in its module
+/// directory, while the index in its place lists only the modules an installer needs: the live
+/// system loads no others, and an install puts this index back in place (the installed system
+/// has every module). [`ModuleTree::open`] reads this one when it is there.
+pub const FULL_INDEX_DIR: &str = "installer-full-index";
+
+/// What depmod writes into a module directory (what [`FULL_INDEX_DIR`] holds).
+pub const DEPMOD_OUTPUTS: &[&str] = &[
+    "modules.alias",
+    "modules.alias.bin",
+    "modules.builtin.alias.bin",
+    "modules.builtin.bin",
+    "modules.dep",
+    "modules.dep.bin",
+    "modules.devname",
+    "modules.softdep",
+    "modules.symbols",
+    "modules.symbols.bin",
+];
+
 impl ModuleTree {
-    /// Reads `dir/modules.dep` and, when present, `dir/modules.builtin`.
+    /// Reads `dir/modules.dep` and, when present, `dir/modules.builtin` (the full index of
+    /// [`FULL_INDEX_DIR`] instead when `dir` has one).
     pub fn open(dir: &Path) -> Result<Self, ModuleError> {
-        let dep_path = dir.join("modules.dep");
+        let full = dir.join(FULL_INDEX_DIR);
+        let index = if full.join("modules.dep").is_file() { full } else { dir.to_path_buf() };
+        Self::open_index(dir, &index)
+    }
+
+    fn open_index(dir: &Path, index: &Path) -> Result<Self, ModuleError> {
+        let dep_path = index.join("modules.dep");
         let text = std::fs::read_to_string(&dep_path)
             .map_err(|source| ModuleError::Read { path: dep_path.clone(), source })?;
         let builtin = match std::fs::read_to_string(dir.join("modules.builtin")) {
@@ -58,7 +85,7 @@ impl ModuleTree {
         };
         let mut tree = Self::parse(dir, &text, builtin)
             .map_err(|line| ModuleError::Malformed { path: dep_path, line })?;
-        if let Ok(t) = std::fs::read_to_string(dir.join("modules.softdep")) {
+        if let Ok(t) = std::fs::read_to_string(index.join("modules.softdep")) {
             for l in t.lines() {
                 let mut w = l.split_whitespace();
                 if w.next() != Some("softdep") {
@@ -78,7 +105,7 @@ impl ModuleTree {
                 }
             }
         }
-        if let Ok(t) = std::fs::read_to_string(dir.join("modules.alias")) {
+        if let Ok(t) = std::fs::read_to_string(index.join("modules.alias")) {
             for l in t.lines() {
                 let mut w = l.split_whitespace();
                 if let (Some("alias"), Some(a), Some(m)) = (w.next(), w.next(), w.next()) {
@@ -179,6 +206,19 @@ impl ModuleTree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_full_index_is_read_where_a_live_root_keeps_it() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("modules.dep"), "kernel/a.ko:\n").unwrap();
+        assert!(ModuleTree::open(t.path()).unwrap().path_of("snd").is_none());
+        std::fs::create_dir(t.path().join(FULL_INDEX_DIR)).unwrap();
+        std::fs::write(t.path().join(FULL_INDEX_DIR).join("modules.dep"), "kernel/a.ko:\nkernel/snd.ko: kernel/a.ko\n")
+            .unwrap();
+        let tree = ModuleTree::open(t.path()).unwrap();
+        assert_eq!(tree.path_of("snd"), Some("kernel/snd.ko"));
+        assert_eq!(tree.dir(), t.path());
+    }
 
     const DEP: &str = "\
 kernel/drivers/virtio/virtio.ko:

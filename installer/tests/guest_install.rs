@@ -281,6 +281,12 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     );
     let first = install(&mut m, "");
     assert!(first.contains("generation 1"), "{first}");
+    // Onto the fresh target the system is extracted from the squashfs; the installed system has
+    // the full module index back (the live one lists only the installer's modules).
+    assert!(first.contains("extracted by unsquashfs from /dev/loop"), "{first}");
+    m.succeed("grep -q '/snd-hda-intel.ko' /mnt/usr/lib/modules/*/modules.dep").unwrap();
+    m.succeed("chroot /mnt modprobe -n -S $(ls /mnt/usr/lib/modules) snd-hda-intel").unwrap();
+    m.fail("ls -d /mnt/usr/lib/modules/*/installer-full-index").unwrap();
     // Installing again onto the same target succeeds and changes nothing that matters.
     let before = m.succeed("cd /mnt && sha256sum etc/passwd etc/group etc/shadow etc/fstab boot/grub/grub.cfg boot/kernels/* etc/ssh/ssh_host_*").unwrap();
     let second = install(&mut m, "");

@@ -161,6 +161,18 @@ impl Cmd {
 
     /// Runs the command through the process-wide log (see [`set_log_file`]).
     pub fn run(&self) -> Result<Output, RunError> {
+        self.run_inner(None)
+    }
+
+    /// Like [`Cmd::run`], and hands each piece of stdout to `piece` as it comes: the text up to
+    /// each end of line or carriage return (a progress bar redraws its line with `\r`), without
+    /// that end, and not scrubbed of [`Cmd::redact`]ed text: for a command whose output is
+    /// progress, not secrets. The returned stdout has it all.
+    pub fn run_streaming(&self, piece: &mut dyn FnMut(&str)) -> Result<Output, RunError> {
+        self.run_inner(Some(piece))
+    }
+
+    fn run_inner(&self, piece: Option<&mut dyn FnMut(&str)>) -> Result<Output, RunError> {
         let cmdline = self.display();
         let started = Instant::now();
         tracing::info!(what = %self.what, "run: {cmdline}");
@@ -192,11 +204,22 @@ impl Cmd {
                 let _ = stdin.write_all(&d);
             })
         });
-        let out = child.wait_with_output().map_err(|source| RunError::Spawn {
-            what: self.what.clone(),
-            cmdline: cmdline.clone(),
-            source,
-        })?;
+        let spawn_error = |source| RunError::Spawn { what: self.what.clone(), cmdline: cmdline.clone(), source };
+        let out = match piece {
+            None => child.wait_with_output().map_err(spawn_error)?,
+            Some(piece) => {
+                let mut stderr = child.stderr.take().expect("piped stderr");
+                let errors = std::thread::spawn(move || {
+                    let mut all = vec![];
+                    std::io::Read::read_to_end(&mut stderr, &mut all).map(|_| all)
+                });
+                let stdout = child.stdout.take().expect("piped stdout");
+                let stdout = read_pieces(stdout, piece).map_err(spawn_error)?;
+                let stderr = errors.join().unwrap_or_else(|_| Ok(vec![])).map_err(spawn_error)?;
+                let status = child.wait().map_err(spawn_error)?;
+                std::process::Output { status, stdout, stderr }
+            }
+        };
         if let Some(w) = writer {
             let _ = w.join();
         }
@@ -220,6 +243,29 @@ impl Cmd {
         tracing::debug!(what = %self.what, "ok in {secs:.1}s");
         Ok(Output { stdout, stderr })
     }
+}
+
+/// Reads `from` to its end, handing `piece` the text before each `\n` or `\r` (and what is left
+/// at the end); returns all that was read.
+fn read_pieces(mut from: impl std::io::Read, piece: &mut dyn FnMut(&str)) -> std::io::Result<Vec<u8>> {
+    let (mut all, mut buf, mut start) = (vec![], [0u8; 4096], 0);
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        all.extend_from_slice(&buf[..n]);
+        while let Some(end) = all[start..].iter().position(|b| *b == b'\n' || *b == b'\r') {
+            piece(&String::from_utf8_lossy(&all[start..start + end]));
+            start += end + 1;
+        }
+    }
+    if start < all.len() {
+        piece(&String::from_utf8_lossy(&all[start..]));
+    }
+    Ok(all)
 }
 
 /// A word as a POSIX shell reads it back (an argument cannot hold NUL, which shlex refuses).
@@ -273,6 +319,20 @@ fn log_line(line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn streaming_hands_over_each_redrawn_line_and_keeps_the_whole_output() {
+        let mut pieces = vec![];
+        let out = Cmd::new("a progress bar", "sh")
+            .args(["-c", "printf '\\r[=  ] 1/3\\r[== ] 2/3'; echo warn >&2; printf '\\r[===] 3/3\\ndone'"])
+            .run_streaming(&mut |p| pieces.push(p.to_string()))
+            .unwrap();
+        assert_eq!(pieces, ["", "[=  ] 1/3", "[== ] 2/3", "[===] 3/3", "done"]);
+        assert_eq!(out.stdout, "\r[=  ] 1/3\r[== ] 2/3\r[===] 3/3\ndone");
+        assert_eq!(out.stderr, "warn\n");
+        let err = Cmd::new("failing", "sh").args(["-c", "echo a; echo bad >&2; exit 3"]).run_streaming(&mut |_| {});
+        assert!(err.unwrap_err().to_string().contains("bad"));
+    }
 
     #[test]
     fn captures_and_reports_failure_with_context() {

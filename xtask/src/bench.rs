@@ -461,18 +461,6 @@ fn fresh_target(m: &mut vm_harness::Machine) -> Result<()> {
 pub fn install() -> Result<()> {
     let mut m = live_vm("bench-install")?;
     m.succeed(&format!("cat > /root/bench-storage.toml <<'EOF'\n{BENCH_STORAGE}EOF"))?;
-    // unsquashfs is not in the live root: the host's (Debian bookworm, as the guest) and the
-    // libraries it links that the guest lacks.
-    m.succeed("mkdir -p /root/floor/lib")?;
-    m.copy_to_guest(Path::new("/usr/bin/unsquashfs"), "/root/floor/unsquashfs")?;
-    let ldd = std::process::Command::new("ldd").arg("/usr/bin/unsquashfs").output()?;
-    for lib in String::from_utf8_lossy(&ldd.stdout)
-        .lines()
-        .filter_map(|l| l.split("=>").nth(1)?.split_whitespace().next())
-    {
-        let name = Path::new(lib).file_name().context("a library name")?.to_string_lossy().to_string();
-        m.copy_to_guest(Path::new(lib), &format!("/root/floor/lib/{name}"))?;
-    }
     let squashfs = m.succeed("find /run/installer/medium -name '*.squashfs' | head -1")?.trim().to_string();
     anyhow::ensure!(!squashfs.is_empty(), "no squashfs on the live medium");
     let (mut floor, mut install, mut scan, mut eval, mut steps) = (vec![], vec![], vec![], vec![], vec![]);
@@ -481,7 +469,7 @@ pub fn install() -> Result<()> {
         m.succeed(COLD)?;
         floor.push(timed(
             &mut m,
-            &format!("LD_LIBRARY_PATH=/root/floor/lib /root/floor/unsquashfs -f -q -no-progress -d /mnt {squashfs} && sync"),
+            &format!("unsquashfs -f -q -no-progress -d /mnt {squashfs} && sync"),
         )?);
         fresh_target(&mut m)?;
         scan.push(timed(&mut m, "installer generate-config --root /mnt")?);

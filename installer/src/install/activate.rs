@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use runner::Cmd;
 
 use super::users::Accounts;
-use super::write_file;
+use super::{write_bytes, write_file};
 use crate::config::system::{Firewall, HostKey, Networking, SystemConfig};
 
 /// `/etc/hosts`.
@@ -163,11 +163,35 @@ pub fn remove_live_only(source: &Path, root: &Path) -> Result<Vec<String>> {
     Ok(removed)
 }
 
+/// Puts back each kernel's full module index, which the live root keeps aside in
+/// [`initrd::modules::FULL_INDEX_DIR`] (its own lists only the modules an installer needs): the
+/// installed system loads any module. Each file is written whole (a rename), then the directory
+/// goes; a copy made again brings both back and this runs again.
+pub fn restore_module_index(root: &Path) -> Result<Vec<String>> {
+    let mut restored = vec![];
+    let base = root.join("usr/lib/modules");
+    for v in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+        let full = v.path().join(initrd::modules::FULL_INDEX_DIR);
+        if !full.is_dir() {
+            continue;
+        }
+        for f in initrd::modules::DEPMOD_OUTPUTS {
+            if let Ok(bytes) = std::fs::read(full.join(f)) {
+                write_bytes(&v.path().join(f), &bytes, 0o644)?;
+            }
+        }
+        std::fs::remove_dir_all(&full).with_context(|| format!("removing {}", full.display()))?;
+        restored.push(v.file_name().to_string_lossy().to_string());
+    }
+    Ok(restored)
+}
+
 /// Everything but the bootloader, in the target mounted at `root`.
 /// `mdadm_conf`: the arrays to record ([`mdadm_conf`], read before the copy).
 pub fn activate(c: &SystemConfig, source: &Path, root: &Path, mdadm_conf: Option<&str>) -> Result<()> {
     let etc = root.join("etc");
     remove_live_only(source, root)?;
+    restore_module_index(root)?;
     write_file(&etc.join("hostname"), &format!("{}\n", c.networking.host_name), 0o644)?;
     write_file(&etc.join("hosts"), &render_hosts(&c.networking), 0o644)?;
     write_file(&etc.join("fstab"), &render_fstab(c), 0o644)?;
@@ -333,6 +357,25 @@ mod tests {
     use super::*;
     use crate::config::system::{Address, Addresses, Interface};
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_full_module_index_goes_back_in_place() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("usr/lib/modules/6.1.0-test");
+        let full = dir.join(initrd::modules::FULL_INDEX_DIR);
+        std::fs::create_dir_all(&full).unwrap();
+        std::fs::write(dir.join("modules.dep"), "kernel/a.ko:\n").unwrap();
+        std::fs::write(dir.join("modules.alias"), "alias a a\n").unwrap();
+        std::fs::write(full.join("modules.dep"), "kernel/a.ko:\nkernel/snd.ko:\n").unwrap();
+        std::fs::write(full.join("modules.alias"), "alias a a\nalias s snd\n").unwrap();
+        assert_eq!(restore_module_index(t.path()).unwrap(), ["6.1.0-test"]);
+        assert_eq!(std::fs::read_to_string(dir.join("modules.dep")).unwrap(), "kernel/a.ko:\nkernel/snd.ko:\n");
+        assert_eq!(std::fs::read_to_string(dir.join("modules.alias")).unwrap(), "alias a a\nalias s snd\n");
+        assert!(!full.exists());
+        // Again (nothing aside any more): nothing changes.
+        assert!(restore_module_index(t.path()).unwrap().is_empty());
+        assert_eq!(std::fs::read_to_string(dir.join("modules.dep")).unwrap(), "kernel/a.ko:\nkernel/snd.ko:\n");
+    }
 
     fn net() -> Networking {
         Networking {

@@ -1,6 +1,9 @@
 //! Copying the system from the live medium's squashfs (the lower layer, so nothing of the live
-//! session leaks in) into the target, preserving owners, modes, timestamps, xattrs and hard links,
-//! and skipping what an earlier run already copied (same type, size, mtime, mode and owner).
+//! session leaks in) into the target, preserving owners, modes, timestamps, xattrs and hard links.
+//! Onto a target no copy has reached the programs of yet, `unsquashfs` extracts the squashfs at
+//! the speed of reading the medium ([`unsquash`]); otherwise (a re-run, a resumed install, a source
+//! that is a plain directory) [`copy_tree`] walks the source and skips what an earlier run already
+//! copied (same type, size, mtime, mode and owner).
 
 use std::collections::HashMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -64,17 +67,27 @@ fn walk(
     visit(root, Path::new(""), exclude, f)
 }
 
-/// Counts entries and bytes below `src`.
-pub fn measure(src: &Path, exclude: &[PathBuf]) -> Result<(u64, u64)> {
-    let (mut n, mut b) = (0, 0);
+/// What is below a tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub entries: u64,
+    /// Regular files, and their bytes.
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// Counts entries, regular files and their bytes below `src`.
+pub fn measure(src: &Path, exclude: &[PathBuf]) -> Result<Totals> {
+    let mut t = Totals::default();
     walk(src, exclude, &mut |_, md| {
-        n += 1;
+        t.entries += 1;
         if md.is_file() {
-            b += md.len();
+            t.files += 1;
+            t.bytes += md.len();
         }
         Ok(())
     })?;
-    Ok((n, b))
+    Ok(t)
 }
 
 fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
@@ -172,7 +185,7 @@ pub fn copy_tree(
     exclude: &[PathBuf],
     progress: &mut dyn FnMut(Progress),
 ) -> Result<CopyStats> {
-    let (total_entries, total_bytes) = measure(src, exclude)?;
+    let Totals { entries: total_entries, bytes: total_bytes, .. } = measure(src, exclude)?;
     let mut stats = CopyStats::default();
     let mut links: HashMap<(u64, u64), PathBuf> = HashMap::new();
     let mut dirs: Vec<(PathBuf, std::fs::Metadata)> = vec![];
@@ -273,6 +286,103 @@ pub fn copy_tree(
     Ok(stats)
 }
 
+/// The block device of the squashfs mounted at `source` (the live system's lower layer, on a loop
+/// device), when `source` is the root of a mounted squashfs.
+pub fn squashfs_device(source: &Path) -> Option<PathBuf> {
+    let source = source.canonicalize().ok()?;
+    let mounts = runner::mountinfo::read().ok()?;
+    let m = mounts.iter().rev().find(|m| Path::new(&m.mountpoint) == source)?;
+    (m.fstype == "squashfs" && m.root == "/" && m.source.starts_with("/dev/")).then(|| PathBuf::from(&m.source))
+}
+
+/// No copy has reached the system's programs in `dst` yet (no `usr`): whatever an earlier copy
+/// that was cut wrote before them may be written over, as nothing after the copy has run.
+pub fn copy_not_begun(dst: &Path) -> bool {
+    std::fs::symlink_metadata(dst.join("usr")).is_err()
+}
+
+/// `unsquashfs`'s progress line (`[===|  ] 1234/9552  12%`): what it has written of what it will
+/// (inodes and data blocks together).
+fn unsquashfs_progress(line: &str) -> Option<(u64, u64)> {
+    let (done, total) = line.rsplit_once(']')?.1.split_whitespace().next()?.split_once('/')?;
+    Some((done.parse().ok()?, total.parse().ok()?)).filter(|(d, t)| d <= t && *t > 0)
+}
+
+/// Memory `unsquashfs` may hold in its queues of blocks read and not yet written (MiB each; its
+/// default, 256 each, is more than the smallest machines the live system installs from have).
+const UNSQUASHFS_QUEUE_MIB: u32 = 32;
+
+/// Extracts the squashfs `image` (the one `src` is mounted from, or its file) into `dst` with
+/// `unsquashfs`, but for what is in the top-level directories `exclude` (they are made, empty,
+/// with the source's owner, mode and time). Files already in `dst` are written over: only for a
+/// target where [`copy_not_begun`]. `progress` gets `unsquashfs`'s fraction scaled to the totals
+/// of `src`, which a walk of its (by then cached) tables counts beside the extraction.
+pub fn unsquash(
+    image: &Path,
+    src: &Path,
+    dst: &Path,
+    exclude: &[PathBuf],
+    progress: &mut dyn FnMut(Progress),
+) -> Result<CopyStats> {
+    std::fs::create_dir_all(dst).with_context(|| format!("creating {}", dst.display()))?;
+    let queue = UNSQUASHFS_QUEUE_MIB.to_string();
+    let cmd = runner::Cmd::new(format!("extracting the system into {}", dst.display()), "unsquashfs")
+        .args(["-f", "-q", "-data-queue", &queue, "-frag-queue", &queue, "-d"])
+        .arg(dst)
+        .arg("-excludes")
+        .arg(image)
+        .args(exclude.iter().map(|e| e.as_os_str()));
+    let totals = std::thread::scope(|s| -> Result<Totals> {
+        // The walk starts once unsquashfs has read the tables (its first progress line).
+        let (mut walk, mut totals) = (None, None);
+        let mut last = Instant::now();
+        let panicked = || anyhow::anyhow!("counting the system's files panicked");
+        cmd.run_streaming(&mut |line| {
+            let Some((done, units)) = unsquashfs_progress(line) else { return };
+            if totals.is_none() {
+                if !walk.get_or_insert_with(|| s.spawn(|| measure(src, exclude))).is_finished() {
+                    return;
+                }
+                totals = walk.take().map(|w| w.join().unwrap_or_else(|_| Err(panicked())));
+            }
+            let Some(Ok(t)) = &totals else { return };
+            if last.elapsed() > Duration::from_millis(500) || done == units {
+                last = Instant::now();
+                let scaled = |n: u64| (n as u128 * done as u128 / units as u128) as u64;
+                progress(Progress {
+                    entries: scaled(t.entries),
+                    total_entries: t.entries,
+                    bytes: scaled(t.bytes),
+                    total_bytes: t.bytes,
+                });
+            }
+        })?;
+        match (totals, walk) {
+            (Some(t), _) => t,
+            (None, Some(w)) => w.join().unwrap_or_else(|_| Err(panicked())),
+            (None, None) => measure(src, exclude),
+        }
+    })?;
+    for e in exclude {
+        let (s, d) = (src.join(e), dst.join(e));
+        let Ok(md) = std::fs::symlink_metadata(&s) else { continue };
+        if md.is_dir() {
+            if !d.is_dir() {
+                std::fs::create_dir(&d).with_context(|| format!("creating {}", d.display()))?;
+            }
+            set_meta(&d, &md)?;
+        }
+    }
+    progress(Progress { entries: totals.entries, total_entries: totals.entries, bytes: totals.bytes, total_bytes: totals.bytes });
+    Ok(CopyStats {
+        entries: totals.entries,
+        bytes: totals.bytes,
+        copied_files: totals.files,
+        copied_bytes: totals.bytes,
+        skipped_files: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,5 +437,63 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(dst.join("usr")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn unsquashfs_progress_lines_are_read() {
+        assert_eq!(unsquashfs_progress("[=====|     ] 1234/9552  12%"), Some((1234, 9552)));
+        assert_eq!(unsquashfs_progress("[==========================|] 9552/9552 100%"), Some((9552, 9552)));
+        assert_eq!(unsquashfs_progress("created 4488 files"), None);
+        assert_eq!(unsquashfs_progress("[] 5/0 0%"), None);
+        assert_eq!(unsquashfs_progress(""), None);
+    }
+
+    /// The extraction keeps what [`copy_tree`] keeps, leaves the excluded directory's contents
+    /// out, and writes over what a cut copy left; a second copy with [`copy_tree`] finds all in place.
+    #[test]
+    fn unsquash_extracts_like_the_copy_and_the_copy_finds_it_in_place() {
+        let t = tempfile::tempdir().unwrap();
+        let (src, dst, image) = (t.path().join("src"), t.path().join("dst"), t.path().join("root.squashfs"));
+        std::fs::create_dir_all(src.join("etc/sub")).unwrap();
+        std::fs::create_dir_all(src.join("boot")).unwrap();
+        std::fs::set_permissions(src.join("boot"), std::fs::Permissions::from_mode(0o750)).unwrap();
+        std::fs::write(src.join("boot/vmlinuz"), b"k").unwrap();
+        std::fs::write(src.join("etc/a"), b"hello").unwrap();
+        std::os::unix::fs::chown(src.join("etc/a"), Some(12), Some(34)).unwrap();
+        std::fs::set_permissions(src.join("etc/a"), std::fs::Permissions::from_mode(0o4750)).unwrap();
+        std::fs::hard_link(src.join("etc/a"), src.join("etc/sub/b")).unwrap();
+        std::os::unix::fs::symlink("../a", src.join("etc/sub/l")).unwrap();
+        std::fs::write(src.join("big"), vec![5u8; 3 << 20]).unwrap();
+        // A squashfs keeps whole seconds, as the live system's source (its mount) shows them.
+        for f in ["big", "etc/a"] {
+            let whole = std::fs::FileTimes::new().set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            std::fs::File::options().write(true).open(src.join(f)).unwrap().set_times(whole).unwrap();
+        }
+        runner::Cmd::new("packing", "mksquashfs")
+            .arg(&src)
+            .arg(&image)
+            .args(["-quiet", "-no-progress", "-noappend"])
+            .run()
+            .unwrap();
+        // What a cut copy left: a part of a file, a mount point.
+        std::fs::create_dir_all(dst.join("etc")).unwrap();
+        std::fs::write(dst.join("etc/a"), b"he").unwrap();
+        std::fs::create_dir_all(dst.join("boot")).unwrap();
+        assert!(copy_not_begun(&dst));
+        let mut seen = vec![];
+        let s = unsquash(&image, &src, &dst, &[PathBuf::from("boot")], &mut |p| seen.push(p)).unwrap();
+        assert_eq!((s.copied_files, s.copied_bytes), (3, 5 + 5 + (3 << 20)), "{s:?}");
+        let last = seen.last().unwrap();
+        assert_eq!((last.bytes, last.total_bytes, last.entries), (s.bytes, s.bytes, s.entries));
+        let a = std::fs::metadata(dst.join("etc/a")).unwrap();
+        assert_eq!(std::fs::read(dst.join("etc/a")).unwrap(), b"hello");
+        assert_eq!((a.mode() & 0o7777, a.uid(), a.gid()), (0o4750, 12, 34));
+        assert_eq!(a.ino(), std::fs::metadata(dst.join("etc/sub/b")).unwrap().ino());
+        assert_eq!(std::fs::read_link(dst.join("etc/sub/l")).unwrap(), Path::new("../a"));
+        assert!(dst.join("boot").is_dir() && !dst.join("boot/vmlinuz").exists());
+        assert_eq!(std::fs::metadata(dst.join("boot")).unwrap().mode() & 0o7777, 0o750);
+        assert_eq!(std::fs::metadata(src.join("etc/a")).unwrap().mtime(), a.mtime(), "times are kept");
+        let again = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| {}).unwrap();
+        assert_eq!((again.copied_files, again.skipped_files), (0, 3), "{again:?}");
     }
 }

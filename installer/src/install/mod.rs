@@ -390,7 +390,8 @@ impl Steps<'_> {
     }
 }
 
-/// Copies the live system (but its /boot) into the target, with progress events.
+/// Copies the live system (but its /boot) into the target, with progress events: extracted from
+/// the squashfs onto a target no copy has begun on, else copied file by file (see [`copy`]).
 fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::CopyStats> {
     let mut progress = |p: copy::Progress| {
         if p.bytes > 0 {
@@ -406,12 +407,23 @@ fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::Copy
             total_bytes: p.total_bytes,
         })
     };
-    let stats = copy::copy_tree(&o.source, &o.root, &[PathBuf::from("boot")], &mut progress)?;
+    let exclude = [PathBuf::from("boot")];
+    let (stats, how) = match copy::squashfs_device(&o.source).filter(|_| copy::copy_not_begun(&o.root)) {
+        Some(image) => {
+            let stats = copy::unsquash(&image, &o.source, &o.root, &exclude, &mut progress)?;
+            let how = format!("extracted by unsquashfs from {}", image.display());
+            (stats, how)
+        }
+        None => {
+            let stats = copy::copy_tree(&o.source, &o.root, &exclude, &mut progress)?;
+            let how = format!("{} already in place", stats.skipped_files);
+            (stats, how)
+        }
+    };
     Steps(reporter).step(&format!(
-        "copied {} files ({} MiB), {} already in place",
+        "copied {} files ({} MiB), {how}",
         stats.copied_files,
-        stats.copied_bytes >> 20,
-        stats.skipped_files
+        stats.copied_bytes >> 20
     ));
     Ok(stats)
 }

@@ -310,7 +310,7 @@ fn unsquashfs_progress(line: &str) -> Option<(u64, u64)> {
 
 /// Memory `unsquashfs` may hold in its queues of blocks read and not yet written (MiB each; its
 /// default, 256 each, is more than the smallest machines the live system installs from have).
-const UNSQUASHFS_QUEUE_MIB: u32 = 32;
+const UNSQUASHFS_QUEUE_MIB: u32 = 16;
 
 /// Extracts the squashfs `image` (the one `src` is mounted from, or its file) into `dst` with
 /// `unsquashfs`, but for what is in the top-level directories `exclude` (they are made, empty,

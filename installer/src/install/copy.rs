@@ -295,6 +295,13 @@ pub fn squashfs_device(source: &Path) -> Option<PathBuf> {
     (m.fstype == "squashfs" && m.root == "/" && m.source.starts_with("/dev/")).then(|| PathBuf::from(&m.source))
 }
 
+/// The copy may go through [`unsquash`]: `source` is a mounted squashfs (the image is returned),
+/// no copy has begun in `dst` and the machine has the memory for it.
+pub fn extraction(source: &Path, dst: &Path) -> Option<PathBuf> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    squashfs_device(source).filter(|_| copy_not_begun(dst) && room_to_unsquash(&meminfo))
+}
+
 /// No copy has reached the system's programs in `dst` yet (no `usr`): whatever an earlier copy
 /// that was cut wrote before them may be written over, as nothing after the copy has run.
 pub fn copy_not_begun(dst: &Path) -> bool {
@@ -310,7 +317,22 @@ fn unsquashfs_progress(line: &str) -> Option<(u64, u64)> {
 
 /// Memory `unsquashfs` may hold in its queues of blocks read and not yet written (MiB each; its
 /// default, 256 each, is more than the smallest machines the live system installs from have).
-const UNSQUASHFS_QUEUE_MIB: u32 = 16;
+const UNSQUASHFS_QUEUE_MIB: u32 = 8;
+
+/// The memory available (`MemAvailable`) below which the copy goes file by file instead of
+/// through `unsquashfs` (its queues and tables take 20-25 MB, and the page cache must still hold
+/// the running live system: on the 192 MiB floor, with about 100 MiB available, the extraction
+/// thrashed for minutes where the file-by-file copy takes its usual time).
+pub const UNSQUASHFS_MIN_AVAILABLE_MIB: u64 = 256;
+
+/// Whether `/proc/meminfo` (its text) shows enough memory for [`unsquash`].
+pub fn room_to_unsquash(meminfo: &str) -> bool {
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        .is_some_and(|kib| kib >= UNSQUASHFS_MIN_AVAILABLE_MIB << 10)
+}
 
 /// Extracts the squashfs `image` (the one `src` is mounted from, or its file) into `dst` with
 /// `unsquashfs`, but for what is in the top-level directories `exclude` (they are made, empty,
@@ -437,6 +459,14 @@ mod tests {
         let names: Vec<_> =
             std::fs::read_dir(dst.join("usr")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn small_machines_copy_file_by_file() {
+        assert!(!room_to_unsquash("MemTotal:  145212 kB\nMemFree: 60340 kB\nMemAvailable:  104056 kB\n"));
+        assert!(room_to_unsquash("MemTotal: 1000000 kB\nMemAvailable:  900000 kB\n"));
+        assert!(room_to_unsquash("MemAvailable: 262144 kB\n"));
+        assert!(!room_to_unsquash("MemTotal: 1000000 kB\n"), "no figure: the copy that needs least");
     }
 
     #[test]

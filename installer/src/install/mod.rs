@@ -391,7 +391,8 @@ impl Steps<'_> {
 }
 
 /// Copies the live system (but its /boot) into the target, with progress events: extracted from
-/// the squashfs onto a target no copy has begun on, else copied file by file (see [`copy`]).
+/// the squashfs onto a target no copy has begun on (on a machine with the memory for it), else
+/// copied file by file (see [`copy`]).
 fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::CopyStats> {
     let mut progress = |p: copy::Progress| {
         if p.bytes > 0 {
@@ -408,7 +409,7 @@ fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::Copy
         })
     };
     let exclude = [PathBuf::from("boot")];
-    let (stats, how) = match copy::squashfs_device(&o.source).filter(|_| copy::copy_not_begun(&o.root)) {
+    let (stats, how) = match copy::extraction(&o.source, &o.root) {
         Some(image) => {
             let stats = copy::unsquash(&image, &o.source, &o.root, &exclude, &mut progress)?;
             let how = format!("extracted by unsquashfs from {}", image.display());

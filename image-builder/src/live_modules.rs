@@ -92,7 +92,11 @@ pub fn index_installer_modules(root: &Path, scratch: &Path) -> Result<(), Rootfs
                 std::fs::copy(dir.join(input), sub.join(input)).map_err(io(format!("copying {input}")))?;
             }
         }
-        Cmd::new("indexing the installer's kernel modules", "depmod").arg("-b").arg(scratch).arg(&version).run()?;
+        Cmd::new("indexing the installer's kernel modules", "depmod")
+            .arg("-b")
+            .arg(scratch)
+            .arg(&version)
+            .run()?;
         let full = dir.join(FULL_INDEX_DIR);
         std::fs::create_dir_all(&full).map_err(io(format!("creating {}", full.display())))?;
         for f in DEPMOD_OUTPUTS {
@@ -155,8 +159,14 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let (root, scratch) = (t.path().join("root"), t.path().join("scratch"));
         let dir = root.join("usr/lib/modules/6.1.0-test");
-        module(&dir.join("kernel/drivers/md/dm-mod.ko"), &["license=GPL", "alias=dm-any", "depends=", "name=dm_mod"]);
-        module(&dir.join("kernel/sound/core/snd-x.ko"), &["license=GPL", "alias=pci:v00008086d*", "depends=", "name=snd_x"]);
+        module(
+            &dir.join("kernel/drivers/md/dm-mod.ko"),
+            &["license=GPL", "alias=dm-any", "depends=", "name=dm_mod"],
+        );
+        module(
+            &dir.join("kernel/sound/core/snd-x.ko"),
+            &["license=GPL", "alias=pci:v00008086d*", "depends=", "name=snd_x"],
+        );
         std::os::unix::fs::symlink("usr/lib", root.join("lib")).unwrap();
         Cmd::new("indexing", "depmod").arg("-b").arg(&root).arg("6.1.0-test").run().unwrap();
         index_installer_modules(&root, &scratch).unwrap();
@@ -166,7 +176,9 @@ mod tests {
         assert!(full.contains("dm-mod") && full.contains("snd-x"), "{full}");
         let alias = std::fs::read_to_string(dir.join("modules.alias")).unwrap();
         assert!(alias.contains("dm-any") && !alias.contains("snd_x"), "{alias}");
-        assert!(dir.join("modules.dep.bin").exists() && dir.join(FULL_INDEX_DIR).join("modules.dep.bin").exists());
+        assert!(
+            dir.join("modules.dep.bin").exists() && dir.join(FULL_INDEX_DIR).join("modules.dep.bin").exists()
+        );
         assert!(dir.join("kernel/sound/core/snd-x.ko").exists(), "every module file stays");
         assert!(!scratch.exists());
     }

@@ -213,8 +213,11 @@ mod tests {
         std::fs::write(t.path().join("modules.dep"), "kernel/a.ko:\n").unwrap();
         assert!(ModuleTree::open(t.path()).unwrap().path_of("snd").is_none());
         std::fs::create_dir(t.path().join(FULL_INDEX_DIR)).unwrap();
-        std::fs::write(t.path().join(FULL_INDEX_DIR).join("modules.dep"), "kernel/a.ko:\nkernel/snd.ko: kernel/a.ko\n")
-            .unwrap();
+        std::fs::write(
+            t.path().join(FULL_INDEX_DIR).join("modules.dep"),
+            "kernel/a.ko:\nkernel/snd.ko: kernel/a.ko\n",
+        )
+        .unwrap();
         let tree = ModuleTree::open(t.path()).unwrap();
         assert_eq!(tree.path_of("snd"), Some("kernel/snd.ko"));
         assert_eq!(tree.dir(), t.path());

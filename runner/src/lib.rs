@@ -204,7 +204,8 @@ impl Cmd {
                 let _ = stdin.write_all(&d);
             })
         });
-        let spawn_error = |source| RunError::Spawn { what: self.what.clone(), cmdline: cmdline.clone(), source };
+        let spawn_error =
+            |source| RunError::Spawn { what: self.what.clone(), cmdline: cmdline.clone(), source };
         let out = match piece {
             None => child.wait_with_output().map_err(spawn_error)?,
             Some(piece) => {
@@ -330,7 +331,8 @@ mod tests {
         assert_eq!(pieces, ["", "[=  ] 1/3", "[== ] 2/3", "[===] 3/3", "done"]);
         assert_eq!(out.stdout, "\r[=  ] 1/3\r[== ] 2/3\r[===] 3/3\ndone");
         assert_eq!(out.stderr, "warn\n");
-        let err = Cmd::new("failing", "sh").args(["-c", "echo a; echo bad >&2; exit 3"]).run_streaming(&mut |_| {});
+        let err =
+            Cmd::new("failing", "sh").args(["-c", "echo a; echo bad >&2; exit 3"]).run_streaming(&mut |_| {});
         assert!(err.unwrap_err().to_string().contains("bad"));
     }
 

@@ -85,12 +85,14 @@ fn iso_as_cd_under_bios_and_sshd_stays_off_without_a_key() {
     m.succeed("modprobe pcspkr && grep -q '^pcspkr ' /proc/modules").unwrap();
     // The live index lists only the installer's modules: sound, GPUs beyond a framebuffer and
     // radios are not found, though their files are there for installed systems.
-    m.succeed("modprobe -n dm-crypt && modprobe -n bochs && modprobe -n e1000e && modprobe -n usb-storage").unwrap();
+    m.succeed("modprobe -n dm-crypt && modprobe -n bochs && modprobe -n e1000e && modprobe -n usb-storage")
+        .unwrap();
     for other in ["snd-hda-intel", "amdgpu", "i915", "iwlwifi", "btusb"] {
         m.fail(&format!("modprobe -n {other}")).unwrap();
     }
     m.succeed("ls /usr/lib/modules/$(uname -r)/kernel/sound/pci/hda/snd-hda-intel.ko*").unwrap();
-    m.succeed("grep -q '/snd-hda-intel.ko' /usr/lib/modules/$(uname -r)/installer-full-index/modules.dep").unwrap();
+    m.succeed("grep -q '/snd-hda-intel.ko' /usr/lib/modules/$(uname -r)/installer-full-index/modules.dep")
+        .unwrap();
 }
 
 #[test]

@@ -467,10 +467,7 @@ pub fn install() -> Result<()> {
     for _ in 0..3 {
         fresh_target(&mut m)?;
         m.succeed(COLD)?;
-        floor.push(timed(
-            &mut m,
-            &format!("unsquashfs -f -q -no-progress -d /mnt {squashfs} && sync"),
-        )?);
+        floor.push(timed(&mut m, &format!("unsquashfs -f -q -no-progress -d /mnt {squashfs} && sync"))?);
         fresh_target(&mut m)?;
         scan.push(timed(&mut m, "installer generate-config --root /mnt")?);
         m.succeed(&format!(

@@ -369,12 +369,18 @@ mod tests {
         std::fs::write(full.join("modules.dep"), "kernel/a.ko:\nkernel/snd.ko:\n").unwrap();
         std::fs::write(full.join("modules.alias"), "alias a a\nalias s snd\n").unwrap();
         assert_eq!(restore_module_index(t.path()).unwrap(), ["6.1.0-test"]);
-        assert_eq!(std::fs::read_to_string(dir.join("modules.dep")).unwrap(), "kernel/a.ko:\nkernel/snd.ko:\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("modules.dep")).unwrap(),
+            "kernel/a.ko:\nkernel/snd.ko:\n"
+        );
         assert_eq!(std::fs::read_to_string(dir.join("modules.alias")).unwrap(), "alias a a\nalias s snd\n");
         assert!(!full.exists());
         // Again (nothing aside any more): nothing changes.
         assert!(restore_module_index(t.path()).unwrap().is_empty());
-        assert_eq!(std::fs::read_to_string(dir.join("modules.dep")).unwrap(), "kernel/a.ko:\nkernel/snd.ko:\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("modules.dep")).unwrap(),
+            "kernel/a.ko:\nkernel/snd.ko:\n"
+        );
     }
 
     fn net() -> Networking {

@@ -292,7 +292,8 @@ pub fn squashfs_device(source: &Path) -> Option<PathBuf> {
     let source = source.canonicalize().ok()?;
     let mounts = runner::mountinfo::read().ok()?;
     let m = mounts.iter().rev().find(|m| Path::new(&m.mountpoint) == source)?;
-    (m.fstype == "squashfs" && m.root == "/" && m.source.starts_with("/dev/")).then(|| PathBuf::from(&m.source))
+    (m.fstype == "squashfs" && m.root == "/" && m.source.starts_with("/dev/"))
+        .then(|| PathBuf::from(&m.source))
 }
 
 /// The copy may go through [`unsquash`]: `source` is a mounted squashfs (the image is returned),
@@ -395,7 +396,12 @@ pub fn unsquash(
             set_meta(&d, &md)?;
         }
     }
-    progress(Progress { entries: totals.entries, total_entries: totals.entries, bytes: totals.bytes, total_bytes: totals.bytes });
+    progress(Progress {
+        entries: totals.entries,
+        total_entries: totals.entries,
+        bytes: totals.bytes,
+        total_bytes: totals.bytes,
+    });
     Ok(CopyStats {
         entries: totals.entries,
         bytes: totals.bytes,
@@ -496,7 +502,8 @@ mod tests {
         std::fs::write(src.join("big"), vec![5u8; 3 << 20]).unwrap();
         // A squashfs keeps whole seconds, as the live system's source (its mount) shows them.
         for f in ["big", "etc/a"] {
-            let whole = std::fs::FileTimes::new().set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+            let whole = std::fs::FileTimes::new()
+                .set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
             std::fs::File::options().write(true).open(src.join(f)).unwrap().set_times(whole).unwrap();
         }
         runner::Cmd::new("packing", "mksquashfs")

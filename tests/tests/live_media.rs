@@ -65,6 +65,9 @@ fn check_live(m: &mut Machine, uefi: bool, medium_prefix: &str) {
     // system leaves out did not fail the boot.
     m.succeed("dmesg | grep -q 'random: crng init done'").unwrap();
     m.succeed("! systemctl --failed --no-legend | grep .").unwrap();
+    // Logins were allowed without a program's start: no /run/nologin was made to be removed.
+    m.succeed("systemctl is-active systemd-user-sessions.service && test ! -e /run/nologin").unwrap();
+    m.succeed("systemctl is-enabled systemd-journal-flush.service | grep -qx masked").unwrap();
 }
 
 #[test]

@@ -306,7 +306,8 @@ pub const LIVE_MASKED: &[&str] = &[
 /// agent is not listed: a test image's installed systems keep it for the tests).
 pub fn live_only() -> Vec<String> {
     let masks = LIVE_MASKED.iter().map(|u| format!("etc/systemd/system/{u}"));
-    let spare = SPARE_CONSOLES.iter().map(|t| format!("etc/systemd/system/getty.target.wants/getty@{t}.service"));
+    let spare =
+        SPARE_CONSOLES.iter().map(|t| format!("etc/systemd/system/getty.target.wants/getty@{t}.service"));
     LIVE_ONLY.iter().map(|p| p.to_string()).chain(masks).chain(spare).collect()
 }
 

@@ -415,11 +415,9 @@ pub fn unsquash(
 mod tests {
     use super::*;
 
-    #[test]
-    fn copies_links_modes_and_skips_on_rerun() {
-        let t = tempfile::tempdir().unwrap();
-        let src = t.path().join("src");
-        let dst = t.path().join("dst");
+    /// A source with a set-uid file owned by others, a hard link to it, a symlink, and a /boot
+    /// (the copy leaves its contents out).
+    fn sample_source(src: &Path) {
         std::fs::create_dir_all(src.join("etc/sub")).unwrap();
         std::fs::create_dir_all(src.join("boot")).unwrap();
         std::fs::write(src.join("boot/vmlinuz"), b"k").unwrap();
@@ -428,16 +426,30 @@ mod tests {
         std::fs::set_permissions(src.join("etc/a"), std::fs::Permissions::from_mode(0o4750)).unwrap();
         std::fs::hard_link(src.join("etc/a"), src.join("etc/sub/b")).unwrap();
         std::os::unix::fs::symlink("../a", src.join("etc/sub/l")).unwrap();
-        let mut calls = 0;
-        let s = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| calls += 1).unwrap();
-        assert!(calls >= 1);
-        assert_eq!(s.copied_files, 1, "{s:?}");
+    }
+
+    /// What [`sample_source`] made is in `dst` as in `src`.
+    fn assert_copied_like(src: &Path, dst: &Path) {
+        assert_eq!(std::fs::read(dst.join("etc/a")).unwrap(), b"hello");
         let a = std::fs::metadata(dst.join("etc/a")).unwrap();
         assert_eq!((a.mode() & 0o7777, a.uid(), a.gid()), (0o4750, 12, 34));
         assert_eq!(a.ino(), std::fs::metadata(dst.join("etc/sub/b")).unwrap().ino());
         assert_eq!(std::fs::read_link(dst.join("etc/sub/l")).unwrap(), Path::new("../a"));
         assert!(dst.join("boot").is_dir() && !dst.join("boot/vmlinuz").exists());
         assert_eq!(std::fs::metadata(src.join("etc/a")).unwrap().mtime(), a.mtime(), "times are kept");
+    }
+
+    #[test]
+    fn copies_links_modes_and_skips_on_rerun() {
+        let t = tempfile::tempdir().unwrap();
+        let src = t.path().join("src");
+        let dst = t.path().join("dst");
+        sample_source(&src);
+        let mut calls = 0;
+        let s = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| calls += 1).unwrap();
+        assert!(calls >= 1);
+        assert_eq!(s.copied_files, 1, "{s:?}");
+        assert_copied_like(&src, &dst);
         let again = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| {}).unwrap();
         assert_eq!((again.copied_files, again.skipped_files), (0, 2), "{again:?}");
         std::fs::write(dst.join("etc/sub/b"), b"changed").unwrap();
@@ -490,15 +502,8 @@ mod tests {
     fn unsquash_extracts_like_the_copy_and_the_copy_finds_it_in_place() {
         let t = tempfile::tempdir().unwrap();
         let (src, dst, image) = (t.path().join("src"), t.path().join("dst"), t.path().join("root.squashfs"));
-        std::fs::create_dir_all(src.join("etc/sub")).unwrap();
-        std::fs::create_dir_all(src.join("boot")).unwrap();
+        sample_source(&src);
         std::fs::set_permissions(src.join("boot"), std::fs::Permissions::from_mode(0o750)).unwrap();
-        std::fs::write(src.join("boot/vmlinuz"), b"k").unwrap();
-        std::fs::write(src.join("etc/a"), b"hello").unwrap();
-        std::os::unix::fs::chown(src.join("etc/a"), Some(12), Some(34)).unwrap();
-        std::fs::set_permissions(src.join("etc/a"), std::fs::Permissions::from_mode(0o4750)).unwrap();
-        std::fs::hard_link(src.join("etc/a"), src.join("etc/sub/b")).unwrap();
-        std::os::unix::fs::symlink("../a", src.join("etc/sub/l")).unwrap();
         std::fs::write(src.join("big"), vec![5u8; 3 << 20]).unwrap();
         // A squashfs keeps whole seconds, as the live system's source (its mount) shows them.
         for f in ["big", "etc/a"] {
@@ -522,14 +527,8 @@ mod tests {
         assert_eq!((s.copied_files, s.copied_bytes), (3, 5 + 5 + (3 << 20)), "{s:?}");
         let last = seen.last().unwrap();
         assert_eq!((last.bytes, last.total_bytes, last.entries), (s.bytes, s.bytes, s.entries));
-        let a = std::fs::metadata(dst.join("etc/a")).unwrap();
-        assert_eq!(std::fs::read(dst.join("etc/a")).unwrap(), b"hello");
-        assert_eq!((a.mode() & 0o7777, a.uid(), a.gid()), (0o4750, 12, 34));
-        assert_eq!(a.ino(), std::fs::metadata(dst.join("etc/sub/b")).unwrap().ino());
-        assert_eq!(std::fs::read_link(dst.join("etc/sub/l")).unwrap(), Path::new("../a"));
-        assert!(dst.join("boot").is_dir() && !dst.join("boot/vmlinuz").exists());
+        assert_copied_like(&src, &dst);
         assert_eq!(std::fs::metadata(dst.join("boot")).unwrap().mode() & 0o7777, 0o750);
-        assert_eq!(std::fs::metadata(src.join("etc/a")).unwrap().mtime(), a.mtime(), "times are kept");
         let again = copy_tree(&src, &dst, &[PathBuf::from("boot")], &mut |_| {}).unwrap();
         assert_eq!((again.copied_files, again.skipped_files), (0, 3), "{again:?}");
     }

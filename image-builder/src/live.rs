@@ -214,7 +214,7 @@ pub const LIVE_ONLY: &[&str] = &[
     "etc/systemd/journald.conf.d/installer-live.conf",
     "etc/systemd/system/systemd-networkd.service.d/installer-live.conf",
     "etc/systemd/system/systemd-user-sessions.service",
-    "etc/tmpfiles.d/systemd-nologin.conf",
+    LIVE_NOLOGIN,
     "etc/profile.d/installer.sh",
     "etc/systemd/network/20-wired.network",
     "etc/systemd/system/installer-ready.service",

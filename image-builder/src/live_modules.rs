@@ -83,8 +83,8 @@ pub fn index_installer_modules(root: &Path, scratch: &Path) -> Result<(), Rootfs
         let sub = scratch.join("lib/modules").join(&version);
         for m in installer_modules(&text) {
             let to = sub.join(&m);
-            std::fs::create_dir_all(to.parent().expect("a module has a directory"))
-                .map_err(io(format!("creating {}", sub.display())))?;
+            let parent = to.parent().expect("a module has a directory");
+            std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
             std::fs::hard_link(dir.join(&m), &to).map_err(io(format!("linking {m}")))?;
         }
         for input in ["modules.order", "modules.builtin", "modules.builtin.modinfo"] {

@@ -231,7 +231,10 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     let t = Instant::now();
     let parent = out.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
-    let work = parent.join(format!(".{}.work", out.file_name().unwrap_or_default().to_string_lossy()));
+    // The work paths beside the output: `.<name>.work` and the like.
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let beside = |what: &str| parent.join(format!(".{name}.{what}"));
+    let work = beside("work");
     if work.exists() {
         std::fs::remove_dir_all(&work).map_err(io(format!("removing {}", work.display())))?;
     }
@@ -240,11 +243,11 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     if compression == Compression::XzBcj {
         unpack_modules(&work)?;
     }
-    let scratch = parent.join(format!(".{}.modules", out.file_name().unwrap_or_default().to_string_lossy()));
+    let scratch = beside("modules");
     let _ = std::fs::remove_dir_all(&scratch);
     crate::live_modules::index_installer_modules(&work, &scratch)?;
     let _ = std::fs::remove_file(out);
-    let sort = parent.join(format!(".{}.sort", out.file_name().unwrap_or_default().to_string_lossy()));
+    let sort = beside("sort");
     std::fs::write(&sort, sort_list(&work)).map_err(io(format!("writing {}", sort.display())))?;
     let mut cmd = Cmd::new("building the squashfs", "mksquashfs").arg(&work).arg(out).args([
         "-noappend",

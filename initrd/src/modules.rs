@@ -71,10 +71,6 @@ impl ModuleTree {
     pub fn open(dir: &Path) -> Result<Self, ModuleError> {
         let full = dir.join(FULL_INDEX_DIR);
         let index = if full.join("modules.dep").is_file() { full } else { dir.to_path_buf() };
-        Self::open_index(dir, &index)
-    }
-
-    fn open_index(dir: &Path, index: &Path) -> Result<Self, ModuleError> {
         let dep_path = index.join("modules.dep");
         let text = std::fs::read_to_string(&dep_path)
             .map_err(|source| ModuleError::Read { path: dep_path.clone(), source })?;

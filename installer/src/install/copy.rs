@@ -288,7 +288,7 @@ pub fn copy_tree(
 
 /// The block device of the squashfs mounted at `source` (the live system's lower layer, on a loop
 /// device), when `source` is the root of a mounted squashfs.
-pub fn squashfs_device(source: &Path) -> Option<PathBuf> {
+fn squashfs_device(source: &Path) -> Option<PathBuf> {
     let source = source.canonicalize().ok()?;
     let mounts = runner::mountinfo::read().ok()?;
     let m = mounts.iter().rev().find(|m| Path::new(&m.mountpoint) == source)?;
@@ -305,7 +305,7 @@ pub fn extraction(source: &Path, dst: &Path) -> Option<PathBuf> {
 
 /// No copy has reached the system's programs in `dst` yet (no `usr`): whatever an earlier copy
 /// that was cut wrote before them may be written over, as nothing after the copy has run.
-pub fn copy_not_begun(dst: &Path) -> bool {
+fn copy_not_begun(dst: &Path) -> bool {
     std::fs::symlink_metadata(dst.join("usr")).is_err()
 }
 
@@ -324,10 +324,10 @@ const UNSQUASHFS_QUEUE_MIB: u32 = 8;
 /// through `unsquashfs` (its queues and tables take 20-25 MB, and the page cache must still hold
 /// the running live system: on the 192 MiB floor, with about 100 MiB available, the extraction
 /// thrashed for minutes where the file-by-file copy takes its usual time).
-pub const UNSQUASHFS_MIN_AVAILABLE_MIB: u64 = 256;
+const UNSQUASHFS_MIN_AVAILABLE_MIB: u64 = 256;
 
 /// Whether `/proc/meminfo` (its text) shows enough memory for [`unsquash`].
-pub fn room_to_unsquash(meminfo: &str) -> bool {
+fn room_to_unsquash(meminfo: &str) -> bool {
     meminfo
         .lines()
         .find_map(|l| l.strip_prefix("MemAvailable:"))

@@ -410,11 +410,10 @@ fn copy_system(o: &InstallOptions, reporter: &dyn Reporter) -> Result<copy::Copy
     };
     let exclude = [PathBuf::from("boot")];
     let (stats, how) = match copy::extraction(&o.source, &o.root) {
-        Some(image) => {
-            let stats = copy::unsquash(&image, &o.source, &o.root, &exclude, &mut progress)?;
-            let how = format!("extracted by unsquashfs from {}", image.display());
-            (stats, how)
-        }
+        Some(image) => (
+            copy::unsquash(&image, &o.source, &o.root, &exclude, &mut progress)?,
+            format!("extracted by unsquashfs from {}", image.display()),
+        ),
         None => {
             let stats = copy::copy_tree(&o.source, &o.root, &exclude, &mut progress)?;
             let how = format!("{} already in place", stats.skipped_files);

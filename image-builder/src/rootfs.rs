@@ -48,6 +48,8 @@ pub const LIVE_PACKAGES: &[&str] = &[
     "efibootmgr",
     "iproute2",
     "openssh-server",
+    // Administrators become root with it (security.sudo: a `%wheel` rule).
+    "sudo",
     "nftables",
     "netbase",
     "tzdata",

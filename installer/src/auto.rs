@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::answer::{self, FinishAction};
 use crate::cli::refused;
+use crate::finish;
 use crate::progress::{Event, JsonLines, Lines, Reporter, Steps};
 use crate::report::Remote;
 use crate::session::{self, ExecOptions};
@@ -89,26 +90,45 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     };
     let remote = Arc::new(Remote::new(base));
     let reporter: Arc<dyn Reporter> = remote.clone();
-    let result = install(o, reporter.clone(), &remote);
+    let finishing = |f: &answer::FinishSection| !o.no_finish && f.action != FinishAction::None;
+    let result = install(o, reporter.clone(), &remote).inspect(|(_, f)| {
+        if finishing(f) {
+            before_finish(f, reporter.as_ref());
+        }
+    });
     // The report endpoint gets its last events before the machine reboots or powers off.
     if let Some(dropped @ 1..) = remote.finish(Duration::from_secs(30)) {
         reporter.report(Event::Warning { message: format!("{dropped} progress reports could not be sent") });
     }
-    let (times, action) = result?;
-    if !o.no_finish {
-        match action {
-            FinishAction::Reboot => {
-                reporter.report(Event::Info { message: "rebooting".into() });
-                runner::Cmd::new("rebooting", "systemctl").arg("reboot").run()?;
-            }
-            FinishAction::Poweroff => {
-                reporter.report(Event::Info { message: "powering off".into() });
-                runner::Cmd::new("powering off", "systemctl").arg("poweroff").run()?;
-            }
-            FinishAction::None => {}
-        }
+    let (times, f) = result?;
+    if finishing(&f) {
+        let what = if f.action == FinishAction::Reboot { "rebooting" } else { "powering off" };
+        reporter.report(Event::Info { message: what.into() });
+        finish::power(f.action)?;
     }
     Ok(times)
+}
+
+/// Makes the finish independent of the medium (see [`crate::finish`]) and, when the answer asks,
+/// waits until the medium is taken out.
+fn before_finish(f: &answer::FinishSection, reporter: &dyn Reporter) {
+    if let Err(e) = finish::prepare() {
+        reporter.report(Event::Warning { message: format!("{e:#}") });
+    }
+    if f.wait_for_removal {
+        match finish::boot_medium() {
+            Some(medium) => {
+                reporter.report(Event::Info {
+                    message: format!("remove the installation medium (/dev/{medium}) to finish"),
+                });
+                finish::wait_for_removal(&medium);
+                reporter.report(Event::Info { message: format!("/dev/{medium} was removed") });
+            }
+            None => reporter.report(Event::Info {
+                message: "no installation medium to wait for (started from the network)".into(),
+            }),
+        }
+    }
 }
 
 /// The install itself, reporting through `reporter` (`remote` learns the answer's `[report]`).
@@ -116,7 +136,7 @@ fn install(
     o: &AutoOptions,
     reporter: Arc<dyn Reporter>,
     remote: &Remote,
-) -> Result<(Vec<(String, f64)>, FinishAction)> {
+) -> Result<(Vec<(String, f64)>, answer::FinishSection)> {
     let who = format!("installer auto --answer {} (pid {})", o.answer.display(), std::process::id());
     let _lock = refused(
         session::InstallLock::acquire(&who)
@@ -175,5 +195,5 @@ fn install(
     if o.progress == ProgressFormat::Lines {
         eprint!("{}", session::phase_table(&times));
     }
-    Ok((times, a.finish.action))
+    Ok((times, a.finish.clone()))
 }

@@ -1,11 +1,13 @@
-//! The installer: the disk engine (`storage`), and later configuration, install, and the TUI and
-//! unattended front ends.
+//! The installer: the disk engine (`storage`), the configuration (`config`), the install
+//! (`install`, `finish`), the session both front ends drive (`session`), the TUI (`tui`) and the
+//! unattended install (`auto`).
 
 pub mod answer;
 pub mod auto;
 pub mod cli;
 pub mod config;
 pub mod failpoint;
+pub mod finish;
 pub mod hooks;
 pub mod install;
 pub mod kickstart;

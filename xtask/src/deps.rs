@@ -45,6 +45,8 @@ pub const HOST_PACKAGES: &[&str] = &[
     "nix-bin",
     // The installer's host test of SSH host keys.
     "openssh-client",
+    // The installer's host test of the initrd's programs (cryptsetup with Argon2 threads).
+    "cryptsetup-bin",
 ];
 
 /// Commands we run, each with the package that provides it: a package can be "installed" while
@@ -73,6 +75,7 @@ pub const HOST_COMMANDS: &[(&str, &str)] = &[
     ("mkfs.vfat", "dosfstools"),
     ("nix-instantiate", "nix-bin"),
     ("ssh-keygen", "openssh-client"),
+    ("cryptsetup", "cryptsetup-bin"),
 ];
 
 /// What [`ensure`] needs of a package manager: the real one is [`Apt`]; tests use a model.

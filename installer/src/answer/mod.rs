@@ -22,6 +22,7 @@
 //!
 //! [finish]
 //! action = "reboot"              # reboot | poweroff | none
+//! wait_for_removal = false       # first wait until the CD or USB stick is taken out
 //!
 //! [storage]                      # the disk engine's spec (see storage::spec)
 //! [[storage.disk]]
@@ -48,7 +49,7 @@ pub use types::*;
 
 pub use grammar::{crypt_hash_ok, hostname_ok, kernel_param_ok, ssh_key_problem, user_name_ok};
 
-pub use render::{configuration_nix, BootTarget};
+pub use render::{configuration_nix, key_only_admins, BootTarget};
 
 use std::path::PathBuf;
 

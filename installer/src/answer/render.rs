@@ -33,6 +33,16 @@ impl BootTarget {
     }
 }
 
+/// The administrators (members of `wheel`) who have SSH keys and no password: sudo could only
+/// ask them for one they do not have, so the configuration lets wheel use sudo without it.
+pub fn key_only_admins(a: &Answer) -> Vec<&str> {
+    a.users
+        .iter()
+        .filter(|u| u.groups.iter().any(|g| g == "wheel") && u.password.is_none() && !u.ssh_keys.is_empty())
+        .map(|u| u.name.as_str())
+        .collect()
+}
+
 /// Renders configuration.nix (it imports ./hardware-configuration.nix).
 pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
     let mut o = String::from(
@@ -140,6 +150,13 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
             o.push_str(&format!("    openssh.authorizedKeys.keys = {};\n", list(&u.ssh_keys)));
         }
         o.push_str("  };\n");
+    }
+    let key_only: Vec<&str> = key_only_admins(a);
+    if !key_only.is_empty() {
+        o.push_str(&format!(
+            "  # {} log in with an SSH key and have no password for sudo to ask for.\n  security.sudo.wheelNeedsPassword = false;\n",
+            key_only.join(", ")
+        ));
     }
     if let Some(extra) = &a.nix.extra {
         o.push_str("\n  # From the answer file's [nix] extra.\n");

@@ -303,4 +303,10 @@ pub enum FinishAction {
 pub struct FinishSection {
     #[serde(default)]
     pub action: FinishAction,
+    /// Before the action, wait until the installation medium is removed (the CD ejected, the USB
+    /// stick unplugged), saying so on the console and to the report endpoint: the firmware then
+    /// starts the installed system, not the installer again. Without a medium (netboot) there is
+    /// nothing to wait for.
+    #[serde(default)]
+    pub wait_for_removal: bool,
 }

@@ -14,6 +14,8 @@ pub struct SystemConfig {
     pub networking: Networking,
     pub users: Users,
     pub services: Services,
+    #[serde(default)]
+    pub security: Security,
     pub time: Time,
     pub i18n: I18n,
     pub console: Console,
@@ -242,6 +244,28 @@ pub struct HostKey {
     pub kind: String,
     pub bits: Option<u32>,
     pub path: String,
+}
+
+/// `security`: who may become root.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Security {
+    #[serde(default)]
+    pub sudo: Sudo,
+}
+
+/// `security.sudo`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sudo {
+    pub enable: bool,
+    pub wheel_needs_password: bool,
+}
+
+impl Default for Sudo {
+    /// The options' defaults (security/sudo.nix).
+    fn default() -> Self {
+        Sudo { enable: true, wheel_needs_password: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use runner::Cmd;
 
 use super::users::Accounts;
 use super::{write_bytes, write_file};
-use crate::config::system::{Firewall, HostKey, Networking, SystemConfig};
+use crate::config::system::{Firewall, HostKey, Networking, Sudo, SystemConfig};
 
 /// `/etc/hosts`.
 pub fn render_hosts(net: &Networking) -> String {
@@ -199,6 +199,7 @@ pub fn activate(c: &SystemConfig, source: &Path, root: &Path, mdadm_conf: Option
     network(c, root)?;
     time_zone_locale_keymap(c, root)?;
     sshd(c, root)?;
+    sudo(c, root)?;
     firewall(c, root)?;
     if let Some(conf) = mdadm_conf {
         write_file(&etc.join("mdadm/mdadm.conf"), conf, 0o644)?;
@@ -316,6 +317,53 @@ fn sshd(c: &SystemConfig, root: &Path) -> Result<()> {
         let _ = std::fs::remove_file(&sshd_conf);
     }
     enable_unit(root, "multi-user.target", "ssh.service", o.enable)?;
+    Ok(())
+}
+
+/// The sudoers rule `security.sudo` stands for: `%wheel` may run anything as anyone, with or
+/// without its own password.
+pub fn render_sudoers(s: &Sudo) -> String {
+    let tag = if s.wheel_needs_password { "" } else { "NOPASSWD: " };
+    format!("# Written by the installer from security.sudo.\n%wheel ALL=(ALL:ALL) {tag}ALL\n")
+}
+
+/// sudo: the wheel rule (checked by visudo), or, with `security.sudo.enable = false`, no rule and
+/// no setuid bit (a dpkg-statoverride, so that an upgrade of the package keeps it so).
+fn sudo(c: &SystemConfig, root: &Path) -> Result<()> {
+    const RULE: &str = "etc/sudoers.d/10-installer";
+    const SUDO: &str = "/usr/bin/sudo";
+    let rule = root.join(RULE);
+    let bin = root.join(SUDO.trim_start_matches('/'));
+    if !bin.exists() {
+        if c.security.sudo.enable {
+            bail!("security.sudo.enable is true but the system has no {SUDO}");
+        }
+        let _ = std::fs::remove_file(&rule);
+        return Ok(());
+    }
+    // An override a disabled sudo left is lifted; set again below when sudo stays disabled.
+    let statoverride = |args: &[&str]| {
+        Cmd::new("recording sudo's mode", "dpkg-statoverride")
+            .arg("--root")
+            .arg(root)
+            .args(args.iter().copied())
+    };
+    statoverride(&["--remove", SUDO]).ok_codes(&[2]).run()?;
+    use std::os::unix::fs::PermissionsExt;
+    if c.security.sudo.enable {
+        write_file(&rule, &render_sudoers(&c.security.sudo), 0o440)?;
+        Cmd::new("checking the sudoers rule", root.join("usr/sbin/visudo"))
+            .args(["-c", "-q", "-f"])
+            .arg(&rule)
+            .run()?;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o4755))
+            .with_context(|| format!("chmod {}", bin.display()))?;
+    } else {
+        let _ = std::fs::remove_file(&rule);
+        statoverride(&["--add", "root", "root", "0755", SUDO]).run()?;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("chmod {}", bin.display()))?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod bootloader;
 pub mod copy;
 pub mod enter;
 pub mod generation;
+pub mod initrd_programs;
 pub mod users;
 
 use std::path::{Path, PathBuf};
@@ -250,33 +251,6 @@ pub fn root_drivers(sys: &Path, dev: &Path) -> Vec<String> {
     drivers
 }
 
-/// Programs for the initrd (paths in the system at `root`, e.g. `usr/sbin/e2fsck`) as
-/// `sbin/<name>`, with the libraries they link (read from that system).
-fn program_files(root: &Path, programs: &[&str]) -> Result<Vec<(String, PathBuf)>> {
-    let mut files: Vec<(String, PathBuf)> = vec![];
-    for p in programs {
-        let bin = root.join(p);
-        let name = Path::new(p).file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        files.push((format!("sbin/{name}"), bin.clone()));
-        let out = runner::Cmd::new(format!("listing {name}'s libraries"), "ldd").arg(&bin).run()?;
-        for l in out.stdout.lines() {
-            let path = match l.split_once("=>") {
-                Some((_, rhs)) => rhs.split_whitespace().next().unwrap_or(""),
-                None => l.split_whitespace().next().unwrap_or(""),
-            };
-            if path.starts_with('/') && !files.iter().any(|(f, _)| f == path.trim_start_matches('/')) {
-                let in_root = root.join(path.trim_start_matches('/'));
-                let host = if in_root.exists() { in_root } else { PathBuf::from(path) };
-                files.push((
-                    path.trim_start_matches('/').to_string(),
-                    std::fs::canonicalize(&host).unwrap_or(host),
-                ));
-            }
-        }
-    }
-    Ok(files)
-}
-
 /// The evaluated system as saved in a generation: without password hashes.
 fn system_json(c: &SystemConfig) -> String {
     let mut c = c.clone();
@@ -490,7 +464,10 @@ fn build_initrd(
     .filter_map(|(needed, p)| needed.then_some(p))
     .collect();
     // From the source: the copy may still be writing them into the target.
-    let mut files = program_files(&o.source, &programs)?;
+    let mut files = initrd_programs::program_files(&o.source, &programs)?;
+    // Each runs here as it will at boot, from the initrd's own files, or the install stops with
+    // why (rather than a system that cannot open its root).
+    initrd_programs::check(&files)?;
     // The RAID configuration, from a private file that lives until the initrd is built.
     let _conf_dir = match (md, mdadm_conf) {
         (true, Some(conf)) => {

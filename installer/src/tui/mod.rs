@@ -299,17 +299,11 @@ pub fn run(o: &TuiOptions) -> Result<()> {
     if let Some(level) = saved_printk.as_deref().and_then(|s| s.split_whitespace().next()) {
         let _ = std::fs::write(printk, level);
     }
-    let finish = result?;
-    match finish {
-        Some(FinishAction::Reboot) => {
-            runner::Cmd::new("rebooting", "systemctl").arg("reboot").run()?;
-        }
-        Some(FinishAction::Poweroff) => {
-            runner::Cmd::new("powering off", "systemctl").arg("poweroff").run()?;
-        }
-        _ => {}
+    // From memory: the medium may be gone (see crate::finish).
+    match result? {
+        Some(action) => crate::finish::power(action),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn event_loop(
@@ -414,6 +408,12 @@ fn event_loop(
                     tracing::info!("install ended: {r:?}");
                     if let Some(h) = worker.take() {
                         let _ = h.join();
+                    }
+                    // Before the Finish screen asks for the medium to be taken out.
+                    if r.is_ok() {
+                        if let Err(e) = crate::finish::prepare() {
+                            tracing::warn!("{e:#}");
+                        }
                     }
                 }
                 _ => {}

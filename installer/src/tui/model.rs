@@ -679,6 +679,16 @@ impl Model {
         if !self.users.name.value.trim().is_empty() && !self.users.pass1.value.is_empty() {
             w.extend(weak_password(&self.users.pass1.value).map(|m| ("password", m)));
         }
+        if self.users.admin
+            && !self.users.name.value.trim().is_empty()
+            && self.users.pass1.value.is_empty()
+            && !self.users.ssh_key.value.trim().is_empty()
+        {
+            w.push((
+                "sudo",
+                "no password for sudo to ask: the configuration gets security.sudo.wheelNeedsPassword = false",
+            ));
+        }
         w
     }
 
@@ -791,7 +801,7 @@ impl Model {
                 extra: (!extra.is_empty()).then(|| extra.to_string()),
                 file: given.and_then(|a| a.nix.file.clone()),
             },
-            finish: FinishSection { action: FinishAction::None },
+            finish: FinishSection { action: FinishAction::None, wait_for_removal: false },
             secrets: BTreeMap::new(),
             secrets_file: None,
             interactive: Default::default(),

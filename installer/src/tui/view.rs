@@ -662,7 +662,7 @@ fn finish(m: &Model, f: &mut Frame, area: Rect) {
         Line::from(Span::styled("The system is installed.", bold())),
         Line::from(m.install.done.clone().unwrap_or_default()),
         Line::from(""),
-        Line::from("Remove the installation medium (USB stick, CD) before the machine starts."),
+        Line::from("Remove the installation medium (USB stick, CD), then press Enter."),
         Line::from("The answer this install acted on is /etc/installer/answer.toml on the new system."),
         Line::from(""),
     ];

@@ -17,6 +17,7 @@
   ./tasks/network-interfaces.nix
   ./services/firewall.nix
   ./services/openssh.nix
+  ./security/sudo.nix
   ./config/users-groups.nix
   ./config/i18n.nix
   ./config/system-path.nix

@@ -128,6 +128,52 @@ impl Layer {
     }
 }
 
+/// Where the live root says how much an install copies: `<bytes> <files>` (see
+/// [`write_system_size`]).
+pub const SYSTEM_SIZE: &str = "usr/share/installer/system-size";
+
+/// The bytes and the number of the regular files an install copies from `root` (all but /boot
+/// and the API filesystems' mount points), each file counted in whole 4 KiB blocks as a
+/// filesystem stores it.
+pub fn system_size(root: &Path) -> std::io::Result<(u64, u64)> {
+    fn walk(dir: &Path, total: &mut (u64, u64)) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let e = e?;
+            let m = e.path().symlink_metadata()?;
+            if m.is_dir() {
+                walk(&e.path(), total)?;
+            } else if m.is_file() {
+                total.0 += m.len().div_ceil(4096) * 4096;
+                total.1 += 1;
+            }
+        }
+        Ok(())
+    }
+    let mut total = (0, 0);
+    for e in std::fs::read_dir(root)? {
+        let e = e?;
+        let name = e.file_name();
+        if ["boot", "proc", "sys", "dev", "run", "tmp"].iter().any(|n| name == *n) {
+            continue;
+        }
+        if e.path().symlink_metadata()?.is_dir() {
+            walk(&e.path(), &mut total)?;
+        }
+    }
+    Ok(total)
+}
+
+/// Writes [`SYSTEM_SIZE`] into the root (before it is squashed): the planner refuses a root
+/// filesystem too small for it before anything is written.
+fn write_system_size(root: &Path) -> Result<(), RootfsError> {
+    let (bytes, files) = system_size(root).map_err(io(format!("measuring {}", root.display())))?;
+    let path = root.join(SYSTEM_SIZE);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
+    }
+    std::fs::write(&path, format!("{bytes} {files}\n")).map_err(io(format!("writing {}", path.display())))
+}
+
 /// squashfs compression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
@@ -246,6 +292,7 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
     let scratch = beside("modules");
     let _ = std::fs::remove_dir_all(&scratch);
     crate::live_modules::index_installer_modules(&work, &scratch)?;
+    write_system_size(&work)?;
     let _ = std::fs::remove_file(out);
     let sort = beside("sort");
     std::fs::write(&sort, sort_list(&work)).map_err(io(format!("writing {}", sort.display())))?;
@@ -271,6 +318,22 @@ pub fn build(base: &Path, layer: &Layer, compression: Compression, out: &Path) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_size_counts_what_an_install_copies_in_whole_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (p, len) in
+            [("usr/bin/a", 1), ("usr/lib/b", 4097), ("etc/c", 0), ("boot/vmlinuz", 9000), ("run/x", 5)]
+        {
+            std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+            std::fs::write(root.join(p), vec![0u8; len]).unwrap();
+        }
+        std::os::unix::fs::symlink("a", root.join("usr/bin/link")).unwrap();
+        assert_eq!(system_size(root).unwrap(), (4096 + 8192, 3));
+        write_system_size(root).unwrap();
+        assert_eq!(std::fs::read_to_string(root.join(SYSTEM_SIZE)).unwrap(), "12288 3\n");
+    }
 
     #[test]
     fn layer_replaces_files_without_touching_the_shared_root() {

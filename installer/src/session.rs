@@ -360,7 +360,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
 
     #[test]
     fn prepare_plans_and_renders_the_configuration() {
-        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false };
+        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false, system_bytes: None };
         let p = prepare(&answer(EXT4), &probe, Path::new("/mnt"), Path::new(".")).unwrap();
         assert_eq!(p.plan.target_disks(), vec!["/dev/vda"]);
         assert!(p.configuration_nix.contains("networking.hostName = \"box\";"), "{}", p.configuration_nix);
@@ -370,11 +370,11 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
     fn problems_name_their_fields_in_memory_and_on_this_machine() {
         let mut a = answer(EXT4);
         a.system.hostname = "bad host".into();
-        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false };
+        let probe = Probe { disks: vec![disk("/dev/vda", "T", 8)], uefi: false, system_bytes: None };
         let e = prepare(&a, &probe, Path::new("/mnt"), Path::new(".")).unwrap_err();
         assert_eq!(e[0].field, "system.hostname");
         // A disk the machine does not have: the planner's field, under `storage`.
-        let probe = Probe { disks: vec![disk("/dev/vda", "OTHER", 8)], uefi: false };
+        let probe = Probe { disks: vec![disk("/dev/vda", "OTHER", 8)], uefi: false, system_bytes: None };
         let e = prepare(&answer(EXT4), &probe, Path::new("/mnt"), Path::new(".")).unwrap_err();
         assert_eq!(e[0].field, "storage.disk[0].match");
         assert!(e[0].message.starts_with("no disk matches"), "{}", e[0].message);
@@ -383,7 +383,7 @@ content = { type = "filesystem", format = "ext4", mountpoint = "/" }
         medium.boot_medium = true;
         let e = prepare(
             &answer(EXT4),
-            &Probe { disks: vec![medium], uefi: false },
+            &Probe { disks: vec![medium], uefi: false, system_bytes: None },
             Path::new("/mnt"),
             Path::new("."),
         )

@@ -487,7 +487,9 @@ pub fn machine(name: &str) -> MachineBuilder {
     MachineBuilder {
         name: name.to_string(),
         memory_mib: 512,
-        cpus: 1,
+        // What every machine people install on has: several CPUs (a LUKS2 header formatted on
+        // one has as many Argon2 threads; with one CPU such bugs hide).
+        cpus: 2,
         firmware: Firmware::Bios,
         kernel: None,
         cdrom: None,

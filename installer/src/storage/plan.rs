@@ -38,6 +38,10 @@ pub enum PlanError {
     NoBiosBoot { field: String, disk: String },
     #[error("{field}: preserve: {detail}")]
     Preserve { field: String, detail: String },
+    #[error(
+        "{field}: the root filesystem on {device} would have {size}; the system needs at least {needed}"
+    )]
+    TooSmall { field: String, device: String, size: String, needed: String },
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
 }
@@ -56,6 +60,7 @@ impl PlanError {
             | PlanError::NoEsp { field }
             | PlanError::NoBiosBoot { field, .. }
             | PlanError::Preserve { field, .. }
+            | PlanError::TooSmall { field, .. }
             | PlanError::Invalid { field, .. } => field,
             PlanError::NoRoot => "",
         }
@@ -395,6 +400,8 @@ impl fmt::Display for Plan {
 struct MountRec {
     mountpoint: String,
     device: String,
+    /// The size of a filesystem the plan makes (a kept one's is not known).
+    size: Option<u64>,
     format: FsFormat,
     options: Vec<String>,
     field: String,
@@ -517,12 +524,13 @@ impl Planner<'_> {
                     label: label.clone(),
                 });
                 if !subvolumes.is_empty() {
-                    self.subvolumes(device, disks, subvolumes, field)?;
+                    self.subvolumes(device, size, disks, subvolumes, field)?;
                 }
                 if let Some(m) = mountpoint {
                     self.mount(MountRec {
                         mountpoint: m.clone(),
                         device: device.into(),
+                        size: Some(size),
                         format: *format,
                         options: options.clone(),
                         field: format!("{field}.mountpoint"),
@@ -553,6 +561,7 @@ impl Planner<'_> {
     fn subvolumes(
         &mut self,
         device: &str,
+        size: u64,
         disks: &[String],
         subvolumes: &[Subvolume],
         field: &str,
@@ -575,6 +584,7 @@ impl Planner<'_> {
                 self.mount(MountRec {
                     mountpoint: m.clone(),
                     device: device.into(),
+                    size: Some(size),
                     format: FsFormat::Btrfs,
                     options: opts,
                     field: format!("{field}.subvolumes[{i}].mountpoint"),
@@ -720,10 +730,9 @@ fn select<'p>(
             .disks
             .iter()
             .filter(|d| !taken.contains(&d.path))
-            // Loop devices are only picked by path (they are how host tests stand in for disks).
-            .filter(|d| !d.path.starts_with("/dev/loop") || s.path.is_some())
-            // Nor are optical drives (listed so that people see the boot medium).
-            .filter(|d| !d.path.starts_with("/dev/sr") || s.path.is_some())
+            // Floppy and optical drives, RAM disks and loop devices are only picked by path (loop
+            // devices are how host tests stand in for disks).
+            .filter(|d| d.not_a_disk().is_none() || s.path.is_some())
             .filter(|d| selector_matches(s, d))
             .collect();
         if cands.is_empty() {
@@ -990,6 +999,7 @@ pub fn plan(spec: &StorageSpec, probe: &Probe, target: &std::path::Path) -> Resu
     p.raids(&spec.raids)?;
     p.volume_groups(&spec.vgs)?;
     let boot = p.boot(&spec.boot, &disks)?;
+    p.room_for_the_system()?;
     p.mount_and_swap();
     p.actions.extend(boot.add_keys);
     let untouched = probe
@@ -1349,6 +1359,7 @@ impl<'a> Planner<'a> {
             Content::Filesystem { format, mountpoint: Some(m), options, .. } => self.mount(MountRec {
                 mountpoint: m.clone(),
                 device: device.into(),
+                size: None,
                 format: *format,
                 options: options.clone(),
                 field: format!("{pf}.content.mountpoint"),
@@ -1498,6 +1509,22 @@ impl<'a> Planner<'a> {
     }
 
     /// Mounts parents first, then swap.
+    /// The filesystem on `/` (that the plan makes) holds what the install copies: refused here,
+    /// before anything is written, rather than half-way through the copy.
+    fn room_for_the_system(&self) -> Result<(), PlanError> {
+        let Some(needed) = self.probe.root_bytes_needed() else { return Ok(()) };
+        let Some(root) = self.mounts.iter().find(|m| m.mountpoint == "/") else { return Ok(()) };
+        match root.size {
+            Some(size) if size < needed => Err(PlanError::TooSmall {
+                field: root.field.clone(),
+                device: root.device.clone(),
+                size: human(size),
+                needed: human(needed),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn mount_and_swap(&mut self) {
         let mut mounts = self.mounts.clone();
         mounts.sort_by(|a, b| {

@@ -104,6 +104,26 @@ pub struct StaleHolder {
 }
 
 impl ProbedDisk {
+    /// What kind of device this is when it is no disk to install a system on: floppy and optical
+    /// drives, RAM disks (zram, brd) and loop devices, by their kernel names.
+    pub fn not_a_disk(&self) -> Option<&'static str> {
+        let name = self.path.rsplit('/').next().unwrap_or("");
+        let numbered = |prefix: &str| {
+            name.strip_prefix(prefix).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        };
+        if numbered("fd") {
+            Some("a floppy drive")
+        } else if numbered("sr") {
+            Some("an optical drive")
+        } else if numbered("zram") || numbered("ram") {
+            Some("a RAM disk")
+        } else if numbered("loop") {
+            Some("a loop device")
+        } else {
+            None
+        }
+    }
+
     /// `model, serial S, size` for people.
     pub fn describe(&self) -> String {
         let model = if self.model.is_empty() { "unknown model" } else { &self.model };
@@ -143,9 +163,50 @@ pub struct Probe {
     pub disks: Vec<ProbedDisk>,
     /// The machine booted with UEFI.
     pub uefi: bool,
+    /// What an install copies, in bytes (the live root's `usr/share/installer/system-size`, which
+    /// the image builder writes), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_bytes: Option<u64>,
 }
 
+/// Where the live root says what an install copies (`<bytes> <files>`).
+pub const SYSTEM_SIZE: &str = "/usr/share/installer/system-size";
+
 impl Probe {
+    /// The smallest root filesystem the system fits on, with room for the filesystem's own
+    /// structures (journal, inode tables: an eighth) and the first generations (kernels, initrds,
+    /// logs: 256 MiB); `None` when the system's size is not known.
+    pub fn root_bytes_needed(&self) -> Option<u64> {
+        self.system_bytes.map(|b| b + b / 8 + (256 << 20))
+    }
+
+    /// The smallest disk a guided layout fits the system on (the root and 512 MiB for boot
+    /// partitions), when known.
+    pub fn disk_bytes_needed(&self) -> Option<u64> {
+        self.root_bytes_needed().map(|b| b + (512 << 20))
+    }
+
+    /// Why `d` is not a disk to install to (`None`: it may be): what kind of device it is (a
+    /// floppy or optical drive, a RAM disk, a loop device), the boot medium, what holds it, or its
+    /// size. Front ends neither offer nor pick such a disk.
+    pub fn unusable(&self, d: &ProbedDisk) -> Option<String> {
+        if d.boot_medium {
+            return Some("boot medium: not selectable".into());
+        }
+        if let Some(kind) = d.not_a_disk() {
+            return Some(kind.into());
+        }
+        if !d.busy.is_empty() {
+            return Some(format!("busy: {}", d.busy.join(", ")));
+        }
+        match self.disk_bytes_needed() {
+            Some(needed) if d.size < needed => {
+                Some(format!("too small: system needs {}", super::size::human(needed)))
+            }
+            _ => None,
+        }
+    }
+
     pub fn disk(&self, path: &str) -> Option<&ProbedDisk> {
         self.disks.iter().find(|d| d.path == path)
     }
@@ -279,7 +340,7 @@ pub fn from_lsblk(
             aliases: vec![],
         });
     }
-    Ok(Probe { disks, uefi })
+    Ok(Probe { disks, uefi, system_bytes: None })
 }
 
 fn contains_live_mount(d: &BlockDev) -> bool {
@@ -387,6 +448,9 @@ pub fn probe_system() -> anyhow::Result<Probe> {
     };
     let uefi = Path::new("/sys/firmware/efi").exists();
     let mut probe = from_lsblk(&json, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
+    probe.system_bytes = std::fs::read_to_string(SYSTEM_SIZE)
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|b| b.parse().ok()));
     let busy_open = |p: &str| match std::fs::File::options().read(true).custom_flags(libc::O_EXCL).open(p) {
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Some(e),
         _ => None,

@@ -285,7 +285,8 @@ mod tests {
         // Round trip through TOML: what Custom opens is what is planned.
         let s2 = StorageSpec::from_toml(&to_toml(&s)).unwrap();
         assert_eq!(s, s2);
-        crate::storage::plan(&s, &Probe { disks, uefi: c.uefi }, Path::new("/mnt")).unwrap()
+        crate::storage::plan(&s, &Probe { disks, uefi: c.uefi, system_bytes: None }, Path::new("/mnt"))
+            .unwrap()
     }
 
     #[test]

@@ -93,7 +93,7 @@ mod tests {
         let mut stick = ProbedDisk::blank("/dev/sdb", "Ultra", "S", 16 << 30);
         stick.transport = "usb".into();
         stick.partitions = vec![part("/dev/sdb1", "vfat")];
-        let mut p = Probe { disks: vec![medium, internal, stick.clone()], uefi: false };
+        let mut p = Probe { disks: vec![medium, internal, stick.clone()], uefi: false, system_bytes: None };
         assert_eq!(target(&p).map(|(d, _)| d), Some("/dev/sdb1".into()));
         p.disks[2].busy = vec!["mounted".into()];
         assert_eq!(target(&p), None);

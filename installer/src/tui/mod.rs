@@ -269,6 +269,49 @@ fn install(
     }))
 }
 
+/// The text of the TUI's last frame, kept in `/run/installer/tui/<terminal>.screen` (one line per
+/// row): what the screen must show, for people helping from another console and for the tests
+/// that compare it with what the console really shows (`/dev/vcsu1`). Written when it changes.
+struct ScreenFile {
+    path: Option<PathBuf>,
+    last: std::cell::RefCell<String>,
+}
+
+impl ScreenFile {
+    fn for_this_terminal() -> ScreenFile {
+        let path = data::stdin_tty().and_then(|t| {
+            let name = t.strip_prefix("/dev/")?.replace('/', "-");
+            Some(Path::new("/run/installer/tui").join(format!("{name}.screen")))
+        });
+        ScreenFile { path, last: Default::default() }
+    }
+
+    fn record(&self, buffer: &ratatui::buffer::Buffer) {
+        let Some(path) = &self.path else { return };
+        let text = screen_text(buffer);
+        if *self.last.borrow() == text {
+            return;
+        }
+        if let Err(e) = crate::install::write_file(path, &text, 0o644) {
+            tracing::debug!("{}: {e:#}", path.display());
+        }
+        *self.last.borrow_mut() = text;
+    }
+}
+
+/// A frame's text, a line per row (a wide character's second cell adds nothing).
+pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+    let area = buffer.area;
+    let mut s = String::with_capacity((area.width as usize + 1) * area.height as usize);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            s.push_str(buffer[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
 /// When `installer tui` started (for the first frame's time in the log).
 static PROCESS_START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
 
@@ -293,6 +336,9 @@ pub fn run(o: &TuiOptions) -> Result<()> {
         tracing::debug!("cannot lower the console log level (not root?)");
     }
     let mut term = ratatui::try_init().context("setting up the terminal")?;
+    // The screen is the TUI's from its first frame: what the console showed before (the kernel's
+    // messages, the login banner) goes. A Linux VT has no alternate screen to hide it.
+    term.clear().context("clearing the terminal")?;
     let input = Input::start(tx.clone());
     let result = event_loop(o, &mut m, &mut term, &input, tx, rx);
     ratatui::restore();
@@ -321,7 +367,12 @@ fn event_loop(
     let mut pending: Vec<Cmd> = vec![Cmd::Probe];
     let mut worker: Option<std::thread::JoinHandle<()>> = None;
     let mut redraw_all = false;
+    // Whether something may have changed what the screen shows (a frame is only drawn then: a
+    // serial line gets no bytes while nothing happens).
+    let mut changed = true;
+    let screen_file = ScreenFile::for_this_terminal();
     loop {
+        changed |= !pending.is_empty();
         for cmd in std::mem::take(&mut pending) {
             tracing::debug!("command {:?}", std::mem::discriminant(&cmd));
             match cmd {
@@ -374,8 +425,13 @@ fn event_loop(
         }
         if std::mem::take(&mut redraw_all) {
             term.clear().ok();
+            changed = true;
         }
-        term.draw(|f| view::view(m, f)).context("drawing")?;
+        // The Installing screen shows a clock.
+        if std::mem::take(&mut changed) || m.step == model::Step::Installing {
+            let frame = term.draw(|f| view::view(m, f)).context("drawing")?;
+            screen_file.record(frame.buffer);
+        }
         if std::mem::take(&mut first_frame) {
             let ms = PROCESS_START.get().map(|t| t.elapsed()).unwrap_or_default().as_secs_f64() * 1000.0;
             tracing::info!(target: "installer::tui::timing", "first frame after {ms:.1} ms");
@@ -392,6 +448,7 @@ fn event_loop(
             Err(RecvTimeoutError::Disconnected) => return Ok(None),
         };
         msgs.extend(rx.try_iter().take(10_000));
+        changed |= !msgs.is_empty();
         if msgs.iter().any(|m| matches!(m, Msg::Key(_))) {
             key_at = Some(Instant::now());
         }

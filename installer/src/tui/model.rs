@@ -504,14 +504,11 @@ impl Model {
         matches!(&self.probe, Some(Ok(p)) if p.uefi)
     }
 
-    /// Why a disk cannot be installed to (`None`: it can).
-    pub fn unusable(d: &ProbedDisk) -> Option<String> {
-        if d.boot_medium {
-            Some("boot medium: not selectable".into())
-        } else if !d.busy.is_empty() {
-            Some(format!("busy: {}", d.busy.join(", ")))
-        } else {
-            None
+    /// Why a disk cannot be installed to (`None`: it can): see [`Probe::unusable`].
+    pub fn unusable(&self, d: &ProbedDisk) -> Option<String> {
+        match &self.probe {
+            Some(Ok(p)) => p.unusable(d),
+            _ => Probe::default().unusable(d),
         }
     }
 
@@ -538,12 +535,12 @@ impl Model {
         let Some(disk) = disks.get(self.storage.disk) else {
             return Err(problem("disk", "no disk to install to"));
         };
-        if let Some(why) = Self::unusable(disk) {
+        if let Some(why) = self.unusable(disk) {
             return Err(problem("disk", format!("{}: {why}", disk.path)));
         }
         let second = self.storage.second.and_then(|i| disks.get(i));
         if let Some(d) = second {
-            if let Some(why) = Self::unusable(d) {
+            if let Some(why) = self.unusable(d) {
                 return Err(problem("second", format!("{}: {why}", d.path)));
             }
         }
@@ -938,9 +935,10 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             // disk that can be installed to.
             let chosen = m.disks().get(m.storage.disk).map(|d| d.path.clone());
             let second = m.storage.second.and_then(|i| m.disks().get(i)).map(|d| d.path.clone());
-            // Loop devices (the live system's squashfs, test images) are no disks to a person.
+            // Floppy and optical drives, RAM disks and loop devices (the live system's squashfs)
+            // are no disks to a person; the boot medium stays in the list, not selectable.
             let p = p.map(|mut p| {
-                p.disks.retain(|d| !d.path.starts_with("/dev/loop"));
+                p.disks.retain(|d| d.not_a_disk().is_none() || d.boot_medium);
                 p
             });
             m.probe = Some(p);
@@ -951,7 +949,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             match at(m, &chosen) {
                 Some(i) => m.storage.disk = i,
                 None => {
-                    m.storage.disk = m.disks().iter().position(|d| Model::unusable(d).is_none()).unwrap_or(0);
+                    m.storage.disk = m.disks().iter().position(|d| m.unusable(d).is_none()).unwrap_or(0);
                 }
             }
             refresh(m);
@@ -1218,7 +1216,7 @@ fn storage_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
             KeyCode::Char(' ') => {
                 // Space marks the second disk of RAID1.
                 let i = m.storage.disk;
-                if let Some(why) = m.disks().get(i).and_then(Model::unusable) {
+                if let Some(why) = m.disks().get(i).and_then(|d| m.unusable(d)) {
                     m.dialog = Some(Dialog::Message(format!("{}: {why}", m.disks()[i].path)));
                 } else {
                     m.storage.second = if m.storage.second == Some(i) { None } else { Some(i) };

@@ -39,6 +39,7 @@ pub fn probe() -> Probe {
     Probe {
         disks: vec![disk("/dev/vda", "QEMU HARDDISK", "DEMO-DISK", 8 * GIB), data, busy, medium],
         uefi: false,
+        system_bytes: None,
     }
 }
 
@@ -571,6 +572,39 @@ sections = ["timezone"]
     let without_storage = format!("{}{}", &asks_storage[..cut], &asks_storage[end..]);
     let a = crate::answer::parse(&without_storage, "b.toml").unwrap();
     assert!(a.interactive.asks(crate::answer::Section::Storage));
+}
+
+/// Plain QEMU's default devices: a floppy drive listed first, the CD, a zram disk, a disk too
+/// small for the system, and one large enough, which is chosen.
+#[test]
+fn floppies_ram_disks_and_disks_too_small_are_never_chosen() {
+    let mut medium = disk("/dev/sr0", "QEMU DVD-ROM", "QM00003", 250 * MIB);
+    medium.boot_medium = true;
+    let p = Probe {
+        disks: vec![
+            disk("/dev/fd0", "", "", 4096),
+            disk("/dev/sr1", "QEMU DVD-ROM", "QM00004", 700 * MIB),
+            medium,
+            disk("/dev/zram0", "", "", 16 * GIB),
+            disk("/dev/vda", "QEMU HARDDISK", "SMALL", GIB),
+            disk("/dev/vdb", "QEMU HARDDISK", "LARGE", 8 * GIB),
+        ],
+        uefi: false,
+        system_bytes: Some(900 * MIB),
+    };
+    let mut m = Model::new(live(), false);
+    update(&mut m, Msg::Probed(Ok(p)));
+    let names: Vec<&str> = m.disks().iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(names, ["/dev/sr0", "/dev/vda", "/dev/vdb"], "the boot medium is shown, not offered");
+    assert_eq!(m.disks()[m.storage.disk].path, "/dev/vdb", "the first disk large enough");
+    m.step = Step::Storage;
+    let s = screen(&m, 80, 24);
+    assert!(s.contains("too small: system needs 1.7 GiB"), "{s}");
+    // Choosing the small disk anyway is refused with the sizes.
+    press(&mut m, [k(KeyCode::Up)]);
+    typed(&mut m, "\n");
+    assert_eq!(m.step, Step::Storage);
+    assert!(m.problems[0].message.contains("too small"), "{:?}", m.problems);
 }
 
 #[test]

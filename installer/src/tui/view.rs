@@ -323,7 +323,7 @@ fn disk_lines<'a>(m: &Model) -> Vec<Line<'a>> {
                     format!("serial {}", trunc(&d.serial, 14))
                 };
                 lines.push(Line::from(format!("    {serial}  {}", d.transport)));
-                let what = match Model::unusable(d) {
+                let what = match m.unusable(d) {
                     Some(why) => why,
                     None if d.partitions.is_empty() && d.fstype.is_none() => "empty".into(),
                     None if d.partitions.is_empty() => d.fstype.clone().unwrap_or_default(),

@@ -55,7 +55,16 @@ pub struct Config {
     /// udev does anyway). Empty: every device's driver at once.
     #[serde(default)]
     pub root_drivers: Vec<String>,
+    /// The installed system's console keymap (`console.keyMap`), whose binary form is in
+    /// [`KEYMAP_FILE`]: stage 1 loads it before it asks for a passphrase, so that the passphrase
+    /// is typed on the layout it was chosen with. None: the kernel's (US) layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keymap: Option<String>,
 }
+
+/// Where an installed system's initrd keeps its console keymap, in busybox `loadkmap`'s binary
+/// form (what `loadkeys -b` writes).
+pub const KEYMAP_FILE: &str = "/etc/keymap.bmap";
 
 /// A LUKS device to open before the root is mounted (`boot.initrd.luks.devices`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -55,6 +55,8 @@ pub struct InstalledInitrd<'a> {
     pub lvm_volumes: Vec<String>,
     /// The drivers of the disks under the root (see [`Config::root_drivers`]).
     pub root_drivers: Vec<String>,
+    /// The console keymap's name and its binary form (see [`Config::keymap`]).
+    pub keymap: Option<(String, Vec<u8>)>,
 }
 
 /// Modules for LUKS (dm-crypt with the usual ciphers, also without AES-NI), LVM and md RAID.
@@ -104,7 +106,11 @@ pub fn build(i: &InstalledInitrd) -> Result<Vec<u8>, LiveInitrdError> {
         lvm: i.lvm,
         lvm_volumes: i.lvm_volumes.clone(),
         root_drivers: i.root_drivers.clone(),
+        keymap: i.keymap.as_ref().map(|(name, _)| name.clone()),
     };
+    if let Some((_, bmap)) = &i.keymap {
+        a.file(crate::config::KEYMAP_FILE.trim_start_matches('/'), 0o644, bmap.clone())?;
+    }
     a.file("etc/stage1.json", 0o644, serde_json::to_string_pretty(&config).expect("serializable"))?;
     for (path, host) in &i.files {
         a.host_file(path.trim_start_matches('/'), host)?;

@@ -203,6 +203,7 @@ fn machine() -> impl Strategy<Value = Probe> {
         };
         Probe {
             uefi,
+            system_bytes: None,
             disks: disks
                 .into_iter()
                 .enumerate()

@@ -161,7 +161,13 @@ impl Cmd {
 
     /// Runs the command through the process-wide log (see [`set_log_file`]).
     pub fn run(&self) -> Result<Output, RunError> {
-        self.run_inner(None)
+        self.run_inner(None).map(|(o, _)| o)
+    }
+
+    /// Like [`Cmd::run`], for a command whose output is bytes, not text (a binary keymap): its
+    /// stdout as it is (not logged, not scrubbed).
+    pub fn run_bytes(&self) -> Result<Vec<u8>, RunError> {
+        self.run_inner(None).map(|(_, raw)| raw)
     }
 
     /// Like [`Cmd::run`], and hands each piece of stdout to `piece` as it comes: the text up to
@@ -169,10 +175,11 @@ impl Cmd {
     /// that end, and not scrubbed of [`Cmd::redact`]ed text: for a command whose output is
     /// progress, not secrets. The returned stdout has it all.
     pub fn run_streaming(&self, piece: &mut dyn FnMut(&str)) -> Result<Output, RunError> {
-        self.run_inner(Some(piece))
+        self.run_inner(Some(piece)).map(|(o, _)| o)
     }
 
-    fn run_inner(&self, piece: Option<&mut dyn FnMut(&str)>) -> Result<Output, RunError> {
+    /// Runs the command: its output as text, and its stdout's bytes.
+    fn run_inner(&self, piece: Option<&mut dyn FnMut(&str)>) -> Result<(Output, Vec<u8>), RunError> {
         let cmdline = self.display();
         let started = Instant::now();
         tracing::info!(what = %self.what, "run: {cmdline}");
@@ -242,7 +249,7 @@ impl Cmd {
             });
         }
         tracing::debug!(what = %self.what, "ok in {secs:.1}s");
-        Ok(Output { stdout, stderr })
+        Ok((Output { stdout, stderr }, out.stdout))
     }
 }
 

@@ -26,6 +26,8 @@ struct Stage1 {
     /// Coldplug loads nothing before this time: the root's own drivers go first (see
     /// [`Stage1::root_drivers_first`]).
     coldplug_after: Option<Instant>,
+    /// The console keymap is loaded (see [`Stage1::load_keymap`]).
+    keymap_loaded: bool,
 }
 
 /// How long the root's own drivers look for it alone before every device's driver is loaded.
@@ -369,8 +371,15 @@ impl Stage1 {
             }
             log(&format!("the key file {f} does not open {dev}; asking for the passphrase"));
         }
+        self.load_keymap();
         for attempt in 1..=3 {
-            let pass = sys::read_secret(&format!("Passphrase for {} ({dev}): ", l.name))
+            // Said on every console (a person at the screen does not see /dev/console's lines).
+            let again = if attempt > 1 {
+                format!("Wrong passphrase ({} of 3). ", attempt - 1)
+            } else {
+                String::new()
+            };
+            let pass = sys::read_secret(&format!("{again}Passphrase for {} ({dev}): ", l.name))
                 .doing(|| "reading the passphrase".into())?;
             if open(&pass, None)? {
                 log(&format!("{} opened", l.name));
@@ -379,6 +388,21 @@ impl Stage1 {
             log(&format!("wrong passphrase for {} ({attempt} of 3)", l.name));
         }
         Err(Error::Unlock { name: l.name.clone(), dev })
+    }
+
+    /// Loads the installed system's console keymap (once) before a passphrase is asked: busybox
+    /// `loadkmap` sets the kernel's keymap, which every VT uses.
+    fn load_keymap(&mut self) {
+        let Some(name) = self.config.keymap.clone() else { return };
+        if std::mem::replace(&mut self.keymap_loaded, true) {
+            return;
+        }
+        let st = std::fs::File::open(initrd::config::KEYMAP_FILE)
+            .and_then(|f| Command::new("/bin/busybox").arg("loadkmap").stdin(f).status());
+        match st {
+            Ok(s) if s.success() => log(&format!("keyboard layout {name}")),
+            other => log(&format!("could not load the keyboard layout {name}: {other:?}")),
+        }
     }
 
     /// Assembles the md arrays of the initrd's mdadm.conf (degraded ones too); run again while
@@ -786,6 +810,7 @@ fn main() {
         pending: vec![],
         first: vec![],
         coldplug_after: None,
+        keymap_loaded: false,
     };
     if s.tree.is_none() {
         log(&format!("no modules for kernel {kver} in this initrd"));

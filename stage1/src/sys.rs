@@ -98,43 +98,127 @@ pub fn reboot_now() {
     let _ = nix::sys::reboot::reboot(nix::sys::reboot::RebootMode::RB_AUTOBOOT);
 }
 
-/// Asks on the console (stdin) for a line without echoing it; the trailing newline is dropped.
+/// The consoles a person may type at: the kernel's active consoles
+/// (`/sys/class/tty/console/active`, e.g. `tty0 ttyS0`), `tty0` standing for the VT in front
+/// (`/sys/class/tty/tty0/active`). `/dev/console` is only the last of them: a person at the
+/// screen and keyboard of a machine whose command line ends with `console=ttyS0` types on tty1.
+pub fn consoles(sys_tty: &Path) -> Vec<String> {
+    let Ok(active) = std::fs::read_to_string(sys_tty.join("console/active")) else { return vec![] };
+    let mut out: Vec<String> = vec![];
+    for name in active.split_whitespace() {
+        let name = if name == "tty0" {
+            match std::fs::read_to_string(sys_tty.join("tty0/active")) {
+                Ok(vt) if !vt.trim().is_empty() => vt.trim().to_string(),
+                _ => "tty1".to_string(),
+            }
+        } else {
+            name.to_string()
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// A console opened for a secret: echo off until dropped.
+struct Quiet {
+    file: File,
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl Quiet {
+    fn open(path: &Path) -> io::Result<Quiet> {
+        use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+        use std::os::unix::fs::OpenOptionsExt;
+        let file =
+            std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_NOCTTY).open(path)?;
+        let saved = tcgetattr(&file).ok();
+        if let Some(t) = &saved {
+            let mut quiet = t.clone();
+            quiet.local_flags.remove(LocalFlags::ECHO);
+            quiet.local_flags.insert(LocalFlags::ECHONL | LocalFlags::ICANON);
+            let _ = tcsetattr(&file, SetArg::TCSANOW, &quiet);
+        }
+        Ok(Quiet { file, saved })
+    }
+}
+
+impl Drop for Quiet {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(&self.file, nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
+}
+
+/// Asks for a line without echoing it on every console at once ([`consoles`]); whichever console
+/// answers first gives it. The trailing newline is dropped. Without a console to open, asks on
+/// /dev/console.
 pub fn read_secret(prompt: &str) -> io::Result<Vec<u8>> {
-    use nix::sys::termios::{tcgetattr, tcsetattr, LocalFlags, SetArg};
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::io::{Read, Write};
-    let stdin = io::stdin();
-    let saved = tcgetattr(&stdin).ok();
-    if let Some(t) = &saved {
-        let mut quiet = t.clone();
-        quiet.local_flags.remove(LocalFlags::ECHO);
-        quiet.local_flags.insert(LocalFlags::ECHONL);
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, &quiet);
+    use std::os::fd::AsFd;
+    let mut ttys: Vec<Quiet> = consoles(Path::new("/sys/class/tty"))
+        .iter()
+        .filter_map(|n| Quiet::open(&Path::new("/dev").join(n)).ok())
+        .collect();
+    if ttys.is_empty() {
+        ttys.push(Quiet::open(Path::new("/dev/console"))?);
     }
     // The prompt only once echo is off: a passphrase typed (or sent by a script) as soon as the
     // prompt shows must not be echoed by the line discipline.
-    let shown = {
-        let mut out = io::stdout().lock();
-        out.write_all(prompt.as_bytes()).and_then(|()| out.flush())
-    };
-    let mut line = vec![];
-    let mut b = [0u8; 1];
-    let r = if let Err(e) = shown {
-        Err(e)
-    } else {
-        loop {
-            match io::stdin().lock().read(&mut b) {
-                Ok(0) => break Ok(()),
-                Ok(_) if b[0] == b'\n' || b[0] == b'\r' => break Ok(()),
-                Ok(_) => line.push(b[0]),
+    for t in &mut ttys {
+        let _ = t.file.write_all(prompt.as_bytes()).and_then(|()| t.file.flush());
+    }
+    let mut lines: Vec<Vec<u8>> = vec![vec![]; ttys.len()];
+    loop {
+        let ready: Vec<bool> = {
+            let mut fds: Vec<PollFd> =
+                ttys.iter().map(|t| PollFd::new(t.file.as_fd(), PollFlags::POLLIN)).collect();
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(io_err(e)),
+            }
+            fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect()
+        };
+        for (i, r) in ready.iter().enumerate() {
+            if !r {
+                continue;
+            }
+            let mut buf = [0u8; 512];
+            let n = match ttys[i].file.read(&mut buf) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => break Err(e),
+                // A console that cannot be read (hung up) is asked no more.
+                Err(_) => 0,
+            };
+            if n == 0 {
+                ttys.remove(i);
+                lines.remove(i);
+                if ttys.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "no console to read a passphrase from",
+                    ));
+                }
+                break;
+            }
+            lines[i].extend_from_slice(&buf[..n]);
+            if let Some(end) = lines[i].iter().position(|&b| b == b'\n' || b == b'\r') {
+                let mut line = std::mem::take(&mut lines[i]);
+                line.truncate(end);
+                // The other consoles still show the prompt: end their line.
+                for (j, t) in ttys.iter_mut().enumerate() {
+                    if j != i {
+                        let _ = t.file.write_all(b"\n");
+                    }
+                }
+                return Ok(line);
             }
         }
-    };
-    if let Some(t) = &saved {
-        let _ = tcsetattr(&stdin, SetArg::TCSANOW, t);
     }
-    r.map(|_| line)
 }
 
 /// Whether `path` exists inside `root`, following symlinks as they would resolve after

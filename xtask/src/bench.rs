@@ -346,6 +346,7 @@ pub fn stage1() -> Result<()> {
         lvm_volumes: vec![],
         // What `installer install` records for a root on a virtio disk.
         root_drivers: vec!["virtio_blk".into(), "virtio_pci".into()],
+        keymap: None,
     })?;
     std::fs::write(&ours, data)?;
     let initrds = [

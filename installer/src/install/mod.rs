@@ -490,6 +490,13 @@ fn build_initrd(
             }
         }
     }
+    // A passphrase is typed at boot on the layout it was chosen with.
+    let asks = luks_devices.iter().any(|l| l.key_file.is_none());
+    let keymap = match c.console.key_map.as_str() {
+        "us" | "" => None,
+        k if asks => Some((k.to_string(), binary_keymap(k)?)),
+        _ => None,
+    };
     initrd::installed::build(&initrd::installed::InstalledInitrd {
         modules_dir: &kernel.modules_dir,
         stage1: &o.stage1,
@@ -503,8 +510,22 @@ fn build_initrd(
         lvm,
         lvm_volumes,
         root_drivers: drivers,
+        keymap,
     })
     .context("building the initrd")
+}
+
+/// The console keymap `name` in the binary form busybox's `loadkmap` reads (`loadkeys -b`, which
+/// only reads the keymap files).
+fn binary_keymap(name: &str) -> Result<Vec<u8>> {
+    let bytes = runner::Cmd::new(format!("making the binary form of the keymap {name}"), "loadkeys")
+        .args(["-b", name])
+        .run_bytes()
+        .with_context(|| format!("console.keyMap = {name:?}"))?;
+    if !bytes.starts_with(b"bkeymap") {
+        bail!("console.keyMap = {name:?}: loadkeys -b wrote no binary keymap");
+    }
+    Ok(bytes)
 }
 
 /// What a generation holds: kernel, initrd, parameters, the evaluated system and the

@@ -400,6 +400,9 @@ fn storage(m: &Model, f: &mut Frame, area: Rect) {
         if m.storage.encrypt {
             r.push(field_line(m, " Passphrase", "passphrase", &m.storage.pass1, 20));
             r.push(field_line(m, " Again", "passphrase again", &m.storage.pass2, 20));
+            // Stage 1 asks for it with the installed system's keymap.
+            let layout = m.language.keymap.current().unwrap_or("us");
+            r.push(Line::from(format!("   typed at boot with layout {}", trunc(layout, 14))));
         }
         r.push(field_line(m, " Swap", "swap", &m.storage.swap, 10));
     }

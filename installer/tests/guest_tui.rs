@@ -133,6 +133,11 @@ fn serial_console_tui_installs_guided_ext4_and_the_user_logs_in() {
     b.send_console("echo user=$(id -un) groups=$(id -Gn | tr ' ' ,) sum=$((6*7))\n").unwrap();
     let out = b.wait_for_console_text(r"user=alice groups=\S*wheel\S* sum=42", SCREEN).unwrap();
     assert!(out.contains("alice"), "{out}");
+    // The administrator (the TUI's default: root locked) becomes root with sudo and her password.
+    b.send_console("echo root=$(sudo id -u)\n").unwrap();
+    b.wait_for_console_text(r"\[sudo\] password for alice:", SCREEN).unwrap();
+    b.send_console(&format!("{PASSWORD}\n")).unwrap();
+    b.wait_for_console_text(r"root=0", SCREEN).unwrap();
     assert_eq!(b.succeed("hostname").unwrap().trim(), "tuibox");
     assert!(!b.serial_text().unwrap().contains(PASSWORD), "the password was echoed");
     // Nothing boots this disk again: the machine is stopped, not shut down.
@@ -164,13 +169,107 @@ fn wait_vt(m: &mut Machine, regex: &str, timeout: Duration) -> String {
     m.wait_for_vt_text(1, regex, timeout).unwrap()
 }
 
+/// The keys a German keyboard layout turns into `text`, as QEMU key codes: what a person with
+/// that keyboard presses (z and y swapped, ü where US has `[`).
+fn de_keys(text: &str) -> Vec<String> {
+    text.chars()
+        .map(|c| match c {
+            'z' => "y".to_string(),
+            'y' => "z".to_string(),
+            'Z' => "shift-y".to_string(),
+            'Y' => "shift-z".to_string(),
+            'ü' => "bracket_left".to_string(),
+            ' ' => "spc".to_string(),
+            c if c.is_ascii_lowercase() || c.is_ascii_digit() => c.to_string(),
+            c if c.is_ascii_uppercase() => format!("shift-{}", c.to_ascii_lowercase()),
+            c => panic!("no German key for {c:?}"),
+        })
+        .collect()
+}
+
+fn press_keys(m: &mut Machine, keys: &[String]) {
+    for k in keys {
+        m.send_key(k).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Moves the keyboard list on the VT to `name` with the arrow keys alone (typing to search would
+/// be read through each layout on the way).
+fn choose_keymap_on_vt(m: &mut Machine, name: &str) {
+    let re = regex::Regex::new(r"(?m)^..([> ]) (\S+)\s").unwrap();
+    for _ in 0..80 {
+        let s = wait_vt(m, r"1/8 Keyboard and language", SCREEN);
+        let items: Vec<(bool, String)> = s
+            .lines()
+            .skip(3)
+            .filter_map(|l| re.captures(l).map(|c| (&c[1] == ">", c[2].to_string())))
+            .collect();
+        let at = items.iter().position(|(sel, _)| *sel).unwrap_or_else(|| panic!("no layout chosen:\n{s}"));
+        let key = match items.iter().position(|(_, n)| n == name) {
+            Some(want) if want == at => return,
+            Some(want) if want > at => "down",
+            Some(_) => "up",
+            None if name < items[at].1.as_str() => "pgup",
+            None => "pgdn",
+        };
+        m.send_key(key).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    panic!("could not reach the layout {name}");
+}
+
+/// The whole VT shows exactly the TUI's own last frame (`/run/installer/tui/tty1.screen`): no
+/// kernel message, login banner or leftover of an earlier screen anywhere. Keeps the QMP
+/// screendump with the machine's logs as `<what>.png`.
+fn assert_the_vt_shows_only_the_tui(m: &mut Machine, what: &str) {
+    let deadline = std::time::Instant::now() + SCREEN;
+    loop {
+        let cells = m.vt_cells(1).unwrap();
+        let own = m.succeed("cat /run/installer/tui/tty1.screen").unwrap();
+        let own: Vec<&str> = own.lines().collect();
+        let cols = cells.first().map(|r| r.chars().count()).unwrap_or(0);
+        let want: Vec<String> = (0..cells.len())
+            .map(|r| format!("{:<cols$}", own.get(r).copied().unwrap_or(""), cols = cols))
+            .collect();
+        if want == cells {
+            let png = m.log_dir().join(format!("{what}.png"));
+            m.screendump(&png).unwrap();
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let png = m.log_dir().join(format!("{what}-foreign.png"));
+            let _ = m.screendump(&png);
+            let diff: Vec<String> = cells
+                .iter()
+                .zip(&want)
+                .enumerate()
+                .filter(|(_, (got, want))| got != want)
+                .map(|(i, (got, want))| format!("row {i}:\n  screen: {got:?}\n  TUI:    {want:?}"))
+                .collect();
+            panic!(
+                "{what}: the VT shows what the TUI did not draw ({}):\n{}",
+                png.display(),
+                diff.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The TUI on the VGA console of a UEFI machine with four CPUs, driven with the keys of a German
+/// keyboard: the screen holds nothing but the TUI's own frame at the start and after the console
+/// is resized; LVM on LUKS2 with a passphrase of z, y and ü; the CD is taken out at the Finish
+/// screen and Reboot starts the installed system, whose stage 1 asks on the screen with the
+/// German layout (and Argon2 with four threads, as the header was made on four CPUs).
 #[test]
 fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_at_boot() {
-    const PASSPHRASE: &str = "vga disk passphrase 7";
+    const PASSPHRASE: &str = "Zypern über 7";
     let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
     let iso = a.live_iso.clone().expect("the live test ISO");
     let mut m = machine("tui-vga")
         .uefi()
+        .cpus(4)
         .memory_mib(1536)
         .cdrom(&iso)
         .cdrom_bootindex(0)
@@ -180,20 +279,28 @@ fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_a
     m.wait_for_agent().unwrap();
     // The TUI on tty1 (TERM=linux), driven with keys of the emulated keyboard (QMP).
     wait_vt(&mut m, r"1/8 Keyboard and language", Duration::from_secs(300));
+    assert_the_vt_shows_only_the_tui(&mut m, "first-screen");
+    // A console resized under the TUI: everything drawn again, nothing left over.
+    m.succeed("stty -F /dev/tty1 rows 30 cols 100").unwrap();
+    wait_vt(&mut m, r"1/8 Keyboard and language", SCREEN);
+    assert_the_vt_shows_only_the_tui(&mut m, "resized");
+    choose_keymap_on_vt(&mut m, "de");
     m.send_key("ret").unwrap();
     wait_vt(&mut m, r"2/8 Network", SCREEN);
     m.send_key("ctrl-u").unwrap();
     m.send_chars("vault\n").unwrap();
     let s = wait_vt(&mut m, r"3/8 Storage(?s:.*)ERASED", SCREEN);
     assert!(s.contains("sda") && s.contains("serial TARGET"), "{s}");
-    // Layout: LVM; encrypt; the passphrase twice.
+    // Layout: LVM; encrypt; the passphrase twice, on the German layout.
     m.send_chars("\t").unwrap();
     m.send_key("down").unwrap();
     m.send_key("down").unwrap();
-    m.send_chars("\t ").unwrap();
-    m.send_chars(&format!("\t{PASSPHRASE}\t{PASSPHRASE}")).unwrap();
+    m.send_chars("\t \t").unwrap();
+    press_keys(&mut m, &de_keys(PASSPHRASE));
+    m.send_chars("\t").unwrap();
+    press_keys(&mut m, &de_keys(PASSPHRASE));
     let s = wait_vt(&mut m, r"LUKS(?s:.*)vg0", SCREEN);
-    assert!(!s.contains(PASSPHRASE), "{s}");
+    assert!(!s.contains(PASSPHRASE) && s.contains("typed at boot with layout de"), "{s}");
     m.send_key("ret").unwrap();
     wait_vt(&mut m, r"4/8 Time zone", SCREEN);
     m.send_key("ret").unwrap();
@@ -205,27 +312,24 @@ fn vga_console_tui_installs_lvm_on_luks_under_uefi_and_the_passphrase_is_asked_a
     m.send_chars("sda\n").unwrap();
     let s = wait_vt(&mut m, r"The system is installed", Duration::from_secs(1200));
     assert!(s.contains("Installed generation 1"), "{s}");
-    m.send_key("down").unwrap();
+    let dump = m.succeed("cryptsetup luksDump $(blkid -t TYPE=crypto_LUKS -o device)").unwrap();
+    assert!(dump.contains("argon2id") && dump.contains("Threads:    4"), "{dump}");
+    // Out with the CD, then Reboot: the same machine starts the installed system.
+    m.eject_cdrom().unwrap();
     m.send_key("ret").unwrap();
-    m.wait_for_shutdown(Duration::from_secs(180)).expect("power off from the finish screen");
-    let (_keep, disk) = take_disk(&m, 0);
-    drop(m);
-
-    // The installed disk alone: stage 1 asks for the passphrase, and the system comes up.
-    let mut b = machine("tui-vga-installed")
-        .uefi()
-        .memory_mib(1024)
-        .disk(Disk::file(&disk, "qcow2").interface(vm_harness::DiskInterface::Sata).bootindex(0))
-        .agent_timeout(Duration::from_secs(300))
-        .start()
-        .unwrap();
-    b.wait_for_console_text("Passphrase for cryptlvm", Duration::from_secs(300)).unwrap();
-    b.send_console(&format!("{PASSPHRASE}\n")).unwrap();
-    b.wait_for_agent().unwrap();
-    assert_eq!(b.succeed("hostname").unwrap().trim(), "vault");
-    assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg0-root");
-    assert!(b.succeed("lsblk -n -o TYPE").unwrap().contains("crypt"));
-    assert!(!b.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
+    m.wait_for_console_text("keyboard layout de", Duration::from_secs(300)).unwrap();
+    m.wait_for_console_text("Passphrase for cryptlvm", Duration::from_secs(120)).unwrap();
+    // Typed at the machine's own keyboard, on the German layout stage 1 loaded.
+    press_keys(&mut m, &de_keys(PASSPHRASE));
+    m.send_key("ret").unwrap();
+    m.wait_for_console_text("cryptlvm opened", Duration::from_secs(120)).unwrap();
+    m.reconnect_agent();
+    m.wait_for_agent().unwrap();
+    assert_eq!(m.succeed("hostname").unwrap().trim(), "vault");
+    assert_eq!(m.succeed("nproc").unwrap().trim(), "4");
+    assert_eq!(m.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg0-root");
+    assert!(m.succeed("lsblk -n -o TYPE").unwrap().contains("crypt"));
+    assert!(!m.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
 }
 
 /// `installer.answer=` with `[interactive] sections = ["storage"]`: the TUI starts by itself at
@@ -307,4 +411,76 @@ sections = ["storage"]
     m.succeed(&format!("mount /dev/{old}3 /mnt")).unwrap();
     let shadow = m.succeed("grep ^alice: /mnt/etc/shadow").unwrap();
     assert!(shadow.contains(&hash), "{shadow}");
+}
+
+/// The walk of a new user, on the machine a person starts with `qemu-system-x86_64 -cdrom`: plain
+/// QEMU's default devices (the pc machine, a floppy drive, the CD on IDE, an e1000 NIC), two
+/// CPUs, the TUI on the serial console at 80x24. Guided LVM on LUKS2 on the first disk large
+/// enough (never the floppy), a user alice who administers; the CD is taken out at the Finish
+/// screen, then Reboot: the machine starts the installed system from its disk, asks for the
+/// passphrase, alice logs in and becomes root with sudo and her password.
+#[test]
+fn acceptance_walk_on_plain_qemu_lvm_on_luks_eject_reboot_and_sudo() {
+    const PASSPHRASE: &str = "walk disk passphrase 9";
+    let a = TestAssets::load().expect("test assets (run `cargo xtask assets`)");
+    let iso = a.live_iso.clone().expect("the live test ISO");
+    let mut m = machine("walk")
+        .qemu_defaults()
+        .memory_mib(1024)
+        .cdrom(&iso)
+        .cdrom_bootindex(0)
+        .disk(Disk::new_qcow2(8 << 30).serial("DISKA"))
+        .start()
+        .unwrap();
+    m.wait_for_screen(r"Install - 1/8 Keyboard and language", Duration::from_secs(300)).unwrap();
+    assert_eq!(m.succeed("nproc").unwrap().trim(), "2");
+    // The floppy drive is there, and no disk to install to.
+    m.succeed("test -b /dev/fd0").unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"2/8 Network", SCREEN).unwrap();
+    keys(&mut m, "\x15walk\r");
+    let s = m.wait_for_screen(r"3/8 Storage(?s:.*)ERASED", SCREEN).unwrap();
+    assert!(s.contains("> vda") && s.contains("serial DISKA"), "the first disk large enough:\n{s}");
+    assert!(!s.contains("fd0"), "the floppy drive is offered:\n{s}");
+    // Erase disk: LVM, encrypted.
+    keys(&mut m, "\t\x1b[B\x1b[B\t ");
+    keys(&mut m, &format!("\t{PASSPHRASE}\t{PASSPHRASE}"));
+    let s = m.wait_for_screen(r"LUKS(?s:.*)vg0", SCREEN).unwrap();
+    assert!(s.contains("typed at boot with layout us") && !s.contains(PASSPHRASE), "{s}");
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"4/8 Time zone", SCREEN).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"5/8 Users", SCREEN).unwrap();
+    keys(&mut m, &format!("\talice\tAlice Liddell\t{PASSWORD}\t{PASSWORD}"));
+    m.wait_for_screen(r"ok: match", SCREEN).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"6/8 Configuration\s.*(?s:.*)evaluated ok", Duration::from_secs(180)).unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_screen(r"7/8 Review", SCREEN).unwrap();
+    keys(&mut m, "vda\r");
+    let s = m.wait_for_screen(r"The system is installed", Duration::from_secs(1200)).unwrap();
+    assert!(s.contains("then press Enter"), "{s}");
+    // A LUKS2 header made on two CPUs has two Argon2 threads: the initrd must run them.
+    let dump = m.succeed("cryptsetup luksDump $(blkid -t TYPE=crypto_LUKS -o device)").unwrap();
+    assert!(dump.contains("argon2id") && dump.contains("Threads:    2"), "{dump}");
+    // Out with the CD, as the screen says, then Reboot (the first choice).
+    m.eject_cdrom().unwrap();
+    keys(&mut m, "\r");
+    m.wait_for_console_text("Passphrase for cryptlvm", Duration::from_secs(300)).unwrap();
+    keys(&mut m, &format!("{PASSPHRASE}\n"));
+    m.wait_for_console_text(r"walk login:", Duration::from_secs(300)).unwrap();
+    keys(&mut m, "alice\n");
+    m.wait_for_console_text(r"Password:", SCREEN).unwrap();
+    keys(&mut m, &format!("{PASSWORD}\n"));
+    m.wait_for_console_text(r"alice@walk:~\$", SCREEN).unwrap();
+    // sudo asks for alice's own password (not echoed) and makes her root.
+    keys(&mut m, "echo root=$(sudo id -u)\n");
+    m.wait_for_console_text(r"\[sudo\] password for alice:", SCREEN).unwrap();
+    keys(&mut m, &format!("{PASSWORD}\n"));
+    m.wait_for_console_text(r"root=0", SCREEN).unwrap();
+    m.reconnect_agent();
+    m.wait_for_agent().unwrap();
+    assert_eq!(m.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/vg0-root");
+    assert!(!m.serial_text().unwrap().contains(PASSPHRASE), "the passphrase was echoed");
+    assert!(!m.serial_text().unwrap().contains(PASSWORD), "the password was echoed");
 }

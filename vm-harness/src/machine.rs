@@ -185,6 +185,8 @@ pub struct MachineBuilder {
     skip_boot_menus: bool,
     /// Empty PCIe root ports for [`Machine::hotplug_disk`].
     hotplug_ports: u32,
+    /// QEMU's own machine and default devices (see [`MachineBuilder::qemu_defaults`]).
+    qemu_defaults: bool,
 }
 
 impl MachineBuilder {
@@ -230,6 +232,15 @@ impl MachineBuilder {
     /// ([`Machine::hotplug_disk`]).
     pub fn hotplug_ports(mut self, n: u32) -> Self {
         self.hotplug_ports = n;
+        self
+    }
+
+    /// Plain QEMU, as a person starts it with `-cdrom`: the `pc` machine with its default devices
+    /// (a floppy drive, the CD on the IDE bus as `ide1-cd0`, an e1000 NIC on user networking, the
+    /// standard VGA) instead of a q35 machine with only the devices asked for; `-boot d` when the
+    /// CD boots first. Disks and the harness's own channels are added as usual.
+    pub fn qemu_defaults(mut self) -> Self {
+        self.qemu_defaults = true;
         self
     }
 
@@ -506,6 +517,7 @@ pub fn machine(name: &str) -> MachineBuilder {
         before_save: None,
         skip_boot_menus: true,
         hotplug_ports: 0,
+        qemu_defaults: false,
     }
 }
 
@@ -607,6 +619,29 @@ impl Machine {
             .ok_or_else(|| Error::Setup(format!("{name}: {path} has no screen: {} bytes", data.len())))
     }
 
+    /// Every cell of virtual terminal `vt` as Unicode (`/dev/vcsu<vt>`, its size from
+    /// `/dev/vcsa<vt>`): a line per row, not trimmed, box drawing and all. What a person sees on
+    /// the screen, to compare with what a program meant to show.
+    pub fn vt_cells(&mut self, vt: u8) -> Result<Vec<String>> {
+        let t = self.cfg.command_timeout;
+        let name = self.cfg.name.clone();
+        let read = |m: &mut Self, path: String| -> Result<Vec<u8>> {
+            m.agent()?
+                .get(&path, t)?
+                .map_err(|e| Error::Agent { machine: name.clone(), message: format!("reading {path}: {e}") })
+        };
+        let attrs = read(self, format!("/dev/vcsa{vt}"))?;
+        let cells = read(self, format!("/dev/vcsu{vt}"))?;
+        vcsu_lines(&attrs, &cells).ok_or_else(|| {
+            Error::Setup(format!(
+                "{}: vt{vt}: {} bytes of vcsa, {} of vcsu",
+                self.cfg.name,
+                attrs.len(),
+                cells.len()
+            ))
+        })
+    }
+
     /// Waits until virtual terminal `vt` (see [`Machine::vt_text`]) matches `regex`; returns it.
     pub fn wait_for_vt_text(&mut self, vt: u8, regex: &str, timeout: Duration) -> Result<String> {
         match self.poll_screen(&regex_of(regex)?, timeout, Duration::from_millis(700), |m| m.vt_text(vt))? {
@@ -698,7 +733,11 @@ impl Machine {
         let cfg = &self.cfg;
         let mut a: Vec<String> = vec![];
         let mut push = |items: &[&str]| a.extend(items.iter().map(|s| s.to_string()));
-        push(&["-name", &esc(&cfg.name), "-M", "q35", "-nodefaults", "-no-user-config"]);
+        if cfg.qemu_defaults {
+            push(&["-name", &esc(&cfg.name), "-M", "pc", "-no-user-config"]);
+        } else {
+            push(&["-name", &esc(&cfg.name), "-M", "q35", "-nodefaults", "-no-user-config"]);
+        }
         push(&["-m", &cfg.memory_mib.to_string(), "-smp", &cfg.cpus.to_string()]);
         push(&["-display", "none", "-vga", "std"]);
         // The serial socket comes first and waits for us, so no early output is lost.
@@ -725,7 +764,14 @@ impl Machine {
             a.extend(["-append".into(), append.clone()]);
         }
         let sata_port = self.disk_args(&mut a);
-        if let Some(cd) = &cfg.cdrom {
+        if let (true, Some(_)) = (cfg.qemu_defaults, &cfg.cdrom) {
+            if let Some(p) = &self.cdrom {
+                a.extend(["-cdrom".into(), p.to_string_lossy().into_owned()]);
+            }
+            if cfg.cdrom_bootindex.is_some() {
+                a.extend(["-boot".into(), "d".into()]);
+            }
+        } else if let Some(cd) = &cfg.cdrom {
             let file = match (&self.cdrom, cd) {
                 (Some(p), _) => format!(",format=raw,file={}", esc_path(p)),
                 _ => String::new(),
@@ -1305,7 +1351,12 @@ impl Machine {
 
     /// Opens the CD tray and removes the medium.
     pub fn eject_cdrom(&mut self) -> Result<()> {
-        self.qmp("eject", json!({ "id": "cd0", "force": true }))?;
+        if self.cfg.qemu_defaults {
+            // `-cdrom`'s drive, by its block name (as `eject -f ide1-cd0` in the monitor).
+            self.qmp("eject", json!({ "device": "ide1-cd0", "force": true }))?;
+        } else {
+            self.qmp("eject", json!({ "id": "cd0", "force": true }))?;
+        }
         self.cdrom = None;
         Ok(())
     }
@@ -1487,6 +1538,19 @@ pub fn vcsa_text(data: &[u8]) -> Option<String> {
     Some(cell_lines(cells, cols).join("\n"))
 }
 
+/// `/dev/vcsu` (one UTF-32LE code point per cell) as rows, the size from `/dev/vcsa`'s header.
+pub fn vcsu_lines(vcsa: &[u8], vcsu: &[u8]) -> Option<Vec<String>> {
+    let (rows, cols) = (usize::from(*vcsa.first()?), usize::from(*vcsa.get(1)?));
+    if cols == 0 || vcsu.len() < rows * cols * 4 {
+        return None;
+    }
+    let chars: Vec<char> = vcsu[..rows * cols * 4]
+        .chunks_exact(4)
+        .map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])).unwrap_or('\u{fffd}'))
+        .collect();
+    Some(chars.chunks(cols).map(|r| r.iter().collect()).collect())
+}
+
 /// VGA text memory (character, attribute pairs; 80 columns) as lines of text, trailing blanks cut.
 pub fn vga_text(data: &[u8]) -> String {
     let mut out = String::new();
@@ -1499,6 +1563,14 @@ pub fn vga_text(data: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn vcsu_cells_are_code_points_in_rows() {
+        let vcsa = [2u8, 3, 0, 0];
+        let cells: Vec<u8> = "ab│┌ d".chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+        assert_eq!(super::vcsu_lines(&vcsa, &cells).unwrap(), ["ab│", "┌ d"]);
+        assert_eq!(super::vcsu_lines(&vcsa, &cells[..8]), None);
+    }
+
     #[test]
     fn terminal_screen_plays_escape_sequences() {
         let s = super::terminal_screen(

@@ -136,6 +136,16 @@ impl Input {
     }
 }
 
+/// Clears the whole terminal and makes the next frame draw every cell. (ratatui's own `clear`
+/// first asks the terminal where its cursor is: a serial line may never answer, and then it
+/// neither clears nor redraws.)
+fn clear(term: &mut ratatui::DefaultTerminal) -> std::io::Result<()> {
+    use crossterm::terminal::{Clear, ClearType};
+    crossterm::execute!(std::io::stdout(), Clear(ClearType::All), crossterm::cursor::MoveTo(0, 0))?;
+    term.swap_buffers();
+    Ok(())
+}
+
 /// Leaves the TUI's screen to run `f` on the plain terminal, then comes back.
 fn outside<T>(term: &mut ratatui::DefaultTerminal, input: &Input, f: impl FnOnce() -> T) -> Result<T> {
     use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen};
@@ -145,7 +155,7 @@ fn outside<T>(term: &mut ratatui::DefaultTerminal, input: &Input, f: impl FnOnce
     let out = f();
     crossterm::terminal::enable_raw_mode().context("raw mode")?;
     crossterm::execute!(std::io::stdout(), EnterAlternateScreen).ok();
-    term.clear().ok();
+    clear(term).ok();
     input.resume();
     Ok(out)
 }
@@ -338,7 +348,7 @@ pub fn run(o: &TuiOptions) -> Result<()> {
     let mut term = ratatui::try_init().context("setting up the terminal")?;
     // The screen is the TUI's from its first frame: what the console showed before (the kernel's
     // messages, the login banner) goes. A Linux VT has no alternate screen to hide it.
-    term.clear().context("clearing the terminal")?;
+    clear(&mut term).context("clearing the terminal")?;
     let input = Input::start(tx.clone());
     let result = event_loop(o, &mut m, &mut term, &input, tx, rx);
     ratatui::restore();
@@ -424,7 +434,7 @@ fn event_loop(
             }
         }
         if std::mem::take(&mut redraw_all) {
-            term.clear().ok();
+            clear(term).ok();
             changed = true;
         }
         // The Installing screen shows a clock.

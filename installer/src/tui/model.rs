@@ -118,6 +118,8 @@ pub struct LanguageForm {
     pub locale: FilterList,
     /// A field to try the keymap in.
     pub try_it: TextInput,
+    /// The keymap loaded on this VT (see [`keymap_chosen`]); None: the console's own.
+    pub loaded: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -1097,12 +1099,14 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     match k.code {
         KeyCode::Esc => return go(m, neighbour(m, m.step, false)),
         KeyCode::Tab => {
+            let cmds = keymap_chosen(m);
             m.move_focus(true);
-            return vec![];
+            return cmds;
         }
         KeyCode::BackTab => {
+            let cmds = keymap_chosen(m);
             m.move_focus(false);
-            return vec![];
+            return cmds;
         }
         _ => {}
     }
@@ -1132,11 +1136,28 @@ fn key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     }
     if key_is(&k, KeyCode::Enter) && m.step != Step::Review {
         if m.problems.is_empty() {
-            return go(m, neighbour(m, m.step, true));
+            let mut cmds = keymap_chosen(m);
+            cmds.extend(go(m, neighbour(m, m.step, true)));
+            return cmds;
         }
         return vec![];
     }
     vec![]
+}
+
+/// On a VT, the keymap chosen in the list is loaded when the person leaves the list (Tab to try
+/// it, Enter to go on), not at each move: the layouts on the way (other machines' among them)
+/// would read the next keys, arrows and letters alike.
+fn keymap_chosen(m: &mut Model) -> Vec<Cmd> {
+    if m.step != Step::Language || m.focused() != "keymap" || !m.live.vt {
+        return vec![];
+    }
+    let Some(km) = m.language.keymap.current().map(str::to_string) else { return vec![] };
+    if m.language.loaded.as_deref() == Some(km.as_str()) {
+        return vec![];
+    }
+    m.language.loaded = Some(km.clone());
+    vec![Cmd::LoadKeymap(km)]
 }
 
 /// Up/Down move between fields when the focused one is not a list.
@@ -1152,14 +1173,7 @@ fn arrows_move_focus(m: &mut Model, k: &KeyEvent) -> bool {
 fn language_key(m: &mut Model, k: KeyEvent) -> Vec<Cmd> {
     match m.focused() {
         "keymap" => {
-            let before = m.language.keymap.current().map(str::to_string);
             m.language.keymap.key(k);
-            let after = m.language.keymap.current().map(str::to_string);
-            if after != before && m.live.vt {
-                if let Some(km) = after {
-                    return vec![Cmd::LoadKeymap(km)];
-                }
-            }
         }
         "locale" => {
             m.language.locale.key(k);

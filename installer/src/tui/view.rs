@@ -242,7 +242,7 @@ fn language(m: &Model, f: &mut Frame, area: Rect) {
     filter_list(m, f, a, "Keyboard layout", &m.language.keymap, m.focused() == "keymap");
     filter_list(m, f, b, "System locale", &m.language.locale, m.focused() == "locale");
     let note = if m.live.vt {
-        "the layout applies to this console at once"
+        "Tab: the layout applies to this console"
     } else {
         "(not a VT: the layout applies to the installed system)"
     };

@@ -137,7 +137,13 @@ alice-hash = "{HASH}"
 
 /// Boots the installed disk alone (BIOS) without waiting for the agent.
 fn boot_disk(name: &str, disk: &Path, uefi: bool) -> Machine {
+    boot_disk_with(name, disk, uefi, 2)
+}
+
+/// [`boot_disk`] on a machine with `cpus` CPUs.
+fn boot_disk_with(name: &str, disk: &Path, uefi: bool, cpus: u32) -> Machine {
     let mut b = machine(name)
+        .cpus(cpus)
         .memory_mib(1024)
         .disk(Disk::file(disk, "qcow2").bootindex(0))
         .agent_timeout(Duration::from_secs(300));
@@ -187,9 +193,11 @@ content = { type = "raid-member", array = "root" }
     };
 }
 
-/// A LUKS2 root behind a separate /boot: the power is cut while the system is being copied onto
-/// it, the same answer then finishes the install, and the installed system asks for the
-/// passphrase at boot (once more after a wrong one).
+/// A LUKS2 root (Argon2id) behind a separate /boot: the power is cut while the system is being
+/// copied onto it, the same answer then finishes the install and waits for the medium to be
+/// taken out before it reboots (from memory: the CD is gone). Its key slot is then given four
+/// Argon2 threads (a header made on a four-CPU machine), and the installed system, on a machine
+/// with one CPU, asks for the passphrase at boot (once more after a wrong one) and opens it.
 #[test]
 fn luks2_root_after_a_power_cut_while_copying_asks_for_the_passphrase_at_boot() {
     let answer = format!(
@@ -199,7 +207,8 @@ hostname = "vault"
 [nix]
 extra = "boot.loader.timeout = 1;"
 [finish]
-action = "poweroff"
+action = "reboot"
+wait_for_removal = true
 [[storage.disk]]
 match = {{ serial = "TARGET" }}
 [[storage.disk.partition]]
@@ -216,7 +225,7 @@ type = "linux"
 type = "luks"
 name = "cryptroot"
 version = 2
-pbkdf = "pbkdf2"
+pbkdf = "argon2id"
 iter_time_ms = 200
 passphrase = "disk"
 content = {{ type = "filesystem", format = "ext4", mountpoint = "/" }}
@@ -237,12 +246,34 @@ disk = "{PASSPHRASE}"
     m.wait_for_agent().unwrap();
     start_autostart(&mut m, "installer.answer=label:ANSWERS:/answer.toml installer.yes=1");
     m.wait_for_console_text(r"installer: installed generation 1 in", Duration::from_secs(900)).unwrap();
-    m.wait_for_shutdown(Duration::from_secs(180)).expect("the finish action powers off");
+    m.wait_for_console_text(
+        r"installer: remove the installation medium \(/dev/sr0\) to finish",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    // While it waits: the key slot gets four Argon2 threads (cryptsetup gives it as many as it
+    // sees CPUs: four, in a mount namespace where the kernel's CPU list says so).
+    m.succeed(&format!(
+        "set -e; dev=$(blkid -t TYPE=crypto_LUKS -o device); echo 0-3 > /run/cpus4; \
+         printf %s '{PASSPHRASE}' > /run/key; \
+         unshare -m sh -c \"mount --bind /run/cpus4 /sys/devices/system/cpu/online && \
+           cryptsetup luksConvertKey --key-file /run/key --pbkdf argon2id --pbkdf-parallel 4 \
+           --pbkdf-memory 65536 --pbkdf-force-iterations 4 $dev\"; rm /run/key"
+    ))
+    .unwrap();
+    let dump = m.succeed("cryptsetup luksDump $(blkid -t TYPE=crypto_LUKS -o device)").unwrap();
+    assert!(dump.contains("argon2id") && dump.contains("Threads:    4"), "{dump}");
+    // Out with the CD: the install notices and reboots, though nothing can be read from it now.
+    m.eject_cdrom().unwrap();
+    m.wait_for_console_text(r"installer: /dev/sr0 was removed", Duration::from_secs(60)).unwrap();
+    m.wait_for_console_text(r"installer: rebooting", Duration::from_secs(60)).unwrap();
+    m.wait_for_console_text(r"Linux version", Duration::from_secs(120)).expect("the machine rebooted");
+    m.crash().unwrap();
     assert_never_written(&m, 1);
     assert_eq!(sha256(&img), before, "the answer disk, outside the plan, was written");
     let (_keep, disk) = take_disk(&m, 0);
     drop(m);
-    let mut b = boot_disk("auto-luks-installed", &disk, false);
+    let mut b = boot_disk_with("auto-luks-installed", &disk, false, 1);
     b.wait_for_console_text("Passphrase for cryptroot", Duration::from_secs(300)).unwrap();
     b.send_console("not the passphrase\n").unwrap();
     b.wait_for_console_text("wrong passphrase for cryptroot", Duration::from_secs(120)).unwrap();
@@ -251,6 +282,7 @@ disk = "{PASSPHRASE}"
     b.wait_for_agent().unwrap();
     common::wait_for_multi_user(&mut b);
     assert_eq!(b.succeed("hostname").unwrap().trim(), "vault");
+    assert_eq!(b.succeed("nproc").unwrap().trim(), "1");
     assert_eq!(b.succeed("findmnt -n -o SOURCE /").unwrap().trim(), "/dev/mapper/cryptroot");
     assert_eq!(b.succeed("lsblk -n -o TYPE /dev/mapper/cryptroot").unwrap().trim(), "crypt");
     assert!(b.succeed("cryptsetup luksDump /dev/vda3").unwrap().contains("Version:       \t2"));

@@ -72,6 +72,25 @@ fn the_good_answer_file_validates_and_its_configuration_evaluates() {
     assert!(alice.is_normal_user && alice.extra_groups == ["wheel"] && alice.hashed_password.is_none());
     assert_eq!(c.users.groups["media"].gid, Some(2000));
     assert_eq!(c.time.time_zone.as_deref(), Some("Europe/Amsterdam"));
+    // sudo as NixOS has it: on, and wheel types its own password.
+    assert!(c.security.sudo.enable && c.security.sudo.wheel_needs_password);
+    // An administrator with an SSH key and no password: sudo asks for no password.
+    let mut keyed = a.clone();
+    keyed.users[0].password = None;
+    keyed.users[0].ssh_keys =
+        vec!["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkW1zH5v0i4Q4cJm8Z0K9vXQn3P2Jx1h7yYp3k0e0m alice@laptop"
+            .into()];
+    let nix = installer::answer::configuration_nix(&keyed, &boot);
+    assert!(
+        nix.contains("# alice logs in with an SSH key and has no password")
+            && nix.contains("security.sudo.wheelNeedsPassword = false;"),
+        "{nix}"
+    );
+    let c = evaluate(
+        &nix,
+        "{ fileSystems.\"/\" = { device = \"/dev/disk/by-uuid/x\"; fsType = \"ext4\"; }; fileSystems.\"/boot\" = { device = \"/dev/disk/by-uuid/y\"; fsType = \"vfat\"; }; }",
+    );
+    assert!(c.security.sudo.enable && !c.security.sudo.wheel_needs_password);
     // The redacted copy saved into the target has no secret values.
     let red = installer::answer::redacted(&a);
     assert!(!red.contains("correct horse") && !red.contains("$6$") && red.contains("<redacted>"), "{red}");

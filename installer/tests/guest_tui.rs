@@ -438,6 +438,18 @@ fn acceptance_walk_on_plain_qemu_lvm_on_luks_eject_reboot_and_sudo() {
     assert_eq!(m.succeed("nproc").unwrap().trim(), "2");
     // The floppy drive is there, and no disk to install to.
     m.succeed("test -b /dev/fd0").unwrap();
+    // A root filesystem smaller than the system is refused in the plan, before any write.
+    common::write_guest_file(
+        &mut m,
+        "/root/small.toml",
+        "version = 1\n[system]\nhostname = \"small\"\n[[storage.disk]]\nmatch = { serial = \"DISKA\" }\ntable = \"mbr\"\n\
+         [[storage.disk.partition]]\nsize = \"600MiB\"\ntype = \"linux\"\n\
+         content = { type = \"filesystem\", format = \"ext4\", mountpoint = \"/\" }\n",
+        0o600,
+    );
+    let refused = m.fail("installer plan --answer /root/small.toml 2>&1").unwrap();
+    assert!(refused.contains("would have 600.0 MiB; the system needs at least"), "{refused}");
+    m.succeed("test -z \"$(blkid -p /dev/vda)\"").unwrap();
     keys(&mut m, "\r");
     m.wait_for_screen(r"2/8 Network", SCREEN).unwrap();
     keys(&mut m, "\x15walk\r");

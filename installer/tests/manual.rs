@@ -319,6 +319,8 @@ fn option_reference_page_is_complete_and_up_to_date() {
         "users.users.<name>.shell",
         "users.users.<name>.openssh.authorizedKeys.keys",
         "services.openssh.enable",
+        "security.sudo.enable",
+        "security.sudo.wheelNeedsPassword",
         "services.openssh.permitRootLogin",
         "services.openssh.ports",
         "time.timeZone",

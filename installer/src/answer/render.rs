@@ -153,9 +153,12 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
     }
     let key_only: Vec<&str> = key_only_admins(a);
     if !key_only.is_empty() {
+        let who = match key_only.as_slice() {
+            [one] => format!("{one} logs in with an SSH key and has"),
+            many => format!("{} log in with an SSH key and have", many.join(", ")),
+        };
         o.push_str(&format!(
-            "  # {} log in with an SSH key and have no password for sudo to ask for.\n  security.sudo.wheelNeedsPassword = false;\n",
-            key_only.join(", ")
+            "  # {who} no password for sudo to ask for.\n  security.sudo.wheelNeedsPassword = false;\n"
         ));
     }
     if let Some(extra) = &a.nix.extra {

@@ -489,6 +489,22 @@ mod tests {
     }
 
     #[test]
+    fn wheel_may_use_sudo_with_or_without_a_password_and_visudo_accepts_it() {
+        let with = render_sudoers(&Sudo::default());
+        assert_eq!(with, "# Written by the installer from security.sudo.\n%wheel ALL=(ALL:ALL) ALL\n");
+        let without = render_sudoers(&Sudo { enable: true, wheel_needs_password: false });
+        assert!(without.ends_with("%wheel ALL=(ALL:ALL) NOPASSWD: ALL\n"), "{without}");
+        if std::path::Path::new("/usr/sbin/visudo").exists() {
+            let t = tempfile::tempdir().unwrap();
+            for (i, text) in [with, without].iter().enumerate() {
+                let f = t.path().join(format!("rule{i}"));
+                std::fs::write(&f, text).unwrap();
+                Cmd::new("t", "/usr/sbin/visudo").args(["-c", "-q", "-f"]).arg(&f).run().unwrap();
+            }
+        }
+    }
+
+    #[test]
     fn hosts_networkd_and_firewall() {
         let mut n = net();
         assert_eq!(render_hosts(&n).lines().nth(1), Some("127.0.1.1 web1"));

@@ -93,7 +93,7 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
     let finishing = |f: &answer::FinishSection| !o.no_finish && f.action != FinishAction::None;
     let result = install(o, reporter.clone(), &remote).inspect(|(_, f)| {
         if finishing(f) {
-            before_finish(f, reporter.as_ref());
+            finish::prepare_and_wait(f.wait_for_removal, reporter.as_ref());
         }
     });
     // The report endpoint gets its last events before the machine reboots or powers off.
@@ -107,28 +107,6 @@ pub fn auto(o: &AutoOptions) -> Result<Vec<(String, f64)>> {
         finish::power(f.action)?;
     }
     Ok(times)
-}
-
-/// Makes the finish independent of the medium (see [`crate::finish`]) and, when the answer asks,
-/// waits until the medium is taken out.
-fn before_finish(f: &answer::FinishSection, reporter: &dyn Reporter) {
-    if let Err(e) = finish::prepare() {
-        reporter.report(Event::Warning { message: format!("{e:#}") });
-    }
-    if f.wait_for_removal {
-        match finish::boot_medium() {
-            Some(medium) => {
-                reporter.report(Event::Info {
-                    message: format!("remove the installation medium (/dev/{medium}) to finish"),
-                });
-                finish::wait_for_removal(&medium);
-                reporter.report(Event::Info { message: format!("/dev/{medium} was removed") });
-            }
-            None => reporter.report(Event::Info {
-                message: "no installation medium to wait for (started from the network)".into(),
-            }),
-        }
-    }
 }
 
 /// The install itself, reporting through `reporter` (`remote` learns the answer's `[report]`).

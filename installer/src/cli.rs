@@ -311,6 +311,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         progress: crate::auto::ProgressFormat,
     },
+    /// Reboot or power off the live system from memory, as `installer auto` finishes: the medium
+    /// it runs from may be taken out first. With --wait-for-removal, first wait until it is.
+    Finish {
+        #[arg(value_enum)]
+        action: crate::answer::FinishAction,
+        /// Wait until the CD or USB stick the live system started from is taken out.
+        #[arg(long)]
+        wait_for_removal: bool,
+    },
     /// The interactive installer (a terminal UI): keyboard, network, disks, time zone, users,
     /// configuration, review, install. Logs go to /var/log/installer/tui.log.
     Tui {
@@ -447,6 +456,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 progress,
             })
             .map(|_| ())
+        }
+        Command::Finish { action, wait_for_removal } => {
+            let reporter = crate::progress::Lines::stderr();
+            crate::finish::prepare_and_wait(wait_for_removal, &reporter);
+            crate::finish::power(action)
         }
         Command::Tui { answer, root, from } => crate::tui::run(&crate::tui::TuiOptions {
             root,

@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::answer::FinishAction;
+use crate::progress::{Event, Reporter};
 
 /// Locks every page the installer has mapped now (its code, its libraries, its data) in memory,
 /// so that it still runs when the medium it was read from is gone. Costs the installer's
@@ -96,8 +97,31 @@ fn read_first_block(dev: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Makes the finish independent of the medium ([`prepare`], a failure reported as a warning)
+/// and, with `wait_for_removal`, waits until the boot medium is taken out, saying so first.
+pub fn prepare_and_wait(wait_for_removal: bool, reporter: &dyn Reporter) {
+    if let Err(e) = prepare() {
+        reporter.report(Event::Warning { message: format!("{e:#}") });
+    }
+    if !wait_for_removal {
+        return;
+    }
+    match boot_medium() {
+        Some(medium) => {
+            reporter.report(Event::Info {
+                message: format!("remove the installation medium (/dev/{medium}) to finish"),
+            });
+            wait_for_removal_of(&medium);
+            reporter.report(Event::Info { message: format!("/dev/{medium} was removed") });
+        }
+        None => reporter.report(Event::Info {
+            message: "no installation medium to wait for (started from the network)".into(),
+        }),
+    }
+}
+
 /// Waits until the medium `name` is gone, looking twice a second.
-pub fn wait_for_removal(name: &str) {
+pub fn wait_for_removal_of(name: &str) {
     while medium_present(name) {
         std::thread::sleep(Duration::from_millis(500));
     }

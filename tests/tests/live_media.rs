@@ -104,10 +104,21 @@ fn iso_as_cd_under_uefi() {
     check_live(&mut m, true, "/dev/sr0");
 }
 
+/// Also: the stick pulled out of the running live system while `installer finish` waits for it;
+/// the machine then powers off, with nothing left to read the live system from.
 #[test]
 fn iso_dd_to_usb_stick_under_bios() {
     let mut m = ready(live("usb-bios").disk(Disk::overlay(iso()).interface(DiskInterface::Usb).bootindex(0)));
     check_live(&mut m, false, "/dev/sd");
+    m.succeed("installer finish poweroff --wait-for-removal > /dev/ttyS0 2>&1 < /dev/null &").unwrap();
+    m.wait_for_console_text(
+        r"remove the installation medium \(/dev/sd[a-z]\) to finish",
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    m.qmp("device_del", serde_json::json!({ "id": "disk0" })).unwrap();
+    m.wait_for_console_text(r"/dev/sd[a-z] was removed", Duration::from_secs(60)).unwrap();
+    m.wait_for_shutdown(Duration::from_secs(60)).expect("powered off with the stick gone");
 }
 
 #[test]

@@ -33,6 +33,51 @@ impl BootTarget {
     }
 }
 
+/// Groups, root's keys, the users and what sudo asks of the administrators.
+fn users_nix(o: &mut String, a: &Answer) {
+    for g in &a.groups {
+        match g.gid {
+            Some(gid) => o.push_str(&format!("  users.groups.{}.gid = {gid};\n", s(&g.name))),
+            None => o.push_str(&format!("  users.groups.{} = {{ }};\n", s(&g.name))),
+        }
+    }
+    if !a.root.ssh_keys.is_empty() {
+        o.push_str(&format!(
+            "  users.users.root.openssh.authorizedKeys.keys = {};\n",
+            list(&a.root.ssh_keys)
+        ));
+    }
+    for u in &a.users {
+        o.push_str(&format!("  users.users.{} = {{\n    isNormalUser = true;\n", s(&u.name)));
+        if let Some(uid) = u.uid {
+            o.push_str(&format!("    uid = {uid};\n"));
+        }
+        if !u.description.is_empty() {
+            o.push_str(&format!("    description = {};\n", s(&u.description)));
+        }
+        if !u.groups.is_empty() {
+            o.push_str(&format!("    extraGroups = {};\n", list(&u.groups)));
+        }
+        if let Some(sh) = &u.shell {
+            o.push_str(&format!("    shell = {};\n", s(sh)));
+        }
+        if !u.ssh_keys.is_empty() {
+            o.push_str(&format!("    openssh.authorizedKeys.keys = {};\n", list(&u.ssh_keys)));
+        }
+        o.push_str("  };\n");
+    }
+    let key_only: Vec<&str> = key_only_admins(a);
+    if !key_only.is_empty() {
+        let who = match key_only.as_slice() {
+            [one] => format!("{one} logs in with an SSH key and has"),
+            many => format!("{} log in with an SSH key and have", many.join(", ")),
+        };
+        o.push_str(&format!(
+            "  # {who} no password for sudo to ask for.\n  security.sudo.wheelNeedsPassword = false;\n"
+        ));
+    }
+}
+
 /// The administrators (members of `wheel`) who have SSH keys and no password: sudo could only
 /// ask them for one they do not have, so the configuration lets wheel use sudo without it.
 pub fn key_only_admins(a: &Answer) -> Vec<&str> {
@@ -120,47 +165,7 @@ pub fn configuration_nix(a: &Answer, boot: &BootTarget) -> String {
     o.push_str(&format!("  i18n.defaultLocale = {};\n", s(&a.system.locale)));
     o.push_str(&format!("  console.keyMap = {};\n", s(&a.system.keymap)));
     o.push_str(&format!("  services.openssh.enable = {};\n\n", a.system.ssh));
-    for g in &a.groups {
-        match g.gid {
-            Some(gid) => o.push_str(&format!("  users.groups.{}.gid = {gid};\n", s(&g.name))),
-            None => o.push_str(&format!("  users.groups.{} = {{ }};\n", s(&g.name))),
-        }
-    }
-    if !a.root.ssh_keys.is_empty() {
-        o.push_str(&format!(
-            "  users.users.root.openssh.authorizedKeys.keys = {};\n",
-            list(&a.root.ssh_keys)
-        ));
-    }
-    for u in &a.users {
-        o.push_str(&format!("  users.users.{} = {{\n    isNormalUser = true;\n", s(&u.name)));
-        if let Some(uid) = u.uid {
-            o.push_str(&format!("    uid = {uid};\n"));
-        }
-        if !u.description.is_empty() {
-            o.push_str(&format!("    description = {};\n", s(&u.description)));
-        }
-        if !u.groups.is_empty() {
-            o.push_str(&format!("    extraGroups = {};\n", list(&u.groups)));
-        }
-        if let Some(sh) = &u.shell {
-            o.push_str(&format!("    shell = {};\n", s(sh)));
-        }
-        if !u.ssh_keys.is_empty() {
-            o.push_str(&format!("    openssh.authorizedKeys.keys = {};\n", list(&u.ssh_keys)));
-        }
-        o.push_str("  };\n");
-    }
-    let key_only: Vec<&str> = key_only_admins(a);
-    if !key_only.is_empty() {
-        let who = match key_only.as_slice() {
-            [one] => format!("{one} logs in with an SSH key and has"),
-            many => format!("{} log in with an SSH key and have", many.join(", ")),
-        };
-        o.push_str(&format!(
-            "  # {who} no password for sudo to ask for.\n  security.sudo.wheelNeedsPassword = false;\n"
-        ));
-    }
+    users_nix(&mut o, a);
     if let Some(extra) = &a.nix.extra {
         o.push_str("\n  # From the answer file's [nix] extra.\n");
         for l in extra.trim_end().lines() {

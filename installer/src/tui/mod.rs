@@ -362,6 +362,39 @@ pub fn run(o: &TuiOptions) -> Result<()> {
     }
 }
 
+/// Starts a command that runs beside the screen (its result comes back as a message); gives
+/// back the others.
+fn in_background(cmd: Cmd, tx: &Sender<Msg>) -> Option<Cmd> {
+    let tx = tx.clone();
+    match cmd {
+        Cmd::Probe => {
+            std::thread::spawn(move || {
+                let p = crate::storage::probe::probe_system().map_err(|e| format!("{e:#}"));
+                let _ = tx.send(Msg::Probed(p));
+            });
+        }
+        Cmd::LoadKeymap(k) => {
+            std::thread::spawn(move || {
+                if let Err(e) = runner::Cmd::new("loading the keymap", "loadkeys").arg(&k).run() {
+                    tracing::warn!("loadkeys {k}: {e}");
+                }
+            });
+        }
+        Cmd::Evaluate(text) => {
+            std::thread::spawn(move || {
+                let _ = tx.send(Msg::Evaluated(evaluate(&text)));
+            });
+        }
+        Cmd::SaveLogs => {
+            std::thread::spawn(move || {
+                let _ = tx.send(Msg::LogsSaved(logs::save().map_err(|e| format!("{e:#}"))));
+            });
+        }
+        other => return Some(other),
+    }
+    None
+}
+
 fn event_loop(
     o: &TuiOptions,
     m: &mut Model,
@@ -385,21 +418,8 @@ fn event_loop(
         changed |= !pending.is_empty();
         for cmd in std::mem::take(&mut pending) {
             tracing::debug!("command {:?}", std::mem::discriminant(&cmd));
+            let Some(cmd) = in_background(cmd, &tx) else { continue };
             match cmd {
-                Cmd::Probe => {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || {
-                        let p = crate::storage::probe::probe_system().map_err(|e| format!("{e:#}"));
-                        let _ = tx.send(Msg::Probed(p));
-                    });
-                }
-                Cmd::LoadKeymap(k) => {
-                    std::thread::spawn(move || {
-                        if let Err(e) = runner::Cmd::new("loading the keymap", "loadkeys").arg(&k).run() {
-                            tracing::warn!("loadkeys {k}: {e}");
-                        }
-                    });
-                }
                 Cmd::EditSpec(text) => {
                     let r = outside(term, input, || edit("storage.toml", &text))??;
                     pending.extend(update(m, Msg::SpecEdited(r)));
@@ -407,12 +427,6 @@ fn event_loop(
                 Cmd::EditNix(text) => {
                     let r = outside(term, input, || edit("extra.nix", &text))??;
                     pending.extend(update(m, Msg::NixEdited(r)));
-                }
-                Cmd::Evaluate(text) => {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || {
-                        let _ = tx.send(Msg::Evaluated(evaluate(&text)));
-                    });
                 }
                 Cmd::Install { answer, passwords, secrets } => {
                     match install(o, tx.clone(), *answer, passwords, secrets) {
@@ -423,14 +437,10 @@ fn event_loop(
                 Cmd::Shell => {
                     outside(term, input, shell)?;
                 }
-                Cmd::SaveLogs => {
-                    let tx = tx.clone();
-                    std::thread::spawn(move || {
-                        let _ = tx.send(Msg::LogsSaved(logs::save().map_err(|e| format!("{e:#}"))));
-                    });
-                }
                 Cmd::Finish(FinishAction::None) | Cmd::Quit => return Ok(None),
                 Cmd::Finish(a) => return Ok(Some(a)),
+                // Run by in_background.
+                Cmd::Probe | Cmd::LoadKeymap(_) | Cmd::Evaluate(_) | Cmd::SaveLogs => {}
             }
         }
         if std::mem::take(&mut redraw_all) {

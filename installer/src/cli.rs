@@ -519,10 +519,17 @@ fn plan_answer(path: &Path, root: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// The machine as the disk engine alone sees it (`plan --storage`, `partition`): no install
+/// follows, so the system's size does not bound the root (`installer install` checks the room
+/// it has before it copies).
+fn storage_only() -> Result<probe::Probe> {
+    Ok(probe::Probe { system_bytes: None, ..probe::probe_system()? })
+}
+
 /// `plan --storage`: the storage plan of a spec on this machine.
 fn plan_storage(path: &Path, root: &Path, json: bool) -> Result<()> {
     let spec = refused(read_spec(path))?;
-    let p = probe::probe_system()?;
+    let p = storage_only()?;
     let plan =
         refused(storage::plan(&spec, &p, root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))?;
     if json {
@@ -543,7 +550,7 @@ fn partition(path: &Path, secrets: Option<&Path>, root: &Path, yes: bool) -> Res
         Some(f) => refused(read_secrets(f))?,
         None => BTreeMap::new(),
     };
-    let p = probe::probe_system()?;
+    let p = storage_only()?;
     let plan =
         refused(storage::plan(&spec, &p, root).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())))?;
     print!("{plan}");

@@ -101,6 +101,33 @@ pub fn live_serial_console() -> Option<boot::Serial> {
     })
 }
 
+/// A target that no copy has reached yet has room for the system (the size the image records,
+/// `usr/share/installer/system-size` in the source): refused before the copy, not half-way.
+fn room_for_the_copy(o: &InstallOptions) -> Result<()> {
+    let Ok(text) =
+        std::fs::read_to_string(o.source.join(crate::storage::probe::SYSTEM_SIZE.trim_start_matches('/')))
+    else {
+        return Ok(());
+    };
+    let Some(needed) = text.split_whitespace().next().and_then(|b| b.parse::<u64>().ok()) else {
+        return Ok(());
+    };
+    if o.root.join("usr").exists() {
+        return Ok(());
+    }
+    let fs = nix::sys::statvfs::statvfs(&o.root).with_context(|| format!("statvfs {}", o.root.display()))?;
+    let free = fs.blocks_available() * fs.fragment_size();
+    if free < needed {
+        bail!(
+            "{} has {} free; the system needs {}: nothing was copied",
+            o.root.display(),
+            crate::storage::size::human(free),
+            crate::storage::size::human(needed)
+        );
+    }
+    Ok(())
+}
+
 /// The kernel command line of the new generation.
 pub fn kernel_params(c: &SystemConfig, serial: Option<boot::Serial>) -> String {
     let mut p: Vec<String> = vec![];
@@ -282,6 +309,7 @@ pub fn install(o: &InstallOptions, reporter: &dyn Reporter) -> Result<InstallRep
         reporter.report(Event::Warning { message: w.clone() });
     }
     validate(&c, o)?;
+    room_for_the_copy(o)?;
     failpoint::hit("after:evaluate");
 
     let kernel =

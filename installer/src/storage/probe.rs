@@ -114,13 +114,23 @@ impl ProbedDisk {
         if numbered("fd") {
             Some("a floppy drive")
         } else if numbered("sr") {
-            Some("an optical drive")
+            Some(OPTICAL)
         } else if numbered("zram") || numbered("ram") {
             Some("a RAM disk")
         } else if numbered("loop") {
             Some("a loop device")
         } else {
             None
+        }
+    }
+
+    /// Whether a person choosing a disk is shown this one: every disk, and the CD the system was
+    /// started from (to see why it is not offered); no other floppy or optical drive, RAM disk or
+    /// loop device (the live system's squashfs is one).
+    pub fn shown_to_people(&self) -> bool {
+        match self.not_a_disk() {
+            None => true,
+            Some(kind) => self.boot_medium && kind == OPTICAL,
         }
     }
 
@@ -168,6 +178,8 @@ pub struct Probe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_bytes: Option<u64>,
 }
+
+const OPTICAL: &str = "an optical drive";
 
 /// Where the live root says what an install copies (`<bytes> <files>`).
 pub const SYSTEM_SIZE: &str = "/usr/share/installer/system-size";

@@ -938,9 +938,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
             let chosen = m.disks().get(m.storage.disk).map(|d| d.path.clone());
             let second = m.storage.second.and_then(|i| m.disks().get(i)).map(|d| d.path.clone());
             // Floppy and optical drives, RAM disks and loop devices (the live system's squashfs)
-            // are no disks to a person; the boot medium stays in the list, not selectable.
+            // are no disks to a person; a boot medium people can hold stays, not selectable.
             let p = p.map(|mut p| {
-                p.disks.retain(|d| d.not_a_disk().is_none() || d.boot_medium);
+                p.disks.retain(ProbedDisk::shown_to_people);
                 p
             });
             m.probe = Some(p);

@@ -593,6 +593,8 @@ fn floppies_ram_disks_and_disks_too_small_are_never_chosen() {
             disk("/dev/zram0", "", "", 16 * GIB),
             disk("/dev/vda", "QEMU HARDDISK", "SMALL", GIB),
             disk("/dev/vdb", "QEMU HARDDISK", "LARGE", 8 * GIB),
+            // The live system's squashfs, on the medium.
+            ProbedDisk { boot_medium: true, ..disk("/dev/loop0", "", "", 200 * MIB) },
         ],
         uefi: false,
         system_bytes: Some(900 * MIB),

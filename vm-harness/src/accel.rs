@@ -29,13 +29,19 @@ impl Accel {
         }
     }
 
-    /// TCG machines get [`TCG_CPU`]; `VM_HARNESS_CPU=MODEL` overrides it for experiments.
+    /// TCG machines get [`TCG_CPU`]; `VM_HARNESS_CPU=MODEL` overrides it for experiments. One host
+    /// thread runs all of a TCG machine's vCPUs in turn (`thread=single`): the guest sees as many
+    /// CPUs as it is given (what matters to it: Argon2's threads, the scheduler), and the host's
+    /// two cores still run two machines at once. Multi-threaded TCG (QEMU's default) put four
+    /// busy threads on two cores when two 2-vCPU machines ran, slowed the calibration's read of
+    /// the live root 3.3 times, and left a 2-vCPU UEFI guest with both CPUs in soft lockups for
+    /// ten minutes (2026-12-08).
     pub(crate) fn qemu_args(self) -> Vec<String> {
         match self {
             Accel::Kvm => vec!["-accel".into(), "kvm".into(), "-cpu".into(), "host".into()],
             Accel::Tcg => {
                 let cpu = std::env::var("VM_HARNESS_CPU").unwrap_or_else(|_| TCG_CPU.to_string());
-                vec!["-accel".into(), "tcg".into(), "-cpu".into(), cpu]
+                vec!["-accel".into(), "tcg,thread=single".into(), "-cpu".into(), cpu]
             }
         }
     }

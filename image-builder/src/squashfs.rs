@@ -128,10 +128,6 @@ impl Layer {
     }
 }
 
-/// Where the live root says how much an install copies: `<bytes> <files>` (see
-/// [`write_system_size`]).
-pub const SYSTEM_SIZE: &str = "usr/share/installer/system-size";
-
 /// The bytes and the number of the regular files an install copies from `root` (all but /boot
 /// and the API filesystems' mount points), each file counted in whole 4 KiB blocks as a
 /// filesystem stores it.
@@ -163,11 +159,11 @@ pub fn system_size(root: &Path) -> std::io::Result<(u64, u64)> {
     Ok(total)
 }
 
-/// Writes [`SYSTEM_SIZE`] into the root (before it is squashed): the planner refuses a root
+/// Writes [`initrd::config::SYSTEM_SIZE`] into the root (before it is squashed): the planner refuses a root
 /// filesystem too small for it before anything is written.
 fn write_system_size(root: &Path) -> Result<(), RootfsError> {
     let (bytes, files) = system_size(root).map_err(io(format!("measuring {}", root.display())))?;
-    let path = root.join(SYSTEM_SIZE);
+    let path = root.join(initrd::config::SYSTEM_SIZE.trim_start_matches('/'));
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io(format!("creating {}", parent.display())))?;
     }
@@ -332,7 +328,8 @@ mod tests {
         std::os::unix::fs::symlink("a", root.join("usr/bin/link")).unwrap();
         assert_eq!(system_size(root).unwrap(), (4096 + 8192, 3));
         write_system_size(root).unwrap();
-        assert_eq!(std::fs::read_to_string(root.join(SYSTEM_SIZE)).unwrap(), "12288 3\n");
+        let written = root.join(initrd::config::SYSTEM_SIZE.trim_start_matches('/'));
+        assert_eq!(std::fs::read_to_string(written).unwrap(), "12288 3\n");
     }
 
     #[test]

@@ -11,6 +11,10 @@ pub const EXTRA_CA: &str = "/etc/ssl/installer-ca.pem";
 /// generation.
 pub const LIVE_KERNEL: &str = "/run/installer/vmlinuz";
 
+/// Where a live root says how much an install copies from it: `<bytes> <files>` (the image
+/// builder measures it; the planner and `installer install` refuse a root without room for it).
+pub const SYSTEM_SIZE: &str = "/usr/share/installer/system-size";
+
 use serde::{Deserialize, Serialize};
 
 /// The installed system's root filesystem.

@@ -104,14 +104,7 @@ pub fn live_serial_console() -> Option<boot::Serial> {
 /// A target that no copy has reached yet has room for the system (the size the image records,
 /// `usr/share/installer/system-size` in the source): refused before the copy, not half-way.
 fn room_for_the_copy(o: &InstallOptions) -> Result<()> {
-    let Ok(text) =
-        std::fs::read_to_string(o.source.join(crate::storage::probe::SYSTEM_SIZE.trim_start_matches('/')))
-    else {
-        return Ok(());
-    };
-    let Some(needed) = text.split_whitespace().next().and_then(|b| b.parse::<u64>().ok()) else {
-        return Ok(());
-    };
+    let Some(needed) = crate::storage::probe::system_bytes(&o.source) else { return Ok(()) };
     if o.root.join("usr").exists() {
         return Ok(());
     }

@@ -181,8 +181,13 @@ pub struct Probe {
 
 const OPTICAL: &str = "an optical drive";
 
-/// Where the live root says what an install copies (`<bytes> <files>`).
-pub const SYSTEM_SIZE: &str = "/usr/share/installer/system-size";
+/// What an install copies from the system at `root`, in bytes, as its image recorded it
+/// ([`initrd::config::SYSTEM_SIZE`]); `None` when it did not.
+pub fn system_bytes(root: &Path) -> Option<u64> {
+    let text =
+        std::fs::read_to_string(root.join(initrd::config::SYSTEM_SIZE.trim_start_matches('/'))).ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
 
 impl Probe {
     /// The smallest root filesystem the system fits on, with room for the filesystem's own
@@ -460,9 +465,7 @@ pub fn probe_system() -> anyhow::Result<Probe> {
     };
     let uefi = Path::new("/sys/firmware/efi").exists();
     let mut probe = from_lsblk(&json, boot.as_deref(), &start, uefi).context("parsing lsblk output")?;
-    probe.system_bytes = std::fs::read_to_string(SYSTEM_SIZE)
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|b| b.parse().ok()));
+    probe.system_bytes = system_bytes(Path::new("/"));
     let busy_open = |p: &str| match std::fs::File::options().read(true).custom_flags(libc::O_EXCL).open(p) {
         Err(e) if e.raw_os_error() == Some(libc::EBUSY) => Some(e),
         _ => None,

@@ -111,14 +111,15 @@ pub struct LiveInputs {
 }
 
 /// A filesystem labelled OEMDRV that is there at boot (one plugged in later is left alone) starts
-/// the unattended install, as Anaconda's OEMDRV does: the boot's coldplug (`udevadm trigger`,
-/// whose synthesized events carry `SYNTH_UUID`; a device plugged in has none) makes udev ask
-/// systemd for installer-oemdrv.service, which queues installer-auto.service (it still waits for
+/// the unattended install, as Anaconda's OEMDRV does: once udev has settled the boot's coldplug
+/// (the devices there at power-on, the ones whose drivers coldplug loaded among them), this
+/// unit looks for the label and queues installer-auto.service (which still waits for
 /// multi-user.target and asks for a confirmation unless installer.yes=1). It runs once a boot.
-/// (It used to tell "at boot" by `/run/installer/ready` not being there yet, which raced with
-/// coldplug once the consoles stopped waiting for the network.)
-const OEMDRV_RULE: &str = "# installer: a filesystem labelled OEMDRV at boot holds the answer (answer.toml or ks.cfg).\nACTION==\"add\", SUBSYSTEM==\"block\", ENV{SYNTH_UUID}==\"?*\", ENV{ID_FS_LABEL}==\"OEMDRV\", TAG+=\"systemd\", ENV{SYSTEMD_WANTS}+=\"installer-oemdrv.service\"\n";
-const OEMDRV_UNIT: &str = "[Unit]\nDescription=An OEMDRV filesystem at boot: the unattended install\nDefaultDependencies=no\nConditionKernelCommandLine=!installer.answer\nConditionKernelCommandLine=!inst.ks\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/systemctl --no-block start installer-auto.service\n";
+/// (It used to be a udev rule on coldplug's synthesized events, `SYNTH_UUID`: a disk whose driver
+/// only coldplug loads appears with a real `add` event and was missed whenever stage 1 had not
+/// loaded that driver itself; before that, "at boot" was `/run/installer/ready` not being there
+/// yet, which raced with coldplug.)
+const OEMDRV_UNIT: &str = "[Unit]\nDescription=An OEMDRV filesystem at boot: the unattended install\nConditionKernelCommandLine=!installer.answer\nConditionKernelCommandLine=!inst.ks\nWants=systemd-udev-settle.service\nAfter=systemd-udev-settle.service\nConditionPathExists=/dev/disk/by-label/OEMDRV\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/systemctl --no-block start installer-auto.service\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// Whether `text` is a minisign public key file (or its key line alone): a line of 56 base64
 /// characters starting `RW` (the Ed25519 algorithm tag). The live system parses it fully.
@@ -374,8 +375,11 @@ pub fn layer(inp: &LiveInputs) -> Layer {
     .file("usr/local/sbin/installer-autostart", 0o755, AUTOSTART_SCRIPT)
     .file("etc/systemd/system/installer-auto.service", 0o644, AUTOSTART_UNIT)
     .file("etc/systemd/system-generators/installer-answer", 0o755, AUTOSTART_GENERATOR)
-    .file("etc/udev/rules.d/90-installer-oemdrv.rules", 0o644, OEMDRV_RULE)
     .file("etc/systemd/system/installer-oemdrv.service", 0o644, OEMDRV_UNIT)
+    .symlink(
+        "etc/systemd/system/multi-user.target.wants/installer-oemdrv.service",
+        "/etc/systemd/system/installer-oemdrv.service",
+    )
     .file("usr/local/sbin/installer-ssh-keys", 0o755, SSH_KEYS_SCRIPT)
     .file("etc/ssh/sshd_config.d/installer-live.conf", 0o644, SSHD_LIVE_CONF)
     .file("etc/systemd/system/installer-ssh-keys.service", 0o644, SSH_KEYS_UNIT)
@@ -469,13 +473,10 @@ mod tests {
     #[test]
     fn an_oemdrv_filesystem_at_boot_starts_the_unattended_install_once() {
         let l = format!("{:?}", layer(&inputs(None)));
-        assert!(l.contains("etc/udev/rules.d/90-installer-oemdrv.rules"));
-        assert!(
-            OEMDRV_RULE.contains("ENV{ID_FS_LABEL}==\"OEMDRV\"")
-                && OEMDRV_RULE.contains("installer-oemdrv.service")
-        );
-        assert!(OEMDRV_RULE.contains("ENV{SYNTH_UUID}==\"?*\""), "not for a stick plugged in later");
-        assert!(OEMDRV_UNIT.contains("RemainAfterExit=yes"), "once a boot");
+        assert!(l.contains("etc/systemd/system/multi-user.target.wants/installer-oemdrv.service"));
+        assert!(OEMDRV_UNIT.contains("ConditionPathExists=/dev/disk/by-label/OEMDRV"));
+        assert!(OEMDRV_UNIT.contains("After=systemd-udev-settle.service"), "the boot's devices, all of them");
+        assert!(OEMDRV_UNIT.contains("RemainAfterExit=yes"), "once a boot, not for a stick plugged in later");
         assert!(READY_UNIT.contains("/run/installer/ready"));
         assert!(AUTOSTART_UNIT.contains("ConditionPathExists=|/dev/disk/by-label/OEMDRV"));
     }

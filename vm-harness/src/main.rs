@@ -50,6 +50,9 @@ struct RunArgs {
     append: String,
     #[arg(long, default_value_t = 512)]
     mem: u32,
+    /// vCPUs.
+    #[arg(long, default_value_t = 2)]
+    cpus: u32,
     /// Seconds to wait for --expect or the agent.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
@@ -97,7 +100,7 @@ fn parse_disk(spec: &str) -> Result<Disk> {
 
 fn run(a: RunArgs) -> Result<ExitCode> {
     let interactive = a.expect.is_none() && a.exec.is_none();
-    let mut b = machine("cli").memory_mib(a.mem).echo_console(interactive);
+    let mut b = machine("cli").memory_mib(a.mem).cpus(a.cpus).echo_console(interactive);
     if a.uefi {
         b = b.firmware(Firmware::Uefi);
     }

@@ -19,7 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Boot a machine; attach its console, or wait for text, or run a command through the agent.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Report whether KVM really boots a kernel here (prints `kvm` or `tcg`).
     ProbeKvm {
         #[arg(long)]
@@ -167,7 +167,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Run(a) => run(a),
+        Cmd::Run(a) => run(*a),
         Cmd::ProbeKvm { kernel, initrd, timeout } => {
             let ok = accel::probe_kvm(&kernel, &initrd, Duration::from_secs(timeout));
             println!("{}", if ok { "kvm" } else { "tcg" });

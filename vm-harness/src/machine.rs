@@ -1338,7 +1338,9 @@ impl Machine {
             let (shift, code) =
                 qcodes_for_char(c).ok_or_else(|| Error::Setup(format!("send_chars: no key for {c:?}")))?;
             self.send_key(&if shift { format!("shift-{code}") } else { code.to_string() })?;
-            std::thread::sleep(Duration::from_millis(20));
+            // A key every 50 ms: a guest slowed down (several vCPUs in one TCG thread, a loaded
+            // host) empties the emulated PS/2 queue late, and QEMU drops what does not fit.
+            std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
     }

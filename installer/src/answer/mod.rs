@@ -49,7 +49,7 @@ pub use types::*;
 
 pub use grammar::{crypt_hash_ok, hostname_ok, kernel_param_ok, ssh_key_problem, user_name_ok};
 
-pub use render::{configuration_nix, key_only_admins, BootTarget};
+pub use render::{configuration_nix, BootTarget};
 
 use std::path::PathBuf;
 

@@ -80,7 +80,7 @@ fn users_nix(o: &mut String, a: &Answer) {
 
 /// The administrators (members of `wheel`) who have SSH keys and no password: sudo could only
 /// ask them for one they do not have, so the configuration lets wheel use sudo without it.
-pub fn key_only_admins(a: &Answer) -> Vec<&str> {
+fn key_only_admins(a: &Answer) -> Vec<&str> {
     a.users
         .iter()
         .filter(|u| u.groups.iter().any(|g| g == "wheel") && u.password.is_none() && !u.ssh_keys.is_empty())

@@ -1508,7 +1508,6 @@ impl<'a> Planner<'a> {
         Ok(BootPlan { firmware, bootloader, disks: boot_disks, add_keys, initrd_keys })
     }
 
-    /// Mounts parents first, then swap.
     /// The filesystem on `/` (that the plan makes) holds what the install copies: refused here,
     /// before anything is written, rather than half-way through the copy.
     fn room_for_the_system(&self) -> Result<(), PlanError> {
@@ -1525,6 +1524,7 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Mounts parents first, then swap.
     fn mount_and_swap(&mut self) {
         let mut mounts = self.mounts.clone();
         mounts.sort_by(|a, b| {

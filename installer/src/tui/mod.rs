@@ -284,7 +284,7 @@ fn install(
 /// that compare it with what the console really shows (`/dev/vcsu1`). Written when it changes.
 struct ScreenFile {
     path: Option<PathBuf>,
-    last: std::cell::RefCell<String>,
+    last: String,
 }
 
 impl ScreenFile {
@@ -296,21 +296,21 @@ impl ScreenFile {
         ScreenFile { path, last: Default::default() }
     }
 
-    fn record(&self, buffer: &ratatui::buffer::Buffer) {
+    fn record(&mut self, buffer: &ratatui::buffer::Buffer) {
         let Some(path) = &self.path else { return };
         let text = screen_text(buffer);
-        if *self.last.borrow() == text {
+        if self.last == text {
             return;
         }
         if let Err(e) = crate::install::write_file(path, &text, 0o644) {
             tracing::debug!("{}: {e:#}", path.display());
         }
-        *self.last.borrow_mut() = text;
+        self.last = text;
     }
 }
 
 /// A frame's text, a line per row (a wide character's second cell adds nothing).
-pub fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
+fn screen_text(buffer: &ratatui::buffer::Buffer) -> String {
     let area = buffer.area;
     let mut s = String::with_capacity((area.width as usize + 1) * area.height as usize);
     for y in area.top()..area.bottom() {
@@ -413,7 +413,7 @@ fn event_loop(
     // Whether something may have changed what the screen shows (a frame is only drawn then: a
     // serial line gets no bytes while nothing happens).
     let mut changed = true;
-    let screen_file = ScreenFile::for_this_terminal();
+    let mut screen_file = ScreenFile::for_this_terminal();
     loop {
         changed |= !pending.is_empty();
         for cmd in std::mem::take(&mut pending) {
